@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { loadServiceConfig } from './config.js';
+import { isScenestreamError } from './errors.js';
+
+function configErrorOf(env: Record<string, string>): { field: string | undefined; message: string } {
+  try {
+    loadServiceConfig(env);
+  } catch (e) {
+    if (isScenestreamError(e, 'SS_ERR_CONFIG')) return { field: e.field, message: e.message };
+    throw e;
+  }
+  throw new Error(`expected SS_ERR_CONFIG for ${JSON.stringify(env)}`);
+}
+
+describe('loadServiceConfig', () => {
+  it('defaults to the local services of scripts/services.sh', () => {
+    expect(loadServiceConfig({})).toEqual({
+      kafkaBrokers: ['127.0.0.1:9092'],
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisClusterNodes: [
+        { host: '127.0.0.1', port: 7001 },
+        { host: '127.0.0.1', port: 7002 },
+        { host: '127.0.0.1', port: 7003 },
+      ],
+    });
+  });
+
+  it('reads explicit values, trimming blanks around list entries', () => {
+    const config = loadServiceConfig({
+      KAFKA_BROKERS: ' kafka-1:9092, kafka-2:19092 ,[::1]:9094',
+      REDIS_URL: 'rediss://user:secret@redis.internal:6380/2',
+      REDIS_CLUSTER_NODES: 'r1:7000,r2:7000',
+    });
+    expect(config.kafkaBrokers).toEqual(['kafka-1:9092', 'kafka-2:19092', '[::1]:9094']);
+    expect(config.redisUrl).toBe('rediss://user:secret@redis.internal:6380/2');
+    expect(config.redisClusterNodes).toEqual([
+      { host: 'r1', port: 7000 },
+      { host: 'r2', port: 7000 },
+    ]);
+  });
+
+  it('derives the defaults from the port variables the script listens on', () => {
+    const config = loadServiceConfig({ KAFKA_PORT: '19092', REDIS_PORT: '6390', REDIS_CLUSTER_PORTS: '8001 8002,8003' });
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:19092']);
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6390');
+    expect(config.redisClusterNodes.map((n) => n.port)).toEqual([8001, 8002, 8003]);
+  });
+
+  it('lets explicit addresses win over the port variables', () => {
+    const config = loadServiceConfig({ KAFKA_PORT: '19092', KAFKA_BROKERS: 'b:9092', REDIS_PORT: '1', REDIS_URL: 'redis://r:6379' });
+    expect(config.kafkaBrokers).toEqual(['b:9092']);
+    expect(config.redisUrl).toBe('redis://r:6379');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadServiceConfig({ KAFKA_BROKERS: '', REDIS_URL: '  ', REDIS_CLUSTER_NODES: '' })).toEqual(loadServiceConfig({}));
+  });
+
+  it.each([
+    [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: 'a:9092,,b:9092' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: 'a:99999' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: 'a:0' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: ':9092' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: 'a:' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: 'PLAINTEXT://a:9092' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: '::1:9092' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_PORT: 'ninety' }, 'KAFKA_PORT'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    [{ REDIS_PORT: '70000' }, 'REDIS_PORT'],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7001,127.0.0.1' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_PORTS: '7001 x 7003' }, 'REDIS_CLUSTER_PORTS'],
+    [{ REDIS_CLUSTER_PORTS: ' , ' }, 'REDIS_CLUSTER_PORTS'],
+  ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
+    const error = configErrorOf(env);
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
+  });
+
+  it('reads process.env by default', () => {
+    const saved = process.env['KAFKA_BROKERS'];
+    process.env['KAFKA_BROKERS'] = 'from-env:9092';
+    try {
+      expect(loadServiceConfig().kafkaBrokers).toEqual(['from-env:9092']);
+    } finally {
+      if (saved === undefined) delete process.env['KAFKA_BROKERS'];
+      else process.env['KAFKA_BROKERS'] = saved;
+    }
+  });
+});

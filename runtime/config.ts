@@ -1,0 +1,126 @@
+/**
+ * Where Kafka and Redis are, read from the environment.
+ *
+ * The variable names are shared with `scripts/services.sh` and `docker-compose.yml`, so one setting
+ * moves the local services and the engine together:
+ *
+ * | variable              | default                                            |
+ * |-----------------------|----------------------------------------------------|
+ * | `KAFKA_BROKERS`       | `127.0.0.1:${KAFKA_PORT}` (`127.0.0.1:9092`)        |
+ * | `REDIS_URL`           | `redis://127.0.0.1:${REDIS_PORT}` (`…:6379`)        |
+ * | `REDIS_CLUSTER_NODES` | `127.0.0.1:<p>` for each of `REDIS_CLUSTER_PORTS` (`7001 7002 7003`) |
+ *
+ * The `*_PORT(S)` variables only shape the defaults (they are what the script listens on); an
+ * explicit `KAFKA_BROKERS`, `REDIS_URL` or `REDIS_CLUSTER_NODES` wins. An empty variable counts as
+ * unset. Anything malformed raises `SS_ERR_CONFIG` naming the variable in `field`.
+ */
+import { ScenestreamError } from './errors.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ServiceConfig {
+  /** Kafka bootstrap servers as `host:port`, in the order given. */
+  readonly kafkaBrokers: string[];
+  /** A `redis://` or `rediss://` URL of a standalone Redis. */
+  readonly redisUrl: string;
+  /** Seed nodes of a Redis Cluster. */
+  readonly redisClusterNodes: HostPort[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function configError(field: string, message: string): ScenestreamError {
+  return new ScenestreamError('SS_ERR_CONFIG', `${field}: ${message}`, { field });
+}
+
+function read(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  const trimmed = raw.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function parsePort(field: string, text: string): number {
+  if (!/^\d{1,5}$/.test(text)) throw configError(field, `'${text}' is not a TCP port`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw configError(field, `port ${port} is outside 1-65535`);
+  return port;
+}
+
+/** `host:port` or `[ipv6]:port`; the port is required. */
+function parseHostPort(field: string, entry: string): HostPort {
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\]:(\S+)$/.exec(entry);
+  if (bracketed !== null) {
+    const [, host = '', port = ''] = bracketed;
+    return { host, port: parsePort(field, port) };
+  }
+  const colon = entry.lastIndexOf(':');
+  const host = colon > 0 ? entry.slice(0, colon) : '';
+  if (colon <= 0 || colon === entry.length - 1 || host.includes(':') || /[\s/@]/.test(host)) {
+    throw configError(field, `'${entry}' is not host:port (write IPv6 hosts as [addr]:port)`);
+  }
+  return { host, port: parsePort(field, entry.slice(colon + 1)) };
+}
+
+function parseList(field: string, text: string): HostPort[] {
+  const entries = text.split(',').map((e) => e.trim());
+  if (entries.some((e) => e === '')) throw configError(field, `empty entry in '${text}'`);
+  return entries.map((e) => parseHostPort(field, e));
+}
+
+function formatHostPort({ host, port }: HostPort): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function parseRedisUrl(field: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (cause) {
+    throw new ScenestreamError('SS_ERR_CONFIG', `${field}: '${text}' is not a URL`, { field, cause });
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw configError(field, `scheme must be redis:// or rediss://, got '${url.protocol}//'`);
+  }
+  if (url.hostname === '') throw configError(field, `'${text}' has no host`);
+  if (url.port !== '') parsePort(field, url.port);
+  return text;
+}
+
+function optionalPort(env: Env, name: string): number | undefined {
+  const text = read(env, name);
+  return text === undefined ? undefined : parsePort(name, text);
+}
+
+/** Reads the service locations from `env` (default: `process.env`), applying the defaults above. */
+export function loadServiceConfig(env: Env = process.env): ServiceConfig {
+  const kafkaPort = optionalPort(env, 'KAFKA_PORT') ?? 9092;
+  const redisPort = optionalPort(env, 'REDIS_PORT') ?? 6379;
+
+  const clusterPortsText = read(env, 'REDIS_CLUSTER_PORTS');
+  const clusterPorts =
+    clusterPortsText === undefined
+      ? [7001, 7002, 7003]
+      : clusterPortsText.split(/[\s,]+/).filter((p) => p !== '').map((p) => parsePort('REDIS_CLUSTER_PORTS', p));
+  if (clusterPorts.length === 0) throw configError('REDIS_CLUSTER_PORTS', 'no ports given');
+
+  const brokersText = read(env, 'KAFKA_BROKERS');
+  const kafkaBrokers =
+    brokersText === undefined
+      ? [`127.0.0.1:${kafkaPort}`]
+      : parseList('KAFKA_BROKERS', brokersText).map(formatHostPort);
+
+  const urlText = read(env, 'REDIS_URL');
+  const redisUrl = urlText === undefined ? `redis://127.0.0.1:${redisPort}` : parseRedisUrl('REDIS_URL', urlText);
+
+  const nodesText = read(env, 'REDIS_CLUSTER_NODES');
+  const redisClusterNodes =
+    nodesText === undefined
+      ? clusterPorts.map((port) => ({ host: '127.0.0.1', port }))
+      : parseList('REDIS_CLUSTER_NODES', nodesText);
+
+  return { kafkaBrokers, redisUrl, redisClusterNodes };
+}
