@@ -1,0 +1,353 @@
+import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Emit, GraphNode, OperatorInstance, OperatorRuntime, PipelineGraph, PortName, StepMetrics } from './graph.js';
+import { InMemoryStateBackend, type StateBackend, type StateSnapshot } from './state.js';
+import { SourceWatermarks } from './watermarks.js';
+
+/**
+ * Runs a {@link PipelineGraph} in process: the engine's single execution model, used by the test
+ * kit, the embedded default and the Kafka runtime alike.
+ *
+ * Records are pushed into sources and travel synchronously through the operators. After a record
+ * (or a batch) the source watermark is recomputed and, where it advanced, flows down the graph:
+ * each step's watermark is the minimum over its inputs, and a step fires its event-time timers
+ * before passing the watermark on, so outputs of a timer precede the watermark that caused them.
+ *
+ * A record that makes any step throw is not lost and does not stop the stream: it goes to the
+ * dead-letter output with the error (code `SS_ERR_USER_FUNCTION` for a user function's exception,
+ * naming the step), and the next record is processed.
+ */
+
+/** A record that could not be processed. */
+export interface DeadLetter {
+  readonly source: string;
+  readonly value: unknown;
+  readonly ts: number;
+  readonly partition: number;
+  readonly error: ScenestreamError;
+}
+
+export interface ExecutorOptions {
+  readonly state?: StateBackend;
+  readonly clock?: Clock;
+  /** Receives every record reaching a sink. Unhandled sinks are dropped (count still kept). */
+  readonly sinks?: Readonly<Record<string, Emit<unknown>>>;
+  /** Receives every side-output record (late data, rejections) with the step and tag. */
+  readonly onSideOutput?: (stepId: string, tag: string, value: unknown, ts: number, key: string) => void;
+  readonly onDeadLetter?: (letter: DeadLetter) => void;
+}
+
+interface Target {
+  readonly rt: NodeRt;
+  readonly input: number;
+}
+
+class NodeRt {
+  op: OperatorInstance<unknown> | undefined;
+  readonly inputWms: number[];
+  wm = -Infinity;
+  readonly ports = new Map<PortName, Target[]>();
+  constructor(readonly node: GraphNode) {
+    this.inputWms = node.inputs.map(() => -Infinity);
+  }
+  targets(port: PortName): Target[] {
+    let t = this.ports.get(port);
+    if (t === undefined) {
+      t = [];
+      this.ports.set(port, t);
+    }
+    return t;
+  }
+}
+
+interface SourceRt {
+  readonly rt: NodeRt;
+  readonly wms: SourceWatermarks;
+  readonly timestamp: (v: unknown) => number;
+  readonly key: ((v: unknown) => string) | undefined;
+  emit: Emit<unknown>;
+}
+
+export interface ExecutorSnapshot {
+  readonly version: 1;
+  readonly pipeline: string;
+  readonly state: StateSnapshot;
+  readonly sources: Record<string, { wm: number; parts: Array<[number, number]> }>;
+  readonly steps: Record<string, { wm: number; inputs: number[] }>;
+}
+
+export class Executor {
+  readonly state: StateBackend;
+  readonly clock: Clock;
+  private readonly rts = new Map<string, NodeRt>();
+  private readonly sources = new Map<string, SourceRt>();
+  private readonly counters = new Map<string, Map<string, number>>();
+  private readonly processingTimeOps: Array<OperatorInstance<unknown>> = [];
+  private globalWm = -Infinity;
+
+  constructor(
+    readonly graph: PipelineGraph,
+    private readonly opts: ExecutorOptions = {},
+  ) {
+    this.state = opts.state ?? new InMemoryStateBackend();
+    this.clock = opts.clock ?? systemClock;
+    for (const n of graph.nodes) this.rts.set(n.id, new NodeRt(n));
+    for (const n of graph.nodes) {
+      n.inputs.forEach((e, i) => this.rts.get(e.from.id)!.targets(e.port).push({ rt: this.rts.get(n.id)!, input: i }));
+    }
+    // Instantiate in graph order (inputs are always added before the nodes that read them).
+    for (const n of graph.nodes) this.instantiate(this.rts.get(n.id)!);
+  }
+
+  private metricsOf(stepId: string): StepMetrics {
+    let m = this.counters.get(stepId);
+    if (m === undefined) {
+      m = new Map();
+      this.counters.set(stepId, m);
+    }
+    const map = m;
+    return { inc: (c, by = 1) => map.set(c, (map.get(c) ?? 0) + by) };
+  }
+
+  private emitterFor(rt: NodeRt, port: PortName): Emit<unknown> {
+    const targets = rt.targets(port);
+    const fns = targets.map((t) => this.inputOf(t));
+    if (fns.length === 0) return () => {};
+    if (fns.length === 1) return fns[0]!;
+    return (v, ts, k) => {
+      for (let i = 0; i < fns.length; i++) fns[i]!(v, ts, k);
+    };
+  }
+
+  /** The function that delivers a record into a target's input. */
+  private inputOf(t: Target): Emit<unknown> {
+    const node = t.rt.node;
+    if (node.role === 'sink') {
+      const handler = this.opts.sinks?.[node.id];
+      const m = this.metricsOf(node.id);
+      return handler === undefined
+        ? () => m.inc('records')
+        : (v, ts, k) => {
+            m.inc('records');
+            handler(v, ts, k);
+          };
+    }
+    const input = t.input;
+    const target = t.rt;
+    return (v, ts, k) => target.op!.process(v, ts, k, input);
+  }
+
+  private instantiate(rt: NodeRt): void {
+    const n = rt.node;
+    if (n.role === 'sink') return;
+    if (n.role === 'source') {
+      const so = n.source!;
+      this.sources.set(n.id, {
+        rt,
+        wms: new SourceWatermarks(
+          { outOfOrdernessMs: so.outOfOrdernessMs ?? 0, idleTimeoutMs: so.idleTimeoutMs ?? 60_000, partitions: so.partitions ?? 1 },
+          this.clock.now(),
+        ),
+        timestamp: so.timestamp,
+        key: so.key,
+        emit: this.emitterFor(rt, 'main'),
+      });
+      return;
+    }
+    const def = n.def!;
+    const sideEmitters = new Map<string, Emit<unknown>>();
+    const metrics = this.metricsOf(n.id);
+    const runtime: OperatorRuntime<unknown> = {
+      stepId: n.id,
+      state: this.state,
+      clock: this.clock,
+      emit: this.emitterFor(rt, 'main'),
+      side: (tag) => {
+        let e = sideEmitters.get(tag);
+        if (e === undefined) {
+          const downstream = this.emitterFor(rt, tag.startsWith('out:') ? (tag as PortName) : `side:${tag}`);
+          if (tag.startsWith('out:')) e = downstream;
+          else {
+            const collect = this.opts.onSideOutput;
+            e = (v, ts, k) => {
+              metrics.inc(tag);
+              collect?.(n.id, tag, v, ts, k);
+              downstream(v, ts, k);
+            };
+          }
+          sideEmitters.set(tag, e);
+        }
+        return e;
+      },
+      watermark: () => rt.wm,
+      metrics,
+    };
+    rt.op = def.create(runtime);
+    if (rt.op.onProcessingTime !== undefined) this.processingTimeOps.push(rt.op);
+  }
+
+  private source(name: string): SourceRt {
+    const s = this.sources.get(name);
+    if (s === undefined) {
+      throw ssError('SS_ERR_GRAPH_INVALID', `pipeline "${this.graph.name}" has no source "${name}" (it has: ${[...this.sources.keys()].join(', ')})`);
+    }
+    return s;
+  }
+
+  /**
+   * Pushes one record into a source. Event time comes from the source's `timestamp` unless `ts` is
+   * given. Returns false if the record was dead-lettered.
+   */
+  push(sourceName: string, value: unknown, partition = 0, ts?: number): boolean {
+    const s = this.source(sourceName);
+    const ok = this.deliver(s, sourceName, value, partition, ts);
+    this.updateSource(s);
+    return ok;
+  }
+
+  /** Pushes a batch from one partition; the watermark is recomputed once, after the batch. */
+  pushBatch(sourceName: string, values: readonly unknown[], partition = 0): number {
+    const s = this.source(sourceName);
+    let failed = 0;
+    for (const v of values) if (!this.deliver(s, sourceName, v, partition, undefined)) failed++;
+    this.updateSource(s);
+    return failed;
+  }
+
+  private deliver(s: SourceRt, sourceName: string, value: unknown, partition: number, tsGiven: number | undefined): boolean {
+    let ts = 0;
+    try {
+      ts = tsGiven ?? s.timestamp(value);
+      if (!Number.isFinite(ts)) throw ssError('SS_ERR_VALIDATION', `event time is ${ts}, not a finite number`, { stepId: sourceName, field: 'ts' });
+      const key = s.key !== undefined ? s.key(value) : '';
+      s.wms.observe(partition, ts, this.clock.now());
+      this.state.time.currentTime = ts;
+      s.emit(value, ts, key);
+      return true;
+    } catch (e) {
+      const error = isScenestreamError(e)
+        ? e
+        : ssError('SS_ERR_USER_FUNCTION', `a step threw on a record of "${sourceName}": ${e instanceof Error ? e.message : String(e)}`, { stepId: sourceName, cause: e });
+      this.metricsOf(sourceName).inc('dead_letters');
+      this.opts.onDeadLetter?.({ source: sourceName, value, ts, partition, error });
+      return false;
+    }
+  }
+
+  /** Moves processing time to the clock's now: fires processing-time timers and idleness. */
+  advanceProcessingTime(): void {
+    const now = this.clock.now();
+    for (const op of this.processingTimeOps) op.onProcessingTime!(now);
+    for (const s of this.sources.values()) this.updateSource(s);
+  }
+
+  /** Forces a source's watermark forward (an explicit watermark, as Flink's test harness). */
+  advanceWatermark(sourceName: string, w: number): void {
+    const s = this.source(sourceName);
+    s.wms.advanceTo(w);
+    this.forward(s.rt, s.wms.current);
+  }
+
+  /** A partition of a source was assigned to / revoked from this instance. */
+  assignPartition(sourceName: string, partition: number): void {
+    this.source(sourceName).wms.assign(partition, this.clock.now());
+  }
+  revokePartition(sourceName: string, partition: number): void {
+    const s = this.source(sourceName);
+    s.wms.revoke(partition);
+    this.updateSource(s);
+  }
+
+  /** End of all input: watermarks go to +Infinity and every pending event-time timer fires. */
+  end(): void {
+    for (const s of this.sources.values()) {
+      s.wms.end();
+      this.forward(s.rt, Infinity);
+    }
+  }
+
+  /** The watermark of a step (or source). */
+  watermarkOf(stepId: string): number {
+    const rt = this.rts.get(stepId);
+    if (rt === undefined) throw ssError('SS_ERR_GRAPH_INVALID', `no step "${stepId}"`);
+    return rt.node.role === 'source' ? this.sources.get(stepId)!.wms.current : rt.wm;
+  }
+
+  /** Counters per step (`records` at sinks, `dead_letters` at sources, side-output tags, operators' own). */
+  stats(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [step, m] of this.counters) out[step] = Object.fromEntries(m);
+    return out;
+  }
+
+  private updateSource(s: SourceRt): void {
+    const before = s.wms.current;
+    const w = s.wms.update(this.clock.now());
+    if (w > before) this.forward(s.rt, w);
+  }
+
+  /** Sends a node's new watermark to everything downstream of it. */
+  private forward(rt: NodeRt, w: number): void {
+    if (rt.node.role === 'source') this.updateGlobal();
+    for (const targets of rt.ports.values()) {
+      for (const t of targets) this.onInputWatermark(t.rt, t.input, w);
+    }
+  }
+
+  private onInputWatermark(rt: NodeRt, input: number, w: number): void {
+    if (w <= rt.inputWms[input]!) return;
+    rt.inputWms[input] = w;
+    let min = Infinity;
+    for (const x of rt.inputWms) if (x < min) min = x;
+    if (min <= rt.wm) return;
+    rt.wm = min;
+    if (rt.op?.onWatermark !== undefined) {
+      try {
+        rt.op.onWatermark(min);
+      } catch (e) {
+        const error = isScenestreamError(e)
+          ? e
+          : ssError('SS_ERR_USER_FUNCTION', `step threw while firing timers: ${e instanceof Error ? e.message : String(e)}`, { stepId: rt.node.id, cause: e });
+        this.metricsOf(rt.node.id).inc('dead_letters');
+        this.opts.onDeadLetter?.({ source: rt.node.id, value: { watermark: min }, ts: min, partition: -1, error });
+      }
+    }
+    this.forward(rt, min);
+  }
+
+  private updateGlobal(): void {
+    let min = Infinity;
+    for (const s of this.sources.values()) if (s.wms.current < min) min = s.wms.current;
+    if (min > this.globalWm) {
+      this.globalWm = min;
+      this.state.time.watermark = min;
+      this.state.expire();
+    }
+  }
+
+  snapshot(): ExecutorSnapshot {
+    const sources: ExecutorSnapshot['sources'] = {};
+    for (const [name, s] of this.sources) sources[name] = s.wms.snapshot();
+    const steps: ExecutorSnapshot['steps'] = {};
+    for (const [id, rt] of this.rts) if (rt.node.role !== 'source') steps[id] = { wm: rt.wm, inputs: [...rt.inputWms] };
+    return { version: 1, pipeline: this.graph.name, state: this.state.snapshot(), sources, steps };
+  }
+
+  restore(snap: ExecutorSnapshot): void {
+    if (snap.version !== 1 || snap.pipeline !== this.graph.name) {
+      throw ssError('SS_ERR_STATE_RESTORE', `snapshot of pipeline "${snap.pipeline}" (v${String(snap.version)}) cannot restore "${this.graph.name}"`);
+    }
+    this.state.restore(snap.state);
+    const now = this.clock.now();
+    for (const [name, s] of Object.entries(snap.sources)) this.sources.get(name)?.wms.restore(s, now);
+    for (const [id, st] of Object.entries(snap.steps)) {
+      const rt = this.rts.get(id);
+      if (rt === undefined) continue;
+      rt.wm = st.wm;
+      st.inputs.forEach((w, i) => {
+        if (i < rt.inputWms.length) rt.inputWms[i] = w;
+      });
+    }
+    this.updateGlobal();
+  }
+}

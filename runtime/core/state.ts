@@ -1,0 +1,311 @@
+import { ssError } from '../errors.js';
+import { TimerQueue } from './timers.js';
+
+/**
+ * Keyed state, scoped by step id and key.
+ *
+ * Operators read and write state synchronously from an in-process table; a backend decides where
+ * the tables live between checkpoints. This is the Kafka Streams model (local store, written behind
+ * to a changelog): the runtime serves a whole input batch from memory and flushes what the batch
+ * changed in one round trip ({@link StateBackend.drainChanges}), so a remote backend (Redis) costs a
+ * few round trips per batch, not per event.
+ *
+ * Time-to-live is measured in **event time** against the watermark, so a replay of the same input
+ * expires the same entries. An entry written at event time `t` with `ttlMs` is gone once the
+ * watermark reaches `t + ttlMs`.
+ */
+
+export interface StateOptions {
+  /** Event-time lifetime of an entry after its last write. */
+  readonly ttlMs?: number;
+}
+
+/** A change to flush: `value === undefined` means the entry was deleted. */
+export interface StateChange {
+  readonly table: string;
+  readonly key: string;
+  readonly value: unknown;
+  readonly expiresAt: number | undefined;
+}
+
+/** One value per key. */
+export interface ValueState<V> {
+  get(key: string): V | undefined;
+  set(key: string, value: V): void;
+  delete(key: string): void;
+  has(key: string): boolean;
+  readonly size: number;
+}
+
+/** A map per key (e.g. the open windows of a key, by window start). */
+export interface MapState<V> {
+  get(key: string, field: string): V | undefined;
+  set(key: string, field: string, value: V): void;
+  delete(key: string, field: string): void;
+  /** The fields of one key, in insertion order. Do not mutate while iterating. */
+  entries(key: string): ReadonlyMap<string, V> | undefined;
+  clear(key: string): void;
+  readonly size: number;
+}
+
+/** A list per key. */
+export interface ListState<V> {
+  get(key: string): readonly V[];
+  add(key: string, value: V): void;
+  set(key: string, values: V[]): void;
+  clear(key: string): void;
+  readonly size: number;
+}
+
+/** The event-time view a backend needs: the time of the current record, and the watermark. */
+export interface StateTime {
+  /** Event time of the record (or timer) being processed. */
+  currentTime: number;
+  /** All records with ts <= watermark have been seen. */
+  watermark: number;
+}
+
+export interface StateSnapshot {
+  readonly version: 1;
+  readonly tables: Record<string, Array<[string, unknown, number | null]>>;
+  readonly timers: Record<string, Array<[number, string]>>;
+}
+
+/** Where keyed state lives. The in-memory backend is the embedded default. */
+export interface StateBackend {
+  readonly time: StateTime;
+  valueState<V>(stepId: string, name: string, opts?: StateOptions): ValueState<V>;
+  mapState<V>(stepId: string, name: string, opts?: StateOptions): MapState<V>;
+  listState<V>(stepId: string, name: string, opts?: StateOptions): ListState<V>;
+  /** Timers are state too: they are snapshotted and restored with the tables. */
+  timers(stepId: string, name: string): TimerQueue;
+  /** Drops entries whose TTL has passed the watermark. Called by the runtime as time advances. */
+  expire(): void;
+  /** The changes since the last drain (only when change tracking is on), for write-behind. */
+  drainChanges(): StateChange[];
+  snapshot(): StateSnapshot;
+  restore(snapshot: StateSnapshot): void;
+}
+
+interface Entry {
+  v: unknown;
+  e: number; // expiresAt (event time), Infinity when no TTL
+}
+
+/**
+ * A table of key -> value with optional TTL. Values without TTL are stored bare to keep a million
+ * keys cheap; with TTL each value is wrapped with its expiry.
+ */
+class Table {
+  readonly data = new Map<string, unknown>();
+  private lastSweep = -Infinity;
+  constructor(
+    readonly name: string,
+    readonly ttlMs: number | undefined,
+    private readonly time: StateTime,
+    private readonly changes: Map<string, StateChange> | null,
+  ) {}
+
+  get(key: string): unknown {
+    const raw = this.data.get(key);
+    if (this.ttlMs === undefined || raw === undefined) return raw;
+    const entry = raw as Entry;
+    return entry.e <= this.time.watermark ? undefined : entry.v;
+  }
+
+  set(key: string, value: unknown): void {
+    if (this.ttlMs === undefined) {
+      this.data.set(key, value);
+      this.track(key, value, undefined);
+    } else {
+      const e = Math.max(this.time.currentTime, this.time.watermark) + this.ttlMs;
+      this.data.set(key, { v: value, e });
+      this.track(key, value, e);
+    }
+  }
+
+  /** Marks a value that was mutated in place as changed. */
+  touch(key: string): void {
+    if (this.changes === null && this.ttlMs === undefined) return;
+    const v = this.get(key);
+    if (v !== undefined) this.set(key, v);
+  }
+
+  delete(key: string): void {
+    if (this.data.delete(key)) this.track(key, undefined, undefined);
+  }
+
+  expire(): void {
+    if (this.ttlMs === undefined) return;
+    const wm = this.time.watermark;
+    // Amortise: sweep when the watermark has moved a quarter of the TTL since the last sweep.
+    if (wm - this.lastSweep < this.ttlMs / 4) return;
+    this.lastSweep = wm;
+    for (const [key, raw] of this.data) {
+      if ((raw as Entry).e <= wm) this.delete(key);
+    }
+  }
+
+  snapshot(): Array<[string, unknown, number | null]> {
+    const out: Array<[string, unknown, number | null]> = [];
+    for (const [key, raw] of this.data) {
+      if (this.ttlMs === undefined) out.push([key, cloneValue(raw), null]);
+      else out.push([key, cloneValue((raw as Entry).v), (raw as Entry).e]);
+    }
+    return out;
+  }
+
+  restore(rows: Array<[string, unknown, number | null]>): void {
+    this.data.clear();
+    for (const [key, v, e] of rows) {
+      this.data.set(key, this.ttlMs === undefined ? cloneValue(v) : { v: cloneValue(v), e: e ?? Infinity });
+    }
+  }
+
+  private track(key: string, value: unknown, expiresAt: number | undefined): void {
+    if (this.changes === null) return;
+    const id = `${this.name}\u0000${key}`;
+    this.changes.set(id, { table: this.name, key, value, expiresAt });
+  }
+}
+
+function cloneValue<V>(v: V): V {
+  return v === null || typeof v !== 'object' ? v : structuredClone(v);
+}
+
+export interface InMemoryBackendOptions {
+  /** Record every write for {@link StateBackend.drainChanges}; off by default (nothing to flush to). */
+  readonly trackChanges?: boolean;
+}
+
+/** The embedded default: everything in process, snapshot and restore as plain data. */
+export class InMemoryStateBackend implements StateBackend {
+  readonly time: StateTime = { currentTime: -Infinity, watermark: -Infinity };
+  private readonly tables = new Map<string, Table>();
+  private readonly timerQueues = new Map<string, TimerQueue>();
+  private readonly changes: Map<string, StateChange> | null;
+
+  constructor(opts: InMemoryBackendOptions = {}) {
+    this.changes = opts.trackChanges === true ? new Map() : null;
+  }
+
+  private table(stepId: string, name: string, opts: StateOptions | undefined): Table {
+    const id = `${stepId}/${name}`;
+    if (this.tables.has(id)) {
+      throw ssError('SS_ERR_GRAPH_DUPLICATE_STEP', `state "${name}" is declared twice`, { stepId });
+    }
+    const ttl = opts?.ttlMs;
+    if (ttl !== undefined && !(ttl > 0)) {
+      throw ssError('SS_ERR_GRAPH_INVALID', `state "${name}" has ttlMs ${ttl}; it must be > 0`, { stepId });
+    }
+    const t = new Table(id, ttl, this.time, this.changes);
+    this.tables.set(id, t);
+    return t;
+  }
+
+  valueState<V>(stepId: string, name: string, opts?: StateOptions): ValueState<V> {
+    const t = this.table(stepId, name, opts);
+    return {
+      get: (key) => t.get(key) as V | undefined,
+      set: (key, value) => t.set(key, value),
+      delete: (key) => t.delete(key),
+      has: (key) => t.get(key) !== undefined,
+      get size() {
+        return t.data.size;
+      },
+    };
+  }
+
+  mapState<V>(stepId: string, name: string, opts?: StateOptions): MapState<V> {
+    const t = this.table(stepId, name, opts);
+    const mapOf = (key: string): Map<string, V> | undefined => t.get(key) as Map<string, V> | undefined;
+    return {
+      get: (key, field) => mapOf(key)?.get(field),
+      set: (key, field, value) => {
+        const m = mapOf(key);
+        if (m === undefined) t.set(key, new Map([[field, value]]));
+        else {
+          m.set(field, value);
+          t.touch(key);
+        }
+      },
+      delete: (key, field) => {
+        const m = mapOf(key);
+        if (m === undefined || !m.delete(field)) return;
+        if (m.size === 0) t.delete(key);
+        else t.touch(key);
+      },
+      entries: (key) => mapOf(key),
+      clear: (key) => t.delete(key),
+      get size() {
+        return t.data.size;
+      },
+    };
+  }
+
+  listState<V>(stepId: string, name: string, opts?: StateOptions): ListState<V> {
+    const t = this.table(stepId, name, opts);
+    const empty: readonly V[] = Object.freeze([]);
+    return {
+      get: (key) => (t.get(key) as V[] | undefined) ?? empty,
+      add: (key, value) => {
+        const l = t.get(key) as V[] | undefined;
+        if (l === undefined) t.set(key, [value]);
+        else {
+          l.push(value);
+          t.touch(key);
+        }
+      },
+      set: (key, values) => (values.length === 0 ? t.delete(key) : t.set(key, values)),
+      clear: (key) => t.delete(key),
+      get size() {
+        return t.data.size;
+      },
+    };
+  }
+
+  timers(stepId: string, name: string): TimerQueue {
+    const id = `${stepId}/${name}`;
+    if (this.timerQueues.has(id)) {
+      throw ssError('SS_ERR_GRAPH_DUPLICATE_STEP', `timers "${name}" are declared twice`, { stepId });
+    }
+    const q = new TimerQueue();
+    this.timerQueues.set(id, q);
+    return q;
+  }
+
+  expire(): void {
+    for (const t of this.tables.values()) t.expire();
+  }
+
+  drainChanges(): StateChange[] {
+    if (this.changes === null) return [];
+    const out = [...this.changes.values()];
+    this.changes.clear();
+    return out;
+  }
+
+  snapshot(): StateSnapshot {
+    const tables: StateSnapshot['tables'] = {};
+    for (const [id, t] of this.tables) tables[id] = t.snapshot();
+    const timers: StateSnapshot['timers'] = {};
+    for (const [id, q] of this.timerQueues) timers[id] = q.entries();
+    return { version: 1, tables, timers };
+  }
+
+  restore(snapshot: StateSnapshot): void {
+    if (snapshot.version !== 1) {
+      throw ssError('SS_ERR_STATE_RESTORE', `unknown snapshot version ${String(snapshot.version)}`);
+    }
+    for (const id of Object.keys(snapshot.tables)) {
+      if (!this.tables.has(id)) {
+        throw ssError('SS_ERR_STATE_RESTORE', `snapshot has state "${id}" that no step of this pipeline declares`);
+      }
+    }
+    for (const [id, t] of this.tables) t.restore(snapshot.tables[id] ?? []);
+    for (const [id, q] of this.timerQueues) {
+      q.clear();
+      for (const [ts, key] of snapshot.timers[id] ?? []) q.register(ts, key);
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { ssError } from '../errors.js';
+import type { OperatorInstance, OperatorRuntime } from './graph.js';
+import { userError } from './userFn.js';
+
+/**
+ * Window vocabulary shared by the window operators, and the engine of aligned time windows
+ * (tumbling and hopping).
+ *
+ * Boundaries: a time window is `[start, end)`, as Kafka Streams and Flink. A record with event
+ * time `ts` belongs to every window with `start <= ts < end` and `start >= 0`.
+ *
+ * Closing: with grace `g`, window `[s, e)` is complete when the step's watermark `W >= e - 1` and
+ * closed when `W >= e - 1 + g`. A record arriving for a closed window is dropped from that window;
+ * if it was dropped from every window it belongs to, it goes to the side output `late` and is
+ * counted (never silently lost).
+ */
+
+/** One window's result. Time windows: `[start, end)`. Session windows: `[start, end]` (inclusive, as Kafka Streams). */
+export interface Windowed<A> {
+  readonly key: string;
+  readonly start: number;
+  readonly end: number;
+  readonly value: A;
+}
+
+/**
+ * When a window emits:
+ * - `onClose`: once, when the window closes (`W >= end - 1 + grace`); Kafka Streams'
+ *   `suppress(untilWindowCloses)` / `EmitStrategy.onWindowClose()`. Output ts: `end - 1`.
+ * - `onUpdate`: on every record that changes it, while it is open; Kafka Streams' default.
+ *   Output ts: the largest record ts in the window so far.
+ * - `onWatermark`: when complete (`W >= end - 1`), then again for each late record within the
+ *   grace period; Flink's `EventTimeTrigger` with allowed lateness. Output ts: `end - 1`.
+ */
+export type EmitMode = 'onClose' | 'onUpdate' | 'onWatermark';
+
+/** Incremental aggregation: `init` for an empty window, `add` per record, `merge` to join sessions. */
+export interface Aggregator<T, A> {
+  init(): A;
+  add(acc: A, value: T, ts: number): A;
+  merge?(a: A, b: A): A;
+}
+
+export interface WindowOperatorOptions {
+  readonly emit: EmitMode;
+}
+
+/** What every window spec can do: build its operator. */
+export interface WindowSpecBase {
+  readonly kind: 'tumbling' | 'hopping' | 'sliding' | 'session';
+  readonly graceMs: number;
+  readonly params: Readonly<Record<string, number>>;
+  validate(stepId: string): void;
+  create<T, A>(rt: OperatorRuntime<Windowed<A>>, agg: Aggregator<T, A>, opts: WindowOperatorOptions): OperatorInstance<T>;
+}
+
+/** Tumbling, hopping and sliding windows. */
+export interface TimeWindowSpec extends WindowSpecBase {
+  readonly kind: 'tumbling' | 'hopping' | 'sliding';
+}
+
+/** Session windows: aggregators must be able to merge. */
+export interface SessionWindowSpec extends WindowSpecBase {
+  readonly kind: 'session';
+}
+
+export type WindowSpec = TimeWindowSpec | SessionWindowSpec;
+
+/** Fails fast at build time on a bad duration. */
+export function checkDuration(stepId: string, name: string, v: number, min: number): void {
+  if (!Number.isFinite(v) || !Number.isInteger(v) || v < min) {
+    throw ssError('SS_ERR_GRAPH_INVALID', `window ${name} must be an integer >= ${min} ms, got ${v}`, { stepId });
+  }
+}
+
+const SEP = '\u0001';
+const FIRE = 'f';
+const CLEAN = 'c';
+
+interface Slot<A> {
+  acc: A;
+  /** Largest record ts in the window. */
+  maxTs: number;
+}
+
+/**
+ * Aligned time windows of `size`, starting every `advance` (tumbling: advance = size), in event
+ * time. State per key: the open windows by start; timers: one per (key, window) for emission and
+ * one for cleanup.
+ */
+export function createTimeWindowOperator<T, A>(
+  rt: OperatorRuntime<Windowed<A>>,
+  agg: Aggregator<T, A>,
+  opts: WindowOperatorOptions,
+  sizeMs: number,
+  advanceMs: number,
+  graceMs: number,
+): OperatorInstance<T> {
+  const id = rt.stepId;
+  const slots = rt.state.mapState<Slot<A>>(id, 'windows');
+  const timers = rt.state.timers(id, 'windows');
+  const emit = rt.emit;
+  const late = rt.side('late');
+  const mode = opts.emit;
+  // Timer keys are `key SEP tag` (tag: f = fire, c = cleanup); the window is derived from the ts.
+  const fireAt = (end: number) => end - 1;
+  const cleanAt = (end: number) => end - 1 + graceMs;
+
+  const onTimer = (ts: number, timerKey: string) => {
+    const i = timerKey.lastIndexOf(SEP);
+    const key = timerKey.slice(0, i);
+    const tag = timerKey.slice(i + 1);
+    const end = tag === FIRE ? ts + 1 : ts + 1 - graceMs;
+    const start = end - sizeMs;
+    const field = String(start);
+    const slot = slots.get(key, field);
+    if (slot === undefined) return;
+    rt.state.time.currentTime = ts;
+    if (tag === FIRE || (mode === 'onClose' && tag === CLEAN)) {
+      emit({ key, start, end, value: slot.acc }, end - 1, key);
+    }
+    if (tag === CLEAN) slots.delete(key, field);
+  };
+
+  return {
+    process(value, ts, key) {
+      const w = rt.watermark();
+      // Last window containing ts starts at the largest multiple of advance <= ts.
+      const lastStart = ts - (((ts % advanceMs) + advanceMs) % advanceMs);
+      let assigned = false;
+      for (let start = lastStart; start > ts - sizeMs && start >= 0; start -= advanceMs) {
+        const end = start + sizeMs;
+        if (cleanAt(end) <= w) continue; // closed: too late for this window
+        const field = String(start);
+        let slot = slots.get(key, field);
+        const fresh = slot === undefined;
+        let acc: A;
+        try {
+          acc = agg.add(fresh ? agg.init() : slot!.acc, value, ts);
+        } catch (e) {
+          throw userError(id, e);
+        }
+        if (fresh) {
+          slot = { acc, maxTs: ts };
+          if (mode === 'onWatermark') timers.register(fireAt(end), key + SEP + FIRE);
+          timers.register(cleanAt(end), key + SEP + CLEAN);
+        } else {
+          slot!.acc = acc;
+          if (ts > slot!.maxTs) slot!.maxTs = ts;
+        }
+        slots.set(key, field, slot!);
+        assigned = true;
+        if (mode === 'onUpdate') emit({ key, start, end, value: acc }, slot!.maxTs, key);
+        // Flink: a late record within the allowed lateness fires the (already complete) window again.
+        else if (mode === 'onWatermark' && fireAt(end) <= w) emit({ key, start, end, value: acc }, end - 1, key);
+      }
+      if (!assigned) {
+        rt.metrics.inc('late_records');
+        late(value, ts, key);
+      }
+    },
+    onWatermark(w) {
+      timers.fire(w, onTimer);
+    },
+  };
+}
