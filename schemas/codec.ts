@@ -1,0 +1,287 @@
+/**
+ * Encoding, decoding and validation of the contract records.
+ *
+ * The avsc types are parsed once, when this module loads, from the `.avsc` files next to it.
+ * No avsc logical types are registered, so `timestamp-millis` values stay plain numbers (epoch ms)
+ * on both sides. Every function that reads untrusted input (`validate`, `decode`, `decodeConfluent`,
+ * `decodeAuto`, `fromJson`) returns a `Result` and never throws on bad input; `encode*` and `toJson`
+ * take the engine's own records and throw the typed `SS_ERR_VALIDATION` error if one is invalid.
+ *
+ * Wire formats: plain Avro binary (the record alone), and the Confluent framing: magic byte `0x00`,
+ * the schema id as 4 bytes big-endian, then the Avro binary.
+ */
+import avsc from 'avsc';
+import { ScenestreamError, ssError, type ErrorDetails } from '../runtime/errors.js';
+import { Contract } from './contract.js';
+import { NAMESPACE, loadSchemaFiles } from './load.js';
+import { defaultRegistry, isSchemaId, type SchemaRegistry } from './registry.js';
+import { scanAvro } from './scan.js';
+import { ShapeSet, type NamedShape } from './shape.js';
+import { SCHEMA_NAMES, type SchemaName, type SchemaTypes } from './types.generated.js';
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ScenestreamError };
+
+/** A record decoded from framed bytes, with the schema it was read as. `schemaId` is null for plain Avro. */
+export type Decoded<N extends SchemaName = SchemaName> = N extends SchemaName
+  ? { name: N; schemaId: number | null; value: SchemaTypes[N] }
+  : never;
+
+type AvroType = ReturnType<typeof avsc.Type.forSchema>;
+type AvroSchemaArg = Parameters<typeof avsc.Type.forSchema>[0];
+
+/** Magic byte plus 4-byte schema id. */
+export const CONFLUENT_HEADER_BYTES = 5;
+
+const FILES = loadSchemaFiles();
+const SHAPES = new ShapeSet(FILES);
+const CONTRACT = new Contract(SHAPES);
+const AVRO_TYPES: ReadonlyMap<string, AvroType> = parseAvroTypes();
+
+function parseAvroTypes(): Map<string, AvroType> {
+  const registry: Record<string, AvroType> = {};
+  for (const f of FILES) {
+    try {
+      // Deliberately no `logicalTypes` option: timestamp-millis must decode to a number, not a Date.
+      avsc.Type.forSchema(f.schema as unknown as AvroSchemaArg, { registry, wrapUnions: 'never' });
+    } catch (cause) {
+      throw ssError('SS_ERR_SCHEMA', `${f.file} is not a valid Avro schema: ${messageOf(cause)}`, { cause });
+    }
+  }
+  const types = new Map<string, AvroType>();
+  for (const name of SCHEMA_NAMES) {
+    const type = registry[`${NAMESPACE}.${name}`];
+    if (type === undefined) throw ssError('SS_ERR_SCHEMA', `no schema file defines ${name}`);
+    types.set(name, type);
+  }
+  return types;
+}
+
+function avroType(name: SchemaName): AvroType {
+  const type = AVRO_TYPES.get(name);
+  if (type === undefined) throw ssError('SS_ERR_SCHEMA', `unknown schema ${String(name)}`);
+  return type;
+}
+
+function shapeOf(name: SchemaName): NamedShape {
+  return SHAPES.get(name);
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A short, safe rendering of a value for error messages. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing (missing)';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (v instanceof Date) return 'a Date';
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+function fail<T>(error: ScenestreamError): Result<T> {
+  return { ok: false, error };
+}
+
+function validationError(name: SchemaName, field: string | undefined, expected: string, got: unknown): ScenestreamError {
+  const where = field === undefined ? name : `${name}.${field}`;
+  const details: ErrorDetails = field === undefined ? {} : { field };
+  return ssError('SS_ERR_VALIDATION', `${where}: expected ${expected}, got ${describeValue(got)}`, details);
+}
+
+function decodeError(name: string, message: string, details: ErrorDetails = {}): ScenestreamError {
+  const where = details.field === undefined ? name : `${name}.${details.field}`;
+  return ssError('SS_ERR_DECODE', `${where}: ${message}`, details);
+}
+
+/** Schema check with avsc (first failing path), then the contract checks, on a normalised copy. */
+function check<N extends SchemaName>(name: N, value: unknown, schemaCheck: boolean): Result<SchemaTypes[N]> {
+  const root = shapeOf(name);
+  const normalised = CONTRACT.normalise(root, value);
+  if (schemaCheck) {
+    let first: { path: string[]; value: unknown } | undefined;
+    const valid = avroType(name).isValid(normalised, {
+      errorHook: (path: string[], v: unknown) => {
+        first ??= { path, value: v };
+      },
+    });
+    if (!valid) {
+      const path = first?.path ?? [];
+      const expected = SHAPES.describe(CONTRACT.shapeAt(root, path));
+      return fail(validationError(name, path.length > 0 ? path.join('.') : undefined, expected, first?.value));
+    }
+  }
+  const violation = CONTRACT.violation(root, normalised);
+  if (violation !== undefined) return fail(validationError(name, violation.field, violation.expected, violation.got));
+  return { ok: true, value: normalised as SchemaTypes[N] };
+}
+
+/**
+ * Checks `value` against the Avro schema `name` and the contract checks (see `contract.ts`).
+ * On success, `value` is a normalised copy: missing fields with a default (nullable → null) filled,
+ * keys in schema order, undeclared keys dropped. On failure, `SS_ERR_VALIDATION` with `field` set to
+ * the dotted path of the first bad field (`items.0.quantity`).
+ */
+export function validate<N extends SchemaName>(name: N, value: unknown): Result<SchemaTypes[N]> {
+  return check(name, value, true);
+}
+
+function validOrThrow<N extends SchemaName>(name: N, value: unknown): SchemaTypes[N] {
+  const result = check(name, value, true);
+  if (!result.ok) throw result.error;
+  return result.value;
+}
+
+/** Plain Avro binary of a valid record; throws `SS_ERR_VALIDATION` if it is not valid. */
+export function encode<N extends SchemaName>(name: N, value: SchemaTypes[N]): Buffer {
+  return avroType(name).toBuffer(validOrThrow(name, value));
+}
+
+function asBuffer(input: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(input)) return input;
+  if (input instanceof Uint8Array) return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  return undefined;
+}
+
+/** Decodes plain Avro of `name` from `buf` at `offset`, which must hold exactly one record. */
+function decodeAt<N extends SchemaName>(name: N, buf: Buffer, offset: number): Result<SchemaTypes[N]> {
+  // Bounds first: avsc trusts lengths and block counts, and garbage could make it allocate without limit.
+  const problem = scanAvro(SHAPES, shapeOf(name), buf, offset);
+  if (problem !== undefined) {
+    return fail(decodeError(name, problem.message, problem.field === undefined ? {} : { field: problem.field }));
+  }
+  let decoded: unknown;
+  try {
+    const { value, offset: end } = avroType(name).decode(buf, offset);
+    if (end !== buf.length) return fail(decodeError(name, `record ends at byte ${end} of ${buf.length}`));
+    decoded = value;
+  } catch (cause) {
+    return fail(decodeError(name, messageOf(cause), { cause }));
+  }
+  // The bytes matched the schema; what is left to check is the contract.
+  return check(name, decoded, false);
+}
+
+/**
+ * Decodes plain Avro binary of schema `name`. Bad, truncated or trailing bytes → `SS_ERR_DECODE`;
+ * a record that decodes but breaks the contract → `SS_ERR_VALIDATION`.
+ */
+export function decode<N extends SchemaName>(name: N, buf: Uint8Array): Result<SchemaTypes[N]> {
+  const bytes = asBuffer(buf);
+  if (bytes === undefined) return fail(decodeError(name, `expected bytes, got ${describeValue(buf)}`));
+  return decodeAt(name, bytes, 0);
+}
+
+/** Confluent wire format: `0x00`, schema id (4 bytes big-endian), plain Avro. Throws on an invalid record or id. */
+export function encodeConfluent<N extends SchemaName>(name: N, value: SchemaTypes[N], schemaId: number = defaultRegistry.idOf(name)): Buffer {
+  if (!isSchemaId(schemaId)) {
+    throw ssError('SS_ERR_CONFIG', `schema id must be an integer in [0, 2147483647], got ${String(schemaId)}`, { field: 'schemaId' });
+  }
+  const body = encode(name, value);
+  const out = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
+  out.writeUInt8(0, 0);
+  out.writeUInt32BE(schemaId, 1);
+  body.copy(out, CONFLUENT_HEADER_BYTES);
+  return out;
+}
+
+type Framing = { ok: true; name: SchemaName; schemaId: number } | { ok: false; message: string };
+
+function readFraming(buf: Buffer, registry: SchemaRegistry): Framing {
+  if (buf.length < CONFLUENT_HEADER_BYTES) {
+    return { ok: false, message: `${buf.length} bytes is too short for the Confluent wire format (magic byte + 4-byte schema id + Avro)` };
+  }
+  const magic = buf.readUInt8(0);
+  if (magic !== 0) {
+    return { ok: false, message: `wrong magic byte 0x${magic.toString(16).padStart(2, '0')}; the Confluent wire format starts with 0x00` };
+  }
+  const schemaId = buf.readUInt32BE(1);
+  const name = registry.nameOf(schemaId);
+  if (name === undefined) return { ok: false, message: `unknown schema id ${schemaId}` };
+  return { ok: true, name, schemaId };
+}
+
+function decoded<N extends SchemaName>(name: N, schemaId: number | null, result: Result<SchemaTypes[N]>): Result<Decoded<N>> {
+  if (!result.ok) return result;
+  return { ok: true, value: { name, schemaId, value: result.value } as Decoded<N> };
+}
+
+/**
+ * Decodes the Confluent wire format, looking the schema id up in `registry`. Short buffer, wrong
+ * magic byte, unknown id, or an id of another schema than `expected` → `SS_ERR_DECODE`.
+ */
+export function decodeConfluent<N extends SchemaName = SchemaName>(
+  buf: Uint8Array,
+  registry: SchemaRegistry = defaultRegistry,
+  expected?: N,
+): Result<Decoded<N>> {
+  const label = expected ?? 'Confluent record';
+  const bytes = asBuffer(buf);
+  if (bytes === undefined) return fail(decodeError(label, `expected bytes, got ${describeValue(buf)}`));
+  const framing = readFraming(bytes, registry);
+  if (!framing.ok) return fail(decodeError(label, framing.message));
+  if (expected !== undefined && framing.name !== expected) {
+    return fail(decodeError(label, `schema id ${framing.schemaId} is ${framing.name}, expected ${expected}`));
+  }
+  const name = framing.name as N;
+  return decoded(name, framing.schemaId, decodeAt(name, bytes, CONFLUENT_HEADER_BYTES));
+}
+
+/**
+ * For sources that may receive either framing: Confluent when the bytes start with `0x00` and a known
+ * schema id (of `expected`, if given), else plain Avro of `expected`. If Confluent-looking bytes fail
+ * to decode and `expected` is given, plain Avro is tried too (a plain record can start with `0x00`);
+ * the Confluent error is returned if both fail.
+ */
+export function decodeAuto<N extends SchemaName = SchemaName>(
+  buf: Uint8Array,
+  registry: SchemaRegistry = defaultRegistry,
+  expected?: N,
+): Result<Decoded<N>> {
+  const label = expected ?? 'record';
+  const bytes = asBuffer(buf);
+  if (bytes === undefined) return fail(decodeError(label, `expected bytes, got ${describeValue(buf)}`));
+  const framing = readFraming(bytes, registry);
+  const framed = framing.ok && (expected === undefined || framing.name === expected);
+  if (framed) {
+    const viaConfluent = decodeConfluent(bytes, registry, expected);
+    if (viaConfluent.ok || expected === undefined) return viaConfluent;
+    const viaPlain = decodeAt(expected, bytes, 0);
+    return viaPlain.ok ? decoded(expected, null, viaPlain) : viaConfluent;
+  }
+  if (expected === undefined) {
+    const why = framing.ok ? '' : `: ${framing.message}`;
+    return fail(decodeError(label, `not in the Confluent wire format and no expected schema to read plain Avro with${why}`));
+  }
+  return decoded(expected, null, decodeAt(expected, bytes, 0));
+}
+
+/**
+ * Reads a record from JSON text (string or UTF-8 bytes) or an already parsed value. Bad JSON →
+ * `SS_ERR_DECODE`; an invalid record → `SS_ERR_VALIDATION`. Missing nullable fields become null.
+ */
+export function fromJson<N extends SchemaName>(name: N, input: unknown): Result<SchemaTypes[N]> {
+  let value = input;
+  const bytes = asBuffer(input);
+  if (typeof input === 'string' || bytes !== undefined) {
+    try {
+      value = JSON.parse(typeof input === 'string' ? input : (bytes ?? Buffer.alloc(0)).toString('utf8'));
+    } catch (cause) {
+      return fail(decodeError(name, `bad JSON: ${messageOf(cause)}`, { cause }));
+    }
+  }
+  return validate(name, value);
+}
+
+/** JSON text of a valid record, keys in schema field order; throws `SS_ERR_VALIDATION` if it is not valid. */
+export function toJson<N extends SchemaName>(name: N, value: SchemaTypes[N]): string {
+  return JSON.stringify(validOrThrow(name, value));
+}
+
+/** The self-contained Avro schema of `name` (named types inlined), e.g. to register it elsewhere. */
+export function avroSchema(name: SchemaName): object {
+  return avroType(name).schema({ exportAttrs: true }) as object;
+}
