@@ -1,6 +1,7 @@
 import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Emit, GraphNode, OperatorInstance, OperatorRuntime, PipelineGraph, PortName, StepMetrics } from './graph.js';
+import { fromPlain, toPlain, type Json } from './plain.js';
 import { InMemoryStateBackend, type StateBackend, type StateSnapshot } from './state.js';
 import { SourceWatermarks } from './watermarks.js';
 
@@ -68,12 +69,19 @@ interface SourceRt {
   emit: Emit<unknown>;
 }
 
-export interface ExecutorSnapshot {
+interface SnapshotBody {
   readonly version: 1;
   readonly pipeline: string;
   readonly state: StateSnapshot;
   readonly sources: Record<string, { wm: number; parts: Array<[number, number]> }>;
   readonly steps: Record<string, { wm: number; inputs: number[] }>;
+}
+
+/** A JSON-safe snapshot of a running pipeline: state, timers and watermarks. */
+export interface ExecutorSnapshot {
+  readonly version: 1;
+  readonly pipeline: string;
+  readonly body: Json;
 }
 
 export class Executor {
@@ -326,17 +334,20 @@ export class Executor {
   }
 
   snapshot(): ExecutorSnapshot {
-    const sources: ExecutorSnapshot['sources'] = {};
+    const sources: SnapshotBody['sources'] = {};
     for (const [name, s] of this.sources) sources[name] = s.wms.snapshot();
-    const steps: ExecutorSnapshot['steps'] = {};
+    const steps: SnapshotBody['steps'] = {};
     for (const [id, rt] of this.rts) if (rt.node.role !== 'source') steps[id] = { wm: rt.wm, inputs: [...rt.inputWms] };
-    return { version: 1, pipeline: this.graph.name, state: this.state.snapshot(), sources, steps };
+    const body: SnapshotBody = { version: 1, pipeline: this.graph.name, state: this.state.snapshot(), sources, steps };
+    return { version: 1, pipeline: this.graph.name, body: toPlain(body) };
   }
 
-  restore(snap: ExecutorSnapshot): void {
-    if (snap.version !== 1 || snap.pipeline !== this.graph.name) {
-      throw ssError('SS_ERR_STATE_RESTORE', `snapshot of pipeline "${snap.pipeline}" (v${String(snap.version)}) cannot restore "${this.graph.name}"`);
+  restore(json: ExecutorSnapshot): void {
+    if (json.version !== 1 || json.pipeline !== this.graph.name) {
+      throw ssError('SS_ERR_STATE_RESTORE', `snapshot of pipeline "${json.pipeline}" (v${String(json.version)}) cannot restore "${this.graph.name}"`);
     }
+    const snap = fromPlain(json.body) as SnapshotBody;
+    // The backend encoded its table values itself; decoding the body gave them back in that form.
     this.state.restore(snap.state);
     const now = this.clock.now();
     for (const [name, s] of Object.entries(snap.sources)) this.sources.get(name)?.wms.restore(s, now);

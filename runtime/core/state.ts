@@ -1,4 +1,5 @@
 import { ssError } from '../errors.js';
+import { fromPlain, toPlain, type Json } from './plain.js';
 import { TimerQueue } from './timers.js';
 
 /**
@@ -65,9 +66,10 @@ export interface StateTime {
   watermark: number;
 }
 
+/** JSON-safe (values encoded with `toPlain`): it can be written to Redis or a file as it is. */
 export interface StateSnapshot {
   readonly version: 1;
-  readonly tables: Record<string, Array<[string, unknown, number | null]>>;
+  readonly tables: Record<string, Array<[string, Json, number | null]>>;
   readonly timers: Record<string, Array<[number, string]>>;
 }
 
@@ -146,19 +148,19 @@ class Table {
     }
   }
 
-  snapshot(): Array<[string, unknown, number | null]> {
-    const out: Array<[string, unknown, number | null]> = [];
+  snapshot(): Array<[string, Json, number | null]> {
+    const out: Array<[string, Json, number | null]> = [];
     for (const [key, raw] of this.data) {
-      if (this.ttlMs === undefined) out.push([key, cloneValue(raw), null]);
-      else out.push([key, cloneValue((raw as Entry).v), (raw as Entry).e]);
+      if (this.ttlMs === undefined) out.push([key, toPlain(raw), null]);
+      else out.push([key, toPlain((raw as Entry).v), (raw as Entry).e]);
     }
     return out;
   }
 
-  restore(rows: Array<[string, unknown, number | null]>): void {
+  restore(rows: Array<[string, Json, number | null]>): void {
     this.data.clear();
     for (const [key, v, e] of rows) {
-      this.data.set(key, this.ttlMs === undefined ? cloneValue(v) : { v: cloneValue(v), e: e ?? Infinity });
+      this.data.set(key, this.ttlMs === undefined ? fromPlain(v) : { v: fromPlain(v), e: e ?? Infinity });
     }
   }
 
@@ -167,10 +169,6 @@ class Table {
     const id = `${this.name}\u0000${key}`;
     this.changes.set(id, { table: this.name, key, value, expiresAt });
   }
-}
-
-function cloneValue<V>(v: V): V {
-  return v === null || typeof v !== 'object' ? v : structuredClone(v);
 }
 
 export interface InMemoryBackendOptions {

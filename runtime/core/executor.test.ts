@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { tumblingWindow } from '../../operators/tumblingWindow.js';
+import { TestDriver } from '../../testkit/driver.js';
+import { pipeline, type KeyedStream } from './stream.js';
+
+interface Ev {
+  k: string;
+  ts: number;
+  v?: number;
+}
+const ev = (k: string, ts: number, v = 1): Ev => ({ k, ts, v });
+
+/** A keyed step that arms a deadline `delay` after each record and emits the key when it passes. */
+function deadlines(s: KeyedStream<Ev>, delay: number) {
+  return s.process<string>('deadline', (state) => {
+    const armed = state.value<number>('armed');
+    return {
+      onElement(e, ctx) {
+        const prev = armed.get(ctx.key);
+        if (prev !== undefined) ctx.deleteEventTimer(prev);
+        armed.set(ctx.key, e.ts + delay);
+        ctx.registerEventTimer(e.ts + delay);
+      },
+      onEventTimer(ts, _tag, ctx) {
+        armed.delete(ctx.key);
+        ctx.emit(`${ctx.key}@${ts}`);
+      },
+    };
+  });
+}
+
+describe('Executor', () => {
+  it('holds a merged stream at the minimum watermark of its inputs', () => {
+    const p = pipeline('merge');
+    const a = p.source<Ev>('a', { timestamp: (e) => e.ts });
+    const b = p.source<Ev>('b', { timestamp: (e) => e.ts });
+    deadlines(a.merge(b).keyBy((e) => e.k), 10).to('out');
+    const d = TestDriver.of(p);
+    d.push('a', ev('x', 0));
+    d.push('a', ev('y', 100)); // a's watermark 99, but b has nothing: held at -Infinity
+    expect(d.values('out')).toEqual([]);
+    d.push('b', ev('z', 50)); // min(99, 49) = 49 >= 10
+    expect(d.values('out')).toEqual(['x@10']);
+    expect(d.watermarkOf('deadline')).toBe(49);
+  });
+
+  it('fires a deadline on an idle input once processing time passes the idle timeout', () => {
+    const p = pipeline('idle');
+    deadlines(p.source<Ev>('in', { timestamp: (e) => e.ts, idleTimeoutMs: 60_000 }).keyBy((e) => e.k), 30 * 60_000).to('out');
+    const d = TestDriver.of(p, { startTime: 1_000_000 });
+    d.push('in', ev('cart', 5_000_000));
+    d.advanceTime(59_999);
+    expect(d.values('out')).toEqual([]);
+    d.advanceTime(30 * 60_000 - 59_999); // quiet for exactly 30 min of processing time
+    expect(d.values('out')).toEqual([]); // W = maxTs - 1 + quiet = deadline - 1
+    d.advanceTime(1);
+    expect(d.values('out')).toEqual([`cart@${5_000_000 + 30 * 60_000}`]);
+  });
+
+  it('restores from a snapshot and produces what an uninterrupted run produces', () => {
+    const build = () => {
+      const p = pipeline('restore');
+      const k = p.source<Ev>('in', { timestamp: (e) => e.ts }).keyBy((e) => e.k);
+      deadlines(k, 10).to('deadlines');
+      k.window(tumblingWindow({ sizeMs: 20, graceMs: 5 })).count('per-key').to('counts');
+      return p;
+    };
+    const input = [ev('a', 1), ev('b', 3), ev('a', 7), ev('c', 15), ev('a', 22), ev('b', 26), ev('c', 41), ev('a', 47), ev('b', 70)];
+    const whole = TestDriver.of(build());
+    whole.pushAll('in', input).end();
+
+    const first = TestDriver.of(build());
+    first.pushAll('in', input.slice(0, 5));
+    const snap = JSON.parse(JSON.stringify(first.snapshot())) as ReturnType<typeof first.snapshot>;
+    const second = TestDriver.of(build()).restore(snap);
+    second.pushAll('in', input.slice(5)).end();
+    for (const sink of ['deadlines', 'counts']) {
+      expect([...first.records(sink), ...second.records(sink)]).toEqual(whole.records(sink));
+    }
+    expect(whole.values('counts').length).toBeGreaterThan(3);
+  });
+
+  it('dead-letters a record with a non-finite event time and goes on', () => {
+    const p = pipeline('bad-ts');
+    p.source<Ev>('in', { timestamp: (e) => e.ts }).map((e) => e.k).to('out');
+    const d = TestDriver.of(p);
+    d.push('in', { k: 'a', ts: Number.NaN });
+    d.push('in', ev('b', 1));
+    expect(d.values('out')).toEqual(['b']);
+    expect(d.deadLetters.map((l) => [l.error.code, l.error.field])).toEqual([['SS_ERR_VALIDATION', 'ts']]);
+    expect(d.executor.stats()['in']).toEqual({ dead_letters: 1 });
+  });
+
+  it('fires processing-time timers on the virtual clock', () => {
+    const p = pipeline('proc');
+    p.source<Ev>('in', { timestamp: (e) => e.ts })
+      .keyBy((e) => e.k)
+      .process<string>('ptimer', () => ({
+        onElement(_e, ctx) {
+          ctx.registerProcessingTimer(ctx.now + 500, 'ping');
+        },
+        onProcessingTimer(ts, tag, ctx) {
+          ctx.emit(`${ctx.key}:${tag}:${ts}`);
+        },
+      }))
+      .to('out');
+    const d = TestDriver.of(p, { startTime: 1000 });
+    d.push('in', ev('a', 1));
+    d.advanceTime(499);
+    expect(d.values('out')).toEqual([]);
+    d.advanceTime(1);
+    expect(d.values('out')).toEqual(['a:ping:1500']);
+  });
+
+  it('holds the watermark until every declared partition has data or goes idle', () => {
+    const p = pipeline('parts');
+    deadlines(p.source<Ev>('in', { timestamp: (e) => e.ts, partitions: 2, idleTimeoutMs: 1000 }).keyBy((e) => e.k), 5).to('out');
+    const d = TestDriver.of(p);
+    d.push('in', ev('a', 0), undefined, 0);
+    d.push('in', ev('b', 100), undefined, 0);
+    expect(d.values('out')).toEqual([]);
+    d.push('in', ev('c', 20), undefined, 1);
+    expect(d.values('out')).toEqual(['a@5']);
+    d.advanceTime(1000); // both idle now: the watermark moves with the clock from the max
+    expect(d.values('out')).toEqual(['a@5', 'c@25', 'b@105']);
+  });
+});
