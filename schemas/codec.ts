@@ -13,7 +13,7 @@
 import avsc from 'avsc';
 import { ScenestreamError, ssError, type ErrorDetails } from '../runtime/errors.js';
 import { Contract } from './contract.js';
-import { NAMESPACE, loadSchemaFiles } from './load.js';
+import { NAMESPACE, loadSchemaFiles, selfContainedSchema } from './load.js';
 import { defaultRegistry, isSchemaId, type SchemaRegistry } from './registry.js';
 import { scanAvro } from './scan.js';
 import { ShapeSet, type NamedShape } from './shape.js';
@@ -109,9 +109,10 @@ function check<N extends SchemaName>(name: N, value: unknown, schemaCheck: boole
       },
     });
     if (!valid) {
-      const path = first?.path ?? [];
+      // avsc accepts an array where a record is expected and complains about its fields; blame the array.
+      const { path, got } = CONTRACT.arrayForRecord(root, normalised, first?.path ?? []) ?? { path: first?.path ?? [], got: first?.value };
       const expected = SHAPES.describe(CONTRACT.shapeAt(root, path));
-      return fail(validationError(name, path.length > 0 ? path.join('.') : undefined, expected, first?.value));
+      return fail(validationError(name, path.length > 0 ? path.join('.') : undefined, expected, got));
     }
   }
   const violation = CONTRACT.violation(root, normalised);
@@ -232,9 +233,9 @@ export function decodeConfluent<N extends SchemaName = SchemaName>(
 
 /**
  * For sources that may receive either framing: Confluent when the bytes start with `0x00` and a known
- * schema id (of `expected`, if given), else plain Avro of `expected`. If Confluent-looking bytes fail
- * to decode and `expected` is given, plain Avro is tried too (a plain record can start with `0x00`);
- * the Confluent error is returned if both fail.
+ * schema id, else plain Avro of `expected`. If Confluent-looking bytes fail to decode as such (or carry
+ * the id of another schema than `expected`), plain Avro of `expected` is tried too, since a plain
+ * record can start with `0x00`; if both fail, the Confluent error is returned.
  */
 export function decodeAuto<N extends SchemaName = SchemaName>(
   buf: Uint8Array,
@@ -245,16 +246,14 @@ export function decodeAuto<N extends SchemaName = SchemaName>(
   const bytes = asBuffer(buf);
   if (bytes === undefined) return fail(decodeError(label, `expected bytes, got ${describeValue(buf)}`));
   const framing = readFraming(bytes, registry);
-  const framed = framing.ok && (expected === undefined || framing.name === expected);
-  if (framed) {
+  if (framing.ok) {
     const viaConfluent = decodeConfluent(bytes, registry, expected);
     if (viaConfluent.ok || expected === undefined) return viaConfluent;
     const viaPlain = decodeAt(expected, bytes, 0);
     return viaPlain.ok ? decoded(expected, null, viaPlain) : viaConfluent;
   }
   if (expected === undefined) {
-    const why = framing.ok ? '' : `: ${framing.message}`;
-    return fail(decodeError(label, `not in the Confluent wire format and no expected schema to read plain Avro with${why}`));
+    return fail(decodeError(label, `not in the Confluent wire format (${framing.message}) and no expected schema to read plain Avro with`));
   }
   return decoded(expected, null, decodeAt(expected, bytes, 0));
 }
@@ -283,5 +282,6 @@ export function toJson<N extends SchemaName>(name: N, value: SchemaTypes[N]): st
 
 /** The self-contained Avro schema of `name` (named types inlined), e.g. to register it elsewhere. */
 export function avroSchema(name: SchemaName): object {
-  return avroType(name).schema({ exportAttrs: true }) as object;
+  // From the files, not from avsc: avsc drops the logicalType of types it has no class for.
+  return selfContainedSchema(FILES, name);
 }

@@ -148,6 +148,27 @@ export class Contract {
     return current;
   }
 
+  /**
+   * avsc checks a record with `typeof v == 'object'`, so an array passes as a record and the error
+   * lands on one of its "fields". Returns the first array on `path` that stands where a record
+   * belongs, so the error can name it instead.
+   */
+  arrayForRecord(root: NamedShape, value: unknown, path: readonly string[]): { path: string[]; got: unknown } | undefined {
+    let current: unknown = value;
+    for (let i = 0; i <= path.length; i++) {
+      let shape = this.shapes.resolve(this.shapeAt(root, path.slice(0, i)) as Shape);
+      if (shape.kind === 'union') {
+        const branch = nullableBranch(shape);
+        if (branch !== undefined) shape = this.shapes.resolve(branch);
+      }
+      if (shape.kind === 'record' && Array.isArray(current)) return { path: path.slice(0, i), got: current };
+      const segment = path[i];
+      if (segment === undefined || typeof current !== 'object' || current === null) return undefined;
+      current = (current as Record<string, unknown>)[segment];
+    }
+    return undefined;
+  }
+
   /** The first contract violation of a schema-valid, normalised record, if any. */
   violation(root: NamedShape, value: unknown): Violation | undefined {
     return this.walk(root, value, [], undefined);

@@ -200,3 +200,38 @@ export function loadSchemaFiles(dir: URL = SCHEMAS_DIR): SchemaFile[] {
   for (const p of pending) visit(p);
   return ordered;
 }
+
+/**
+ * The schema of `name` with every type it references from another file inlined at its first use,
+ * as a registry outside this process needs it. Annotations such as `logicalType` are kept.
+ */
+export function selfContainedSchema(files: readonly SchemaFile[], name: string): RecordSchema | EnumSchema {
+  const byName = new Map(files.map((f) => [f.fullName, f.schema]));
+  const top = byName.get(qualify(name, NAMESPACE));
+  if (top === undefined) throw ssError('SS_ERR_SCHEMA', `unknown schema ${name}`);
+  const inlined = new Set<string>([qualify(name, NAMESPACE)]);
+  const inline = (schema: AvroSchemaJson, namespace: string): AvroSchemaJson => {
+    if (typeof schema === 'string') {
+      const full = qualify(schema, namespace);
+      const definition = byName.get(full);
+      if (definition === undefined || inlined.has(full)) return schema;
+      inlined.add(full);
+      return inline(definition, namespace);
+    }
+    if (Array.isArray(schema)) return schema.map((b) => inline(b, namespace));
+    switch (schema.type) {
+      case 'record': {
+        const s = schema as RecordSchema;
+        const ns = s.namespace ?? namespace;
+        return { ...s, fields: s.fields.map((f) => ({ ...f, type: inline(f.type, ns) })) };
+      }
+      case 'array':
+        return { ...(schema as ArraySchema), items: inline((schema as ArraySchema).items, namespace) };
+      case 'map':
+        return { ...(schema as MapSchema), values: inline((schema as MapSchema).values, namespace) };
+      default:
+        return { ...schema };
+    }
+  };
+  return inline(top, NAMESPACE) as RecordSchema | EnumSchema;
+}

@@ -14,6 +14,9 @@ export interface ScanFailure {
   readonly field: string | undefined;
 }
 
+/** The largest long magnitude avsc reads or writes (it refuses anything that might lose precision). */
+const MAX_SAFE_LONG = 9007199254740990;
+
 /** Zero-size items (nulls, empty records) have no byte bound; cap them so a count cannot run away. */
 const MAX_ZERO_SIZE_ITEMS = 1 << 16;
 
@@ -47,8 +50,9 @@ class Scanner {
       this.pos++;
       unsigned += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) {
-        if (unsigned > Number.MAX_SAFE_INTEGER) throw new Failure(`${what} does not fit a safe integer`);
-        return unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
+        const n = unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
+        if (Math.abs(n) > MAX_SAFE_LONG) throw new Failure(`${what} is beyond ±${MAX_SAFE_LONG}, which would lose precision`);
+        return n;
       }
       scale *= 128;
     }
