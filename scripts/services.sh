@@ -85,7 +85,14 @@ redis_cluster_ports() {
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+# Alive and not a zombie: a daemon whose new parent does not reap it stays <defunct> after exiting.
+pid_alive() {
+  [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != "Z" ]]
+}
 
 read_pid() { [[ -f "$1" ]] && tr -dc '0-9' <"$1" || true; }
 
@@ -203,12 +210,15 @@ kafka_probe() { # port
     </dev/null >/dev/null 2>&1
 }
 
-kafka_fail() { # message
+# Prints the message and the tail of the broker log; stops a broker still starting; exits 1.
+kafka_fail() { # message [pid]
   printf 'services: ERROR: %s\n' "$1" >&2
   if [[ -f "$KAFKA_LOG" ]]; then
     printf 'services: last 40 lines of %s:\n' "$KAFKA_LOG" >&2
     tail -n 40 "$KAFKA_LOG" >&2 || true
   fi
+  if [[ -n "${2:-}" ]]; then terminate "$2" 10 Kafka; fi
+  rm -f "$KAFKA_PID"
   exit 1
 }
 
@@ -271,14 +281,11 @@ kafka_start() {
   while :; do
     pid="$(read_pid "$KAFKA_PID")"
     if [[ -n "$pid" ]] && ! pid_alive "$pid"; then
-      rm -f "$KAFKA_PID"
       kafka_fail "the Kafka broker exited during startup"
     fi
     if [[ -n "$pid" ]] && tcp_open "$port" && kafka_probe "$port"; then break; fi
     if (( $(date +%s) >= deadline )); then
-      [[ -n "$pid" ]] && terminate "$pid" 10 Kafka
-      rm -f "$KAFKA_PID"
-      kafka_fail "Kafka did not answer on 127.0.0.1:$port within ${timeout}s (KAFKA_START_TIMEOUT)"
+      kafka_fail "Kafka did not answer on 127.0.0.1:$port within ${timeout}s (KAFKA_START_TIMEOUT); stopping it" "$pid"
     fi
     sleep 1
   done

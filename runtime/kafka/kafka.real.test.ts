@@ -1,0 +1,138 @@
+/**
+ * Smoke test against a real Kafka broker (see testkit/services.setup.ts): a fresh topic with three
+ * partitions, Avro-encoded ClickEvents in, the same keys and values out through a consumer group.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickEvent } from '../../schemas/index.js';
+import { loadServiceConfig } from '../config.js';
+
+// The codec of schemas/ is not there yet; until it is, encode with avsc straight from the contract file.
+const clickEventSchema = JSON.parse(
+  readFileSync(new URL('../../schemas/ClickEvent.avsc', import.meta.url), 'utf8'),
+) as avro.Schema;
+const clickEventType = avro.Type.forSchema(clickEventSchema);
+
+function encodeClick(event: ClickEvent): Buffer {
+  return clickEventType.toBuffer(event);
+}
+
+function decodeClick(bytes: Buffer): ClickEvent {
+  const value: unknown = clickEventType.fromBuffer(bytes);
+  if (!clickEventType.isValid(value)) throw new Error('decoded bytes are not a ClickEvent');
+  return value as ClickEvent;
+}
+
+function click(customerId: string, n: number, type: ClickEvent['type']): ClickEvent {
+  return {
+    eventId: `evt-${customerId}-${n}`,
+    customerId,
+    sessionId: n % 2 === 0 ? `sess-${customerId}` : null,
+    ts: 1_700_000_000_000 + n * 1_000,
+    type,
+    productId: type === 'page_view' ? null : `sku-${n}`,
+    category: type === 'page_view' ? null : 'shoes',
+    price: type === 'add_to_cart' ? 59.9 : null,
+    quantity: type === 'add_to_cart' ? 2 : null,
+    channel: n % 3 === 0 ? 'app' : 'web',
+  };
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+describe('Kafka (real broker)', () => {
+  const runId = randomUUID().slice(0, 8);
+  const topic = `ss-smoke-clicks-${runId}`;
+  const groupId = `ss-smoke-group-${runId}`;
+  const kafka = new Kafka({
+    clientId: `ss-smoke-${runId}`,
+    brokers: loadServiceConfig().kafkaBrokers,
+    logLevel: logLevel.WARN,
+    retry: { retries: 8 },
+  });
+  let admin: Admin;
+  let producer: Producer;
+  let consumer: Consumer;
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    await admin.connect();
+    await producer.connect();
+    await consumer.connect();
+  });
+
+  afterAll(async () => {
+    await consumer?.disconnect();
+    await producer?.disconnect();
+    if (admin !== undefined) {
+      // Cleans up after a failed run; a passing run has deleted the topic already.
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+      await admin.disconnect();
+    }
+  });
+
+  it('creates a 3-partition topic, round-trips Avro ClickEvents through a consumer group, deletes the topic', async () => {
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    expect(created).toBe(true);
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(metadata.topics[0]?.partitions).toHaveLength(3);
+
+    const sent = [
+      click('c-1', 1, 'page_view'),
+      click('c-2', 2, 'product_view'),
+      click('c-1', 3, 'add_to_cart'),
+      click('c-3', 4, 'search'),
+      click('c-2', 5, 'add_to_cart'),
+      click('c-1', 6, 'checkout'),
+    ];
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: sent.map((e) => ({ key: e.customerId, value: encodeClick(e) })),
+    });
+
+    const received: { key: string; value: ClickEvent; partition: number }[] = [];
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const all = new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            if (message.key === null || message.value === null) throw new Error('record without key or value');
+            received.push({ key: message.key.toString('utf8'), value: decodeClick(message.value), partition });
+            if (received.length === sent.length) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await within(all, 45_000, `${sent.length} records on ${topic}`);
+
+    // Same bytes out as in: every key and value, in per-key order (one key, one partition).
+    expect(received.map((r) => r.key).sort()).toEqual(sent.map((e) => e.customerId).sort());
+    for (const customerId of ['c-1', 'c-2', 'c-3']) {
+      const mine = received.filter((r) => r.key === customerId);
+      expect(mine.map((r) => r.value)).toEqual(sent.filter((e) => e.customerId === customerId));
+      expect(new Set(mine.map((r) => r.partition)).size).toBe(1);
+    }
+    for (const r of received) expect(r.value.customerId).toBe(r.key);
+
+    await consumer.stop();
+    await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
+    const remaining = await admin.listTopics();
+    expect(remaining).not.toContain(topic);
+  }, 90_000);
+});
