@@ -3,7 +3,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Emit, GraphNode, OperatorInstance, OperatorRuntime, PipelineGraph, PortName, StepMetrics } from './graph.js';
 import { fromPlain, toPlain, type Json } from './plain.js';
 import { InMemoryStateBackend, type StateBackend, type StateSnapshot } from './state.js';
-import { SourceWatermarks } from './watermarks.js';
+import { SourceWatermarks, type PartitionTime } from './watermarks.js';
 
 /**
  * Runs a {@link PipelineGraph} in process: the engine's single execution model, used by the test
@@ -208,7 +208,7 @@ export class Executor {
    */
   push(sourceName: string, value: unknown, partition = 0, ts?: number): boolean {
     const s = this.source(sourceName);
-    const ok = this.deliver(s, sourceName, value, partition, ts);
+    const ok = this.deliver(s, sourceName, value, s.wms.arrival(partition, this.clock.now()), partition, ts);
     this.updateSource(s);
     return ok;
   }
@@ -216,19 +216,20 @@ export class Executor {
   /** Pushes a batch from one partition; the watermark is recomputed once, after the batch. */
   pushBatch(sourceName: string, values: readonly unknown[], partition = 0): number {
     const s = this.source(sourceName);
+    const pt = s.wms.arrival(partition, this.clock.now());
     let failed = 0;
-    for (const v of values) if (!this.deliver(s, sourceName, v, partition, undefined)) failed++;
+    for (let i = 0; i < values.length; i++) if (!this.deliver(s, sourceName, values[i], pt, partition, undefined)) failed++;
     this.updateSource(s);
     return failed;
   }
 
-  private deliver(s: SourceRt, sourceName: string, value: unknown, partition: number, tsGiven: number | undefined): boolean {
+  private deliver(s: SourceRt, sourceName: string, value: unknown, pt: PartitionTime, partition: number, tsGiven: number | undefined): boolean {
     let ts = 0;
     try {
       ts = tsGiven ?? s.timestamp(value);
       if (!Number.isFinite(ts)) throw ssError('SS_ERR_VALIDATION', `event time is ${ts}, not a finite number`, { stepId: sourceName, field: 'ts' });
       const key = s.key !== undefined ? s.key(value) : '';
-      s.wms.observe(partition, ts, this.clock.now());
+      if (ts > pt.maxTs) pt.maxTs = ts;
       this.state.time.currentTime = ts;
       s.emit(value, ts, key);
       return true;

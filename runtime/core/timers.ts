@@ -1,16 +1,17 @@
 /**
  * A timer queue of (timestamp, key) pairs, deduplicated: registering the same key at the same time
  * twice keeps one timer (as Flink's InternalTimerService). Many keys sharing one timestamp (tumbling
- * windows, common deadlines) cost one heap entry, so a million keyed timers stay cheap.
+ * windows, common deadlines) cost one heap entry; a timestamp with a single key (the usual case for
+ * per-customer deadlines) stores the bare key, with no Set, so a million timers stay cheap.
  *
  * Firing order is by timestamp, then by registration order of the keys at that timestamp, which
  * keeps replays deterministic.
  */
 export class TimerQueue {
-  /** Min-heap of distinct timestamps. */
+  /** Min-heap of distinct timestamps (may hold stale entries, dropped lazily). */
   private heap: number[] = [];
-  /** Keys per timestamp, in registration order (a Set keeps insertion order). */
-  private byTs = new Map<number, Set<string>>();
+  /** Keys per timestamp: one key bare, more in a Set (insertion order = registration order). */
+  private byTs = new Map<number, string | Set<string>>();
   private count = 0;
 
   get size(): number {
@@ -19,61 +20,72 @@ export class TimerQueue {
 
   /** Registers a timer; returns false if it already existed. */
   register(ts: number, key: string): boolean {
-    let keys = this.byTs.get(ts);
-    if (keys === undefined) {
-      keys = new Set();
-      this.byTs.set(ts, keys);
+    const cur = this.byTs.get(ts);
+    if (cur === undefined) {
+      this.byTs.set(ts, key);
       this.push(ts);
+    } else if (typeof cur === 'string') {
+      if (cur === key) return false;
+      this.byTs.set(ts, new Set([cur, key]));
+    } else {
+      if (cur.has(key)) return false;
+      cur.add(key);
     }
-    if (keys.has(key)) return false;
-    keys.add(key);
     this.count++;
     return true;
   }
 
   /** Deletes a timer; the heap entry is dropped lazily when its timestamp comes up. */
   delete(ts: number, key: string): boolean {
-    const keys = this.byTs.get(ts);
-    if (keys === undefined || !keys.delete(key)) return false;
+    const cur = this.byTs.get(ts);
+    if (cur === undefined) return false;
+    if (typeof cur === 'string') {
+      if (cur !== key) return false;
+      this.byTs.delete(ts);
+    } else {
+      if (!cur.delete(key)) return false;
+      if (cur.size === 0) this.byTs.delete(ts);
+    }
     this.count--;
     return true;
   }
 
   has(ts: number, key: string): boolean {
-    return this.byTs.get(ts)?.has(key) ?? false;
+    const cur = this.byTs.get(ts);
+    return cur === undefined ? false : typeof cur === 'string' ? cur === key : cur.has(key);
   }
 
   /** The earliest pending timestamp, or undefined. */
   peek(): number | undefined {
     while (this.heap.length > 0) {
       const ts = this.heap[0]!;
-      const keys = this.byTs.get(ts);
-      if (keys !== undefined && keys.size > 0) return ts;
-      this.byTs.delete(ts);
+      if (this.byTs.has(ts)) return ts;
       this.pop();
     }
     return undefined;
   }
 
   /**
-   * Fires, in order, every timer with timestamp <= `upTo`. A callback may register new timers;
-   * those that are also <= `upTo` fire in the same call (a timer set for "now" fires now).
+   * Fires, in order, every timer with timestamp <= `upTo`. A callback may register or delete
+   * timers; new ones that are also <= `upTo` fire in the same call (a timer set for "now" fires now).
    */
   fire(upTo: number, onTimer: (ts: number, key: string) => void): number {
     let fired = 0;
     for (let ts = this.peek(); ts !== undefined && ts <= upTo; ts = this.peek()) {
-      const keys = this.byTs.get(ts)!;
-      // Take keys one at a time: a callback may delete or add keys at this very timestamp.
-      for (const key of keys) {
-        keys.delete(key);
-        this.count--;
-        fired++;
-        onTimer(ts, key);
-      }
-      if (keys.size === 0) {
+      // Take one key at a time: a callback may add or delete keys at this very timestamp.
+      const cur = this.byTs.get(ts)!;
+      let key: string;
+      if (typeof cur === 'string') {
+        key = cur;
         this.byTs.delete(ts);
-        if (this.heap[0] === ts) this.pop();
+      } else {
+        key = cur.values().next().value as string;
+        cur.delete(key);
+        if (cur.size === 0) this.byTs.delete(ts);
       }
+      this.count--;
+      fired++;
+      onTimer(ts, key);
     }
     return fired;
   }
@@ -82,7 +94,9 @@ export class TimerQueue {
   entries(): Array<[number, string]> {
     const out: Array<[number, string]> = [];
     for (const ts of [...this.byTs.keys()].sort((a, b) => a - b)) {
-      for (const key of this.byTs.get(ts)!) out.push([ts, key]);
+      const cur = this.byTs.get(ts)!;
+      if (typeof cur === 'string') out.push([ts, cur]);
+      else for (const key of cur) out.push([ts, key]);
     }
     return out;
   }

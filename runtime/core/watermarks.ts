@@ -19,7 +19,8 @@ export interface WatermarkOptions {
   readonly partitions: number;
 }
 
-interface PartitionTime {
+/** Event-time progress of one partition. Sources update `maxTs` directly in their hot loop. */
+export interface PartitionTime {
   maxTs: number;
   lastArrival: number;
 }
@@ -36,15 +37,21 @@ export class SourceWatermarks {
     for (let p = 0; p < opts.partitions; p++) this.parts.set(p, { maxTs: -Infinity, lastArrival: startedAt });
   }
 
-  /** Records a record's event time on a partition. Cheap: called per record. */
+  /** Records a record's event time on a partition. */
   observe(partition: number, ts: number, now: number): void {
+    const p = this.arrival(partition, now);
+    if (ts > p.maxTs) p.maxTs = ts;
+  }
+
+  /** Marks data arriving on a partition at `now`; the caller raises `maxTs` per record of a batch. */
+  arrival(partition: number, now: number): PartitionTime {
     let p = this.parts.get(partition);
     if (p === undefined) {
       p = { maxTs: -Infinity, lastArrival: now };
       this.parts.set(partition, p);
     }
-    if (ts > p.maxTs) p.maxTs = ts;
     p.lastArrival = now;
+    return p;
   }
 
   /** A partition assigned to this instance (it holds the watermark back until it has data or goes idle). */

@@ -1,0 +1,70 @@
+/**
+ * `npm run bench`: the engine benchmarks, in process, with the machine and the run printed beside
+ * the figures. Run with `--expose-gc` (the npm script does) for heap readings.
+ *
+ *   npm run bench                  # all cases at full size
+ *   npm run bench -- --quick       # 1/10 of the sizes, for a smoke run
+ */
+import { parseArgs } from 'node:util';
+import { Executor } from '../runtime/core/executor.js';
+import { pipeline } from '../runtime/core/stream.js';
+import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
+import { fmt, machine } from './machine.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const scale = values.quick ? 0.1 : 1;
+
+interface Ev {
+  readonly customerId: string;
+  readonly type: 'view' | 'add' | 'buy';
+  readonly ts: number;
+}
+
+const THIRTY_MIN = 30 * 60_000;
+
+/** The absence pattern written with the general keyed step: the baseline every pattern operator must beat. */
+function withKeyedProcess(onOut: () => void): AbsenceCase {
+  return {
+    label: 'keyedProcess',
+    build: () => {
+      const p = pipeline('bench-absence');
+      p.source<Ev>('in', { timestamp: (e) => e.ts })
+        .keyBy((e) => e.customerId)
+        .process<string>('abandon', (state) => {
+          const armed = state.value<number>('deadline');
+          return {
+            onElement(e, ctx) {
+              const prev = armed.get(ctx.key);
+              if (e.type === 'add') {
+                if (prev !== undefined) ctx.deleteEventTimer(prev);
+                armed.set(ctx.key, e.ts + THIRTY_MIN);
+                ctx.registerEventTimer(e.ts + THIRTY_MIN);
+              } else if (e.type === 'buy' && prev !== undefined) {
+                ctx.deleteEventTimer(prev);
+                armed.delete(ctx.key);
+              }
+            },
+            onEventTimer(_ts, _tag, ctx) {
+              armed.delete(ctx.key);
+              ctx.emit(ctx.key);
+            },
+          };
+        })
+        .to('out');
+      return new Executor(p.build(), { sinks: { out: onOut } });
+    },
+  };
+}
+
+const results: BenchResult[] = [];
+results.push(statelessChain(Math.round(5_000_000 * scale)));
+results.push(keyedTumblingCount(Math.round(3_000_000 * scale), 10_000));
+results.push(keyedTumblingCount(Math.round(3_000_000 * scale), 1_000_000));
+results.push(absence(Math.round(1_000_000 * scale), withKeyedProcess));
+
+console.log(`\n## Engine benchmark (in process, one core)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
+console.log('| case | events | seconds | events/s | target | vs target | notes |');
+console.log('|---|---:|---:|---:|---:|---:|---|');
+for (const r of results) {
+  console.log(`| ${r.name} | ${fmt(r.events)} | ${r.seconds.toFixed(2)} | ${fmt(r.perSecond)} | ${fmt(r.target)} | ${(r.perSecond / r.target).toFixed(2)}x | ${r.extra ?? ''} |`);
+}
