@@ -1,29 +1,18 @@
 /**
  * Smoke test against a real Kafka broker (see testkit/services.setup.ts): a fresh topic with three
- * partitions, Avro-encoded ClickEvents in, the same keys and values out through a consumer group.
+ * partitions, ClickEvents in the Confluent wire format (schemas/ codec) in, the same keys and values
+ * out through a consumer group.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import avro from 'avsc';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickEvent } from '../../schemas/index.js';
+import { decodeConfluent, defaultRegistry, encodeConfluent, type ClickEvent } from '../../schemas/index.js';
 import { loadServiceConfig } from '../config.js';
 
-// The codec of schemas/ is not there yet; until it is, encode with avsc straight from the contract file.
-const clickEventSchema = JSON.parse(
-  readFileSync(new URL('../../schemas/ClickEvent.avsc', import.meta.url), 'utf8'),
-) as avro.Schema;
-const clickEventType = avro.Type.forSchema(clickEventSchema);
-
-function encodeClick(event: ClickEvent): Buffer {
-  return clickEventType.toBuffer(event);
-}
-
-function decodeClick(bytes: Buffer): ClickEvent {
-  const value: unknown = clickEventType.fromBuffer(bytes);
-  if (!clickEventType.isValid(value)) throw new Error('decoded bytes are not a ClickEvent');
-  return value as ClickEvent;
+function decodeClick(bytes: Buffer): { schemaId: number | null; value: ClickEvent } {
+  const result = decodeConfluent(bytes, defaultRegistry, 'ClickEvent');
+  if (!result.ok) throw result.error;
+  return { schemaId: result.value.schemaId, value: result.value.value };
 }
 
 function click(customerId: string, n: number, type: ClickEvent['type']): ClickEvent {
@@ -103,17 +92,18 @@ describe('Kafka (real broker)', () => {
     await producer.send({
       topic,
       acks: -1,
-      messages: sent.map((e) => ({ key: e.customerId, value: encodeClick(e) })),
+      messages: sent.map((e) => ({ key: e.customerId, value: encodeConfluent('ClickEvent', e) })),
     });
 
-    const received: { key: string; value: ClickEvent; partition: number }[] = [];
+    const received: { key: string; value: ClickEvent; schemaId: number | null; partition: number }[] = [];
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     const all = new Promise<void>((resolve, reject) => {
       consumer
         .run({
           eachMessage: async ({ partition, message }) => {
             if (message.key === null || message.value === null) throw new Error('record without key or value');
-            received.push({ key: message.key.toString('utf8'), value: decodeClick(message.value), partition });
+            const { schemaId, value } = decodeClick(message.value);
+            received.push({ key: message.key.toString('utf8'), value, schemaId, partition });
             if (received.length === sent.length) resolve();
           },
         })
@@ -128,7 +118,10 @@ describe('Kafka (real broker)', () => {
       expect(mine.map((r) => r.value)).toEqual(sent.filter((e) => e.customerId === customerId));
       expect(new Set(mine.map((r) => r.partition)).size).toBe(1);
     }
-    for (const r of received) expect(r.value.customerId).toBe(r.key);
+    for (const r of received) {
+      expect(r.value.customerId).toBe(r.key);
+      expect(r.schemaId).toBe(defaultRegistry.idOf('ClickEvent'));
+    }
 
     await consumer.stop();
     await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
