@@ -1,0 +1,113 @@
+/**
+ * Command line of the simulator:
+ *
+ *   tsx simulator/main.ts [--seed S] [--customers N] [--stores M] [--days D] [--start YYYY-MM-DD]
+ *                         [--out FILE.jsonl|-] [--dir DIR] [--kafka [--rate EV_PER_S] [--topics-prefix P]]
+ *
+ * With no sink given, events go to stdout as JSON lines. Exit codes: 0 done, 2 bad arguments or
+ * configuration, 1 anything else (e.g. Kafka unreachable).
+ */
+
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isScenestreamError, ssError } from '../runtime/errors.js';
+import { simulate, type SimulateOptions } from './simulate.js';
+
+export const USAGE = `usage: simulator [options]
+  --seed S             seed of every random choice (default scenestream)
+  --customers N        number of customers (default 200)
+  --stores M           number of stores (default 12)
+  --days D             simulated days (default 2)
+  --start YYYY-MM-DD   first simulated local date (default 2025-03-03, a Monday)
+  --out FILE|-         events as JSON lines to FILE, or - for stdout (the default when no sink is given)
+  --dir DIR            write DIR/events.jsonl, DIR/stores.json, DIR/profiles.jsonl
+  --kafka              produce to Kafka (brokers from KAFKA_BROKERS, default 127.0.0.1:9092)
+  --rate R             Kafka only: target events per second, 0 for unpaced (default 1000)
+  --topics-prefix P    Kafka only: prefix of the topics clickstream, pos, location (e.g. "sim.")
+  --help               this text`;
+
+function integer(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min) throw ssError('SS_ERR_CONFIG', `--${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`, { field: flag });
+  return Number(text);
+}
+
+/** Parse the command line into simulate() options; null means `--help`. Throws SS_ERR_CONFIG. */
+export function parseCli(argv: readonly string[]): SimulateOptions | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seed: { type: 'string' },
+        customers: { type: 'string' },
+        stores: { type: 'string' },
+        days: { type: 'string' },
+        start: { type: 'string' },
+        out: { type: 'string' },
+        dir: { type: 'string' },
+        kafka: { type: 'boolean' },
+        rate: { type: 'string' },
+        'topics-prefix': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (cause) {
+    throw ssError('SS_ERR_CONFIG', cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+  if (values.help === true) return null;
+  const rateText = values.rate;
+  if (rateText !== undefined && !(/^\d+(\.\d+)?$/.test(rateText))) {
+    throw ssError('SS_ERR_CONFIG', `--rate must be a number >= 0, got ${JSON.stringify(rateText)}`, { field: 'rate' });
+  }
+  if (values.kafka !== true && (rateText !== undefined || values['topics-prefix'] !== undefined)) {
+    throw ssError('SS_ERR_CONFIG', '--rate and --topics-prefix apply to --kafka only', { field: rateText !== undefined ? 'rate' : 'topics-prefix' });
+  }
+  const opts: SimulateOptions = {};
+  if (values.seed !== undefined) opts.seed = values.seed;
+  const customers = integer('customers', values.customers, 1);
+  if (customers !== undefined) opts.customers = customers;
+  const stores = integer('stores', values.stores, 1);
+  if (stores !== undefined) opts.stores = stores;
+  const days = integer('days', values.days, 1);
+  if (days !== undefined) opts.days = days;
+  if (values.start !== undefined) opts.start = values.start;
+  if (values.out !== undefined) opts.out = values.out;
+  if (values.dir !== undefined) opts.dir = values.dir;
+  if (values.kafka === true) {
+    opts.kafka = { rate: rateText === undefined ? 1000 : Number(rateText), topicsPrefix: values['topics-prefix'] ?? '' };
+  }
+  if (opts.out === undefined && opts.dir === undefined && opts.kafka === undefined) opts.out = '-';
+  return opts;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let opts: SimulateOptions | null;
+  try {
+    opts = parseCli(argv);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts === null) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    const result = await simulate(opts);
+    for (const [path, n] of Object.entries(result.written)) {
+      if (path !== '-') process.stderr.write(`simulator: wrote ${n} events to ${path}\n`);
+    }
+    return 0;
+  } catch (e) {
+    process.stderr.write(`simulator: ${e instanceof Error ? e.message : String(e)}\n`);
+    return isScenestreamError(e, 'SS_ERR_CONFIG') ? 2 : 1;
+  }
+}
+
+const invoked = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invoked) {
+  process.exitCode = await main(process.argv.slice(2));
+}
