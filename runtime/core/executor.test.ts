@@ -125,3 +125,33 @@ describe('Executor', () => {
     expect(d.values('out')).toEqual(['a@5', 'c@25', 'b@105']);
   });
 });
+
+describe('Executor idleness across sources', () => {
+  it('lets a source that never had data stop holding back a merge once it is idle', () => {
+    const p = pipeline('idle-merge');
+    const a = p.source<Ev>('a', { timestamp: (e) => e.ts, idleTimeoutMs: 1000 });
+    const b = p.source<Ev>('b', { timestamp: (e) => e.ts, idleTimeoutMs: 1000 });
+    deadlines(a.merge(b).keyBy((e) => e.k), 10).to('out');
+    const d = TestDriver.of(p);
+    d.push('a', ev('x', 0));
+    d.push('a', ev('y', 50));
+    expect(d.values('out')).toEqual([]);
+    d.advanceTime(999);
+    expect(d.values('out')).toEqual([]);
+    d.advanceTime(1); // b idle: it follows a (49), and a is idle too: a moves with the clock
+    expect(d.values('out')).toEqual(['x@10', 'y@60']);
+  });
+
+  it('keeps an idle source in step with an active one', () => {
+    const p = pipeline('idle-follow');
+    const a = p.source<Ev>('a', { timestamp: (e) => e.ts, idleTimeoutMs: 1000 });
+    const b = p.source<Ev>('b', { timestamp: (e) => e.ts, idleTimeoutMs: 1000 });
+    deadlines(a.merge(b).keyBy((e) => e.k), 10).to('out');
+    const d = TestDriver.of(p);
+    d.advanceTime(1000); // both idle, no data anywhere: nothing moves
+    d.push('a', ev('x', 0));
+    d.push('a', ev('y', 30)); // a active, b idle: b follows a to 29
+    expect(d.values('out')).toEqual(['x@10']);
+    expect(d.watermarkOf('b')).toBe(29);
+  });
+});

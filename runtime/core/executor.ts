@@ -247,7 +247,12 @@ export class Executor {
   advanceProcessingTime(): void {
     const now = this.clock.now();
     for (const op of this.processingTimeOps) op.onProcessingTime!(now);
-    for (const s of this.sources.values()) this.updateSource(s);
+    for (const s of this.sources.values()) {
+      const before = s.wms.current;
+      const w = s.wms.update(now);
+      if (w > before) this.forward(s.rt, w);
+    }
+    this.releaseIdle(now);
   }
 
   /** Forces a source's watermark forward (an explicit watermark, as Flink's test harness). */
@@ -290,9 +295,23 @@ export class Executor {
   }
 
   private updateSource(s: SourceRt): void {
+    const now = this.clock.now();
     const before = s.wms.current;
-    const w = s.wms.update(this.clock.now());
+    const w = s.wms.update(now);
     if (w > before) this.forward(s.rt, w);
+    if (this.sources.size > 1) this.releaseIdle(now);
+  }
+
+  /** Wholly idle sources follow the furthest source, so they stop holding back merges and joins. */
+  private releaseIdle(now: number): void {
+    let max = -Infinity;
+    for (const o of this.sources.values()) if (o.wms.current > max) max = o.wms.current;
+    for (const o of this.sources.values()) {
+      if (o.wms.current < max && o.wms.isIdle(now)) {
+        o.wms.advanceTo(max);
+        this.forward(o.rt, max);
+      }
+    }
   }
 
   /** Sends a node's new watermark to everything downstream of it. */

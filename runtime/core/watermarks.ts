@@ -7,7 +7,10 @@
  * partitions, leaving out those idle for `idleTimeoutMs` of processing time. When every partition
  * is idle, event time is assumed to advance with processing time from the last record: the
  * watermark becomes `max_p(W_p + (now - lastArrival_p))`. That is what lets an absence deadline
- * fire on a quiet input. The watermark never goes back.
+ * fire on a quiet input. The watermark never goes back. A wholly idle source also follows the
+ * furthest watermark of the pipeline's other sources (the executor does that), so an input that
+ * has no data at all does not hold back a merge or a join: Flink excludes idle inputs from the
+ * minimum, which this equals for every minimum it takes part in.
  *
  * With `outOfOrderness = 0` this equals Kafka Streams' "stream time" minus one: a window
  * `[start, end)` with grace `g` closes when `W >= end - 1 + g`, i.e. when stream time reaches
@@ -78,6 +81,13 @@ export class SourceWatermarks {
 
   get current(): number {
     return this.wm;
+  }
+
+  /** Whether every partition has been quiet for the idle timeout (a source with no partition is idle). */
+  isIdle(now: number): boolean {
+    if (this.ended) return false;
+    for (const p of this.parts.values()) if (now - p.lastArrival < this.opts.idleTimeoutMs) return false;
+    return true;
   }
 
   /** Recomputes the watermark at processing time `now`; returns it (monotonic). */
