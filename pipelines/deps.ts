@@ -1,0 +1,39 @@
+import type { Consent, CustomerProfile, Store, Tier } from '../schemas/index.js';
+
+/** Reads customer profiles (in process; the Redis runtime keeps this cache warm). */
+export interface ProfileLookup {
+  get(customerId: string): CustomerProfile | undefined;
+}
+
+/** Reference data the retail pipelines need. */
+export interface RetailDeps {
+  readonly stores: readonly Store[];
+  readonly profiles: ProfileLookup;
+}
+
+/** What the pipelines use of a profile, with SCENES.md §2's defaults for a customer with none. */
+export interface ResolvedProfile {
+  readonly customerId: string;
+  readonly tier: Tier;
+  readonly timezone: string;
+  readonly consent: Consent;
+  readonly lastPurchaseTs: number | null;
+  /** Whether a profile exists. */
+  readonly known: boolean;
+}
+
+const NO_CONSENT: Consent = { push: false, sms: false, email: false, in_store: false };
+
+/** A customer with no profile: default timezone, tier basic, no consent on any channel (privacy first). */
+export function resolveProfile(profiles: ProfileLookup, customerId: string, defaultTimezone: string): ResolvedProfile {
+  const p = profiles.get(customerId);
+  if (p === undefined) return { customerId, tier: 'basic', timezone: defaultTimezone, consent: NO_CONSENT, lastPurchaseTs: null, known: false };
+  return { customerId, tier: p.tier, timezone: p.timezone, consent: p.consent, lastPurchaseTs: p.lastPurchaseTs, known: true };
+}
+
+/** Profiles from a list (replay files, tests). */
+export function profilesFrom(list: Iterable<CustomerProfile>): ProfileLookup {
+  const m = new Map<string, CustomerProfile>();
+  for (const p of list) m.set(p.customerId, p);
+  return m;
+}
