@@ -55,7 +55,13 @@ describe('Kafka (real broker)', () => {
   beforeAll(async () => {
     admin = kafka.admin();
     producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-    consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    // On a fresh broker the first group creates __consumer_offsets; the coordinator needs a moment.
+    consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      retry: { retries: 10, initialRetryTime: 250, maxRetryTime: 5_000 },
+    });
     await admin.connect();
     await producer.connect();
     await consumer.connect();
