@@ -54,7 +54,7 @@ describe('dedupe', () => {
     const d = TestDriver.of(p);
     d.pushAll('events', [{ id: 'x', ts: 1, user: 'u1' }, { id: 'x', ts: 2, user: 'u2' }, { id: 'y', ts: 3, user: 'u2' }]);
     // The id is the state key: the same id under another stream key is still a duplicate.
-    expect(d.records('out').map((r) => [r.value.id, r.key])).toEqual([
+    expect(d.records<Ev>('out').map((r) => [r.value.id, r.key])).toEqual([
       ['x', 'u1'],
       ['y', 'u2'],
     ]);
