@@ -142,7 +142,9 @@ export function createTimeWindowOperator<T, A>(
         }
         if (fresh) {
           slot = { acc, maxTs: ts };
-          if (mode === 'onWatermark') timers.register(fireAt(end), key + SEP + FIRE);
+          // A window first created after it is complete fires below, at once (as Flink's
+          // EventTimeTrigger.onElement); a timer at end - 1 <= watermark would fire it twice.
+          if (mode === 'onWatermark' && fireAt(end) > w) timers.register(fireAt(end), key + SEP + FIRE);
           timers.register(cleanAt(end), key + SEP + CLEAN);
         } else {
           slot!.acc = acc;
