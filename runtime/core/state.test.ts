@@ -92,3 +92,23 @@ describe('InMemoryStateBackend', () => {
     expect(() => b.restore(a.snapshot())).toThrow(/SS_ERR_STATE_RESTORE.*old-step\/n/);
   });
 });
+
+describe('timer change tracking', () => {
+  it('records timers added, deleted and fired as changes, and restoring records none', () => {
+    const b = new InMemoryStateBackend({ trackChanges: true });
+    const q = b.timers('s', 'event');
+    q.register(10, 'a');
+    q.register(20, 'b');
+    q.delete(20, 'b');
+    q.register(30, 'c');
+    q.fire(15, () => {});
+    expect(b.drainChanges().map((c) => [c.table, c.key.split('\u0002'), c.value])).toEqual([
+      ['s/event#timers', ['10', 'a'], undefined],
+      ['s/event#timers', ['20', 'b'], undefined],
+      ['s/event#timers', ['30', 'c'], true],
+    ]);
+    b.restore(b.snapshot());
+    expect(b.drainChanges()).toEqual([]);
+    expect(q.entries()).toEqual([[30, 'c']]);
+  });
+});

@@ -89,6 +89,11 @@ export interface StateBackend {
   restore(snapshot: StateSnapshot): void;
 }
 
+/** Suffix of the change-table name under which a timer queue's changes are tracked. */
+export const TIMER_TABLE_SUFFIX = '#timers';
+/** Separates the timestamp from the key in a tracked timer change's key. */
+export const TIMER_KEY_SEP = '\u0002';
+
 interface Entry {
   v: unknown;
   e: number; // expiresAt (event time), Infinity when no TTL
@@ -269,6 +274,16 @@ export class InMemoryStateBackend implements StateBackend {
     }
     const q = new TimerQueue();
     this.timerQueues.set(id, q);
+    const changes = this.changes;
+    if (changes !== null) {
+      // Timers are written behind like table entries: table `<step>/<name>#timers`, key `ts SEP key`.
+      const table = `${id}${TIMER_TABLE_SUFFIX}`;
+      const track = (ts: number, key: string, value: true | undefined) => {
+        const k = `${ts}${TIMER_KEY_SEP}${key}`;
+        changes.set(`${table}\u0000${k}`, { table, key: k, value, expiresAt: undefined });
+      };
+      q.changes = { added: (ts, key) => track(ts, key, true), removed: (ts, key) => track(ts, key, undefined) };
+    }
     return q;
   }
 
@@ -302,8 +317,11 @@ export class InMemoryStateBackend implements StateBackend {
     }
     for (const [id, t] of this.tables) t.restore(snapshot.tables[id] ?? []);
     for (const [id, q] of this.timerQueues) {
+      const changes = q.changes;
+      q.changes = null; // restoring is not a change to write back
       q.clear();
       for (const [ts, key] of snapshot.timers[id] ?? []) q.register(ts, key);
+      q.changes = changes;
     }
   }
 }

@@ -7,7 +7,15 @@
  * Firing order is by timestamp, then by registration order of the keys at that timestamp, which
  * keeps replays deterministic.
  */
+/** Told of every timer added or removed (fired timers are removed), for write-behind state. */
+export interface TimerChanges {
+  added(ts: number, key: string): void;
+  removed(ts: number, key: string): void;
+}
+
 export class TimerQueue {
+  /** Set by a backend that writes timers behind; null costs nothing. */
+  changes: TimerChanges | null = null;
   /** Min-heap of distinct timestamps (may hold stale entries, dropped lazily). */
   private heap: number[] = [];
   /** Keys per timestamp: one key bare, more in a Set (insertion order = registration order). */
@@ -32,6 +40,7 @@ export class TimerQueue {
       cur.add(key);
     }
     this.count++;
+    this.changes?.added(ts, key);
     return true;
   }
 
@@ -47,6 +56,7 @@ export class TimerQueue {
       if (cur.size === 0) this.byTs.delete(ts);
     }
     this.count--;
+    this.changes?.removed(ts, key);
     return true;
   }
 
@@ -85,6 +95,7 @@ export class TimerQueue {
       }
       this.count--;
       fired++;
+      this.changes?.removed(ts, key);
       onTimer(ts, key);
     }
     return fired;
