@@ -96,9 +96,12 @@ pid_alive() {
 
 read_pid() { [[ -f "$1" ]] && tr -dc '0-9' <"$1" || true; }
 
+pid_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
+
 # The process is alive and its command line contains the given marker (guards against pid reuse).
 pid_is() { # pid marker
-  pid_alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
+  local cmd
+  pid_alive "$1" && cmd="$(pid_cmdline "$1")" && [[ "$cmd" == *"$2"* ]]
 }
 
 # Send SIGTERM, wait up to $2 seconds, then SIGKILL.
@@ -373,10 +376,11 @@ redis_shutdown() { # port dir
   rm -f "$dir/redis.pid"
 }
 
+# redis-server names itself "redis-server 127.0.0.1:<port>" in its command line.
 redis_ours() { # port dir
-  local pid
+  local pid cmd
   pid="$(read_pid "$2/redis.pid")"
-  pid_is "$pid" "redis-server" && pid_is "$pid" ":$1"
+  pid_is "$pid" "redis-server" && cmd="$(pid_cmdline "$pid")" && [[ "$cmd" =~ :$1([^0-9]|$) ]]
 }
 
 redis_start() {
@@ -431,7 +435,9 @@ redis_status() {
 CLUSTER_DIR="$SERVICES_DIR/redis-cluster"
 
 cluster_ok() { # port
-  redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok'
+  local info
+  info="$(redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null)" || return 1
+  [[ "$info" =~ (^|$'\n')cluster_state:ok($'\r'|$'\n'|$) ]]
 }
 
 cluster_all_ok() {
