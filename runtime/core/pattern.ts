@@ -43,6 +43,8 @@ export interface StageSpec {
   readonly min: number;
   readonly max: number;
   readonly inner: Contiguity;
+  /** Whether the stage may be skipped (`optional()`), whatever its count. */
+  readonly optional: boolean;
   /** Which quantifier calls were made, to reject them on negations. */
   readonly quantified: boolean;
 }
@@ -79,7 +81,7 @@ export class Pattern<T, M extends object, N extends string> {
   }
 
   private add<K extends string>(name: K, kind: StageKind): StageSpec[] {
-    return [...this.stages, { name, kind, conds: [], min: 1, max: 1, inner: 'relaxed', quantified: false }];
+    return [...this.stages, { name, kind, conds: [], min: 1, max: 1, inner: 'relaxed', optional: false, quantified: false }];
   }
 
   /**
@@ -138,7 +140,7 @@ export class Pattern<T, M extends object, N extends string> {
 
   /** The current stage may also be skipped (its list in the match is then empty). */
   optional(): Pattern<T, M, N> {
-    return new Pattern(this.withLast({ min: 0, quantified: true }), this.withinMs);
+    return new Pattern(this.withLast({ optional: true, quantified: true }), this.withinMs);
   }
 
   /** Strict contiguity between the records of a looping stage. */
@@ -180,7 +182,7 @@ export interface PatternStart<T> {
 export function patternOf<T>(): PatternStart<T> {
   return {
     begin: <K extends string>(name: K) =>
-      new Pattern<T, Record<K, T>, K>([{ name, kind: 'begin', conds: [], min: 1, max: 1, inner: 'relaxed', quantified: false }], undefined),
+      new Pattern<T, Record<K, T>, K>([{ name, kind: 'begin', conds: [], min: 1, max: 1, inner: 'relaxed', optional: false, quantified: false }], undefined),
   };
 }
 
@@ -198,6 +200,8 @@ export interface CompiledStage {
   readonly cond: Cond;
   readonly min: number;
   readonly max: number;
+  /** May be skipped: `optional()` or a minimum count of 0. */
+  readonly skippable: boolean;
   /** How its first record follows the previous stage. */
   readonly contiguity: Contiguity;
   readonly inner: Contiguity;
@@ -248,7 +252,7 @@ export function compilePattern(p: { readonly stages: readonly StageSpec[]; reado
       if (s.quantified) bad(`negated stage "${s.name}" cannot have a quantifier`);
       if (stages.length === 0) bad(`a pattern cannot start with a negation ("${s.name}")`);
       const prev = stages[stages.length - 1]!;
-      if (prev.min === 0 && notNext.length === 0 && notFollowedBy.length === 0) {
+      if (prev.skippable && notNext.length === 0 && notFollowedBy.length === 0) {
         bad(`a negation ("${s.name}") cannot follow the optional stage "${prev.name}"`);
       }
       (s.kind === 'notNext' ? notNext : notFollowedBy).push(and(s.conds));
@@ -259,15 +263,15 @@ export function compilePattern(p: { readonly stages: readonly StageSpec[]; reado
       bad(`stage "${s.name}": times(${s.min}, ${s.max}) is not a valid range`);
     }
     const contiguity: Contiguity = s.kind === 'next' ? 'strict' : s.kind === 'followedByAny' ? 'any' : 'relaxed';
-    stages.push({ name: s.name, cond: and(s.conds), min: s.min, max: s.max, contiguity, inner: s.inner, notNext, notFollowedBy });
+    const skippable = s.optional || s.min === 0;
+    stages.push({ name: s.name, cond: and(s.conds), min: Math.max(s.min, 1), max: s.max, skippable, contiguity, inner: s.inner, notNext, notFollowedBy });
     notNext = [];
     notFollowedBy = [];
   }
   if (notFollowedBy.length > 0 && w === undefined) {
     bad('a pattern that ends with notFollowedBy needs within(ms): the absence has no deadline otherwise');
   }
-  if (stages.every((s) => s.min === 0)) bad('every stage is optional: the pattern would match nothing');
-  const allOptionalAfter = stages.map((_, i) => stages.slice(i + 1).every((s) => s.min === 0));
+  const allOptionalAfter = stages.map((_, i) => stages.slice(i + 1).every((s) => s.skippable));
   return { stages, trailingNotNext: notNext, trailingNotFollowedBy: notFollowedBy, withinMs: w, allOptionalAfter };
 }
 
@@ -376,9 +380,9 @@ export function step<T>(pat: CompiledPattern, runs: ReadonlyArray<Run<T>>, v: T,
     const stage = stages[s]!;
     const matched = stage.cond(v);
     if (matched) took(s, 1, ev === null ? ts : st, { s, v, ts, p: ev });
-    if (!committed && stage.min === 0) wait(s + 1, ns, nn, false, fromStart, st, ev);
+    if (!committed && stage.skippable) wait(s + 1, ns, nn, false, fromStart, st, ev);
     if (!fromStart && allows(stage.contiguity, matched)) {
-      branch.push({ m: stage.min === 0 ? Mode.WaitCommitted : Mode.Wait, s, c: 0, st, ns, nn: false, ev });
+      branch.push({ m: stage.skippable ? Mode.WaitCommitted : Mode.Wait, s, c: 0, st, ns, nn: false, ev });
     }
   };
 
