@@ -1,0 +1,162 @@
+import type { ProcessContext } from '../operators/keyedProcess.js';
+import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
+import { ssError } from '../runtime/errors.js';
+import type { ClickEvent, Trigger } from '../schemas/index.js';
+import type { RetailDeps } from './deps.js';
+import { eventTimeBuffer } from './eventTimeOrder.js';
+import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
+import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
+
+export type BrowseAbandonmentParams = SceneParams['browseAbandonment'];
+
+/** A click of the scene: a `product_view` or an `add_to_cart` with a category. */
+export type CategoryClick = ClickEvent & { category: string };
+
+interface View {
+  readonly ts: number;
+  readonly productId: string | null;
+}
+
+/** What the step keeps per (customer, category). */
+interface CategoryState {
+  /** The last `k` views, ts ascending (ties: arrival order); none older than `W` before the newest event. */
+  readonly views: View[];
+  /** ts of the add_to_cart clicks not older than `W` before the newest event, ascending. */
+  readonly carts: number[];
+  /** ts of the last browse_abandonment trigger, while it still holds back the next one. */
+  readonly lastFired: number | null;
+}
+
+const CLEANUP_TAG = 'cleanup';
+
+const isCategoryClick = (e: ClickEvent): e is CategoryClick => e.category !== null && (e.type === 'product_view' || e.type === 'add_to_cart');
+
+/** Evidence first: an add_to_cart at the same ts as a view is in `[t_k, t]` whichever came first. */
+const rank = (e: CategoryClick): number => (e.type === 'add_to_cart' ? 0 : 1);
+
+function checkParams(stepId: string, p: BrowseAbandonmentParams): void {
+  if (!(Number.isInteger(p.views) && p.views >= 1)) throw ssError('SS_ERR_GRAPH_INVALID', `views must be an integer >= 1, got ${p.views}`, { stepId });
+  if (!(p.windowMs >= 0)) throw ssError('SS_ERR_GRAPH_INVALID', `windowMs must be >= 0, got ${p.windowMs}`, { stepId });
+  if (!(p.cooldownMs >= 0)) throw ssError('SS_ERR_GRAPH_INVALID', `cooldownMs must be >= 0, got ${p.cooldownMs}`, { stepId });
+}
+
+/**
+ * SCENES.md §3.2, browse abandonment, per customer over `product_view` and `add_to_cart` clicks
+ * (keyed by customerId; clicks without a category are ignored).
+ *
+ * On a `product_view` at `t` in category `c`, with `t_k` the ts of the customer's k-th most recent
+ * view in `c` (this one is the first), the trigger fires at `t` if
+ * - `t - t_k <= W` (exactly `W` fires; fewer than k views never fire),
+ * - no `add_to_cart` in `c` has ts in `[t_k, t]` (both ends included), and
+ * - no browse_abandonment trigger for (customer, `c`) fired less than the cooldown before `t`
+ *   (a view exactly the cooldown after the last trigger may fire).
+ *
+ * The trigger: `{scene: 'browse_abandonment', customerId, ts: t, storeId: null, category: c,
+ * eventId: the view's eventId, productIds}`, where **productIds** (SCENES.md is silent) are the
+ * distinct products of the k views that made the trigger (from `t_k` to `t`), sorted: what the
+ * customer kept looking at, for the message to show. Views without a productId add none.
+ *
+ * Order: each customer's clicks are applied in event-time order as the watermark passes them, so
+ * an add_to_cart that arrives after a later view still counts in its place; at equal ts the
+ * add_to_cart comes first (the interval is closed). A click later than the out-of-orderness bound
+ * (ts at or below the watermark on arrival) is applied at once against the state of that moment.
+ *
+ * State per (customer, category): the last k views and the add_to_cart times, both only within
+ * `W` of the newest click (older ones cannot be in `[t_k, t]` of any later view), and the last
+ * trigger's ts while it is within the cooldown. A customer's state is deleted by an event-time
+ * timer `W + cooldown` after their last click.
+ *
+ * ```text
+ * k = 3, W = 20 min:  view(c)@0  view(c)@5m  view(c)@20m        -> trigger@20m {category c}
+ *                     view(c)@0  add(c)@0    view(c)@5m view(c)@20m -> nothing (cart at t_k)
+ * ```
+ */
+export function browseAbandonment(stepId: string, clicks: KeyedStream<ClickEvent>, params: BrowseAbandonmentParams = DEFAULT_PARAMS.scenes.browseAbandonment): KeyedStream<Trigger> {
+  checkParams(stepId, params);
+  const { views: k, windowMs: W, cooldownMs } = params;
+  const horizon = W + cooldownMs;
+
+  /** The state still relevant to clicks at or after `now`, or null when nothing is. */
+  const prune = (s: CategoryState, now: number): CategoryState | null => {
+    const views = s.views.filter((v) => v.ts >= now - W);
+    const carts = s.carts.filter((ts) => ts >= now - W);
+    const lastFired = s.lastFired !== null && now - s.lastFired < cooldownMs ? s.lastFired : null;
+    return views.length === 0 && carts.length === 0 && lastFired === null ? null : { views, carts, lastFired };
+  };
+
+  return clicks.process<Trigger>(stepId, (state) => {
+    const buffer = eventTimeBuffer<CategoryClick>(state, 'pending', rank);
+    const categories = state.map<CategoryState>('categories');
+    const cleanupAt = state.value<number>('cleanupAt');
+
+    const scheduleCleanup = (key: string, at: number, ctx: ProcessContext<Trigger>) => {
+      const prev = cleanupAt.get(key);
+      if (prev === at) return;
+      if (prev !== undefined) ctx.deleteEventTimer(prev, CLEANUP_TAG);
+      cleanupAt.set(key, at);
+      ctx.registerEventTimer(at, CLEANUP_TAG);
+    };
+
+    const apply = (key: string, e: CategoryClick, ctx: ProcessContext<Trigger>) => {
+      const c = e.category;
+      const t = e.ts;
+      const prev = categories.get(key, c);
+      const s: CategoryState = (prev === undefined ? null : prune(prev, t)) ?? { views: [], carts: [], lastFired: null };
+      let lastFired = s.lastFired;
+      if (e.type === 'add_to_cart') {
+        let i = s.carts.length;
+        while (i > 0 && s.carts[i - 1]! > t) i--;
+        s.carts.splice(i, 0, t);
+      } else {
+        let i = s.views.length;
+        while (i > 0 && s.views[i - 1]!.ts > t) i--;
+        s.views.splice(i, 0, { ts: t, productId: e.productId });
+        if (i + 1 >= k) {
+          const made = s.views.slice(i + 1 - k, i + 1);
+          const tk = made[0]!.ts;
+          const inWindow = t - tk <= W;
+          const carted = s.carts.some((ts) => ts >= tk && ts <= t);
+          const cooling = lastFired !== null && t - lastFired < cooldownMs;
+          if (inWindow && !carted && !cooling) {
+            const productIds = [...new Set(made.flatMap((v) => (v.productId === null ? [] : [v.productId])))].sort();
+            ctx.emit({ scene: 'browse_abandonment', customerId: key, ts: t, storeId: null, productIds, category: c, eventId: e.eventId }, t);
+            lastFired = t;
+          }
+        }
+      }
+      categories.set(key, c, { views: s.views.slice(-k), carts: s.carts, lastFired });
+      scheduleCleanup(key, Math.max(cleanupAt.get(key) ?? -Infinity, t + horizon), ctx);
+    };
+
+    return {
+      onElement(e, ctx) {
+        if (isCategoryClick(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, ctx);
+      },
+      onEventTimer(ts, tag, ctx) {
+        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, ctx);
+        if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
+        cleanupAt.delete(ctx.key);
+        const all = categories.entries(ctx.key);
+        if (all === undefined) return;
+        for (const [c, s] of [...all]) {
+          const kept = prune(s, ts);
+          if (kept === null) categories.delete(ctx.key, c);
+          else categories.set(ctx.key, c, kept);
+        }
+        if (categories.entries(ctx.key) !== undefined) scheduleCleanup(ctx.key, ts + horizon, ctx);
+      },
+    };
+  });
+}
+
+/** The scene's input from the retail sources: product views and add_to_cart clicks with a category, by customer. */
+export function browseAbandonmentInput(src: Pick<RetailSources, 'clicks'>): KeyedStream<ClickEvent> {
+  return src.clicks
+    .filter(isCategoryClick, { name: 'browse_abandonment.input' })
+    .keyBy((e) => e.customerId, { name: 'browse_abandonment.by_customer' });
+}
+
+/** The browse-abandonment scene on its own (it needs no reference data): triggers out. */
+export function buildBrowseAbandonment(p: Pipeline, params: RetailParams = DEFAULT_PARAMS, _deps?: RetailDeps, sources: RetailSourceOptions = {}): Stream<Trigger> {
+  return browseAbandonment('browse_abandonment', browseAbandonmentInput(retailSources(p, sources)), params.scenes.browseAbandonment);
+}
