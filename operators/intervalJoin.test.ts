@@ -67,27 +67,37 @@ describe('intervalJoin', () => {
     expect(out(d)).toEqual(['l1+r@12/a']);
   });
 
-  it('sends a record at or behind the watermark to `late` (both sides), and takes one just ahead of it', () => {
+  it('sends a record behind the watermark to `late` (both sides) and takes one at it, as Flink', () => {
     const d = TestDriver.of(build({ lowerMs: -5, upperMs: 5 }));
     d.push('L', ev('l', 10));
     wm(d, 8);
-    d.push('R', ev('r-behind', 7)); // 7 < 8: late (Flink agrees)
-    d.push('R', ev('r-tie', 8)); // 8 == W: late here, where Flink would take it
-    d.push('L', ev('l-tie', 8));
-    d.push('R', ev('r-ahead', 9));
-    expect(out(d)).toEqual(['l+r-ahead@10/a']);
-    expect(d.side<Ev>('join', 'late').map((r) => r.value.id)).toEqual(['r-behind', 'r-tie', 'l-tie']);
-    expect(d.executor.stats()['join']).toMatchObject({ late_records: 3, late: 3 });
+    d.push('R', ev('r-behind', 7)); // 7 < 8: late
+    d.push('L', ev('l-behind', 7, 'b'));
+    d.push('R', ev('r-at', 8)); // 8 == W: taken, as Flink's isLate (ts < W) and Kafka Streams do
+    expect(out(d)).toEqual(['l+r-at@10/a']);
+    expect(d.side<Ev>('join', 'late').map((r) => r.value.id)).toEqual(['r-behind', 'l-behind']);
+    expect(d.executor.stats()['join']).toMatchObject({ late_records: 2, late: 2 });
+  });
+
+  it('at the exact boundary, a record at the watermark misses a partner whose buffer closed at it (as Flink)', () => {
+    const d = TestDriver.of(build({ lowerMs: -5, upperMs: 5 }));
+    d.push('L', ev('l3', 3)); // closes at 3 + 5 = 8
+    wm(d, 8);
+    expect(buffered(d, 'left')).toEqual([]);
+    d.push('R', ev('r8', 8)); // 8 == 3 + 5 would match l3, but l3 is gone
+    expect(out(d)).toEqual([]);
+    expect(d.side('join', 'late')).toEqual([]);
   });
 
   it('lets graceMs take records up to that far behind the watermark, and keeps buffers that much longer', () => {
     const d = TestDriver.of(build({ lowerMs: 0, upperMs: 2, graceMs: 3 }));
     d.push('L', ev('l', 10));
     wm(d, 14); // left l closes at 10 + 2 + 3 = 15
-    d.push('R', ev('r12', 12)); // 12 > 14 - 3: not late, joins
-    d.push('R', ev('r11', 11)); // 11 <= 11: late
-    expect(out(d)).toEqual(['l+r12@12/a']);
-    expect(d.side<Ev>('join', 'late').map((r) => r.value.id)).toEqual(['r11']);
+    d.push('R', ev('r12', 12));
+    d.push('R', ev('r11', 11)); // 11 == 14 - 3: taken
+    d.push('R', ev('r10', 10)); // 10 < 11: late
+    expect(out(d)).toEqual(['l+r12@12/a', 'l+r11@11/a']);
+    expect(d.side<Ev>('join', 'late').map((r) => r.value.id)).toEqual(['r10']);
     expect(buffered(d, 'left')).toEqual([10]);
     wm(d, 15);
     expect(buffered(d, 'left')).toEqual([]);
@@ -150,7 +160,7 @@ describe('intervalJoin', () => {
     const d = TestDriver.of(build({ lowerMs: -10, upperMs: -5, joinType: 'left' }));
     wm(d, 100);
     d.push('R', ev('r', 98));
-    expect(d.side('join', 'late')).toHaveLength(1); // 98 <= 100
+    expect(d.side('join', 'late')).toHaveLength(1); // 98 < 100
     d.push('L', ev('l', 103)); // window [93, 98] closed at W = 100 (103 - 5 <= 100)
     expect(out(d)).toEqual(['l+null@103/a']);
     expect(buffered(d, 'left')).toEqual([]);
@@ -164,12 +174,12 @@ describe('intervalJoin', () => {
     expect(out(d1)).toEqual(['l1+null@1/a']);
     const snap = d1.snapshot();
     const d2 = TestDriver.of(build(opts)).restore(snap);
-    d2.push('R', ev('r2', 2)); // the restored watermark (2) still holds: late
+    d2.push('R', ev('r1', 1)); // the restored watermark (2) still holds: late
     d2.push('R', ev('r6', 6));
     expect(out(d2)).toEqual(['l5+r6@6/a']);
     wm(d2, 10);
     expect(out(d2)).toEqual(['l5+r6@6/a', 'l9+null@9/a']);
-    expect(d2.side<Ev>('join', 'late').map((r) => r.value.id)).toEqual(['r2']);
+    expect(d2.side<Ev>('join', 'late').map((r) => r.value.id)).toEqual(['r1']);
     expect(buffered(d2, 'left')).toEqual([]);
     expect(buffered(d2, 'right')).toEqual([]);
     expect(timers(d2)).toBe(0);

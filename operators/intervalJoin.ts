@@ -49,12 +49,11 @@ const RIGHT = 'R';
  * - **Bounds:** inclusive by default; `lowerInclusive: false` / `upperInclusive: false` make them
  *   exclusive (ms are integers, so `(a, b)` is `[a + 1, b - 1]`). An interval that is empty after
  *   that, or `lowerMs > upperMs`, fails at build time (`SS_ERR_GRAPH_INVALID`).
- * - **Lateness:** with `W` the step's watermark (the minimum over both inputs), a record with
- *   `ts <= W - graceMs` is late: it is not buffered or joined, goes to the side output `late` (left
- *   and right records alike, as they came) and counts `late_records`. Flink's `isLate` uses
- *   `ts < W`; we also count `ts == W` as late because our watermark promises no record with
- *   `ts <= W`, and the buffers below are cleaned exactly at that boundary, so a record at `W` could
- *   no longer find all its partners. No case of Flink's own test suite sits on that boundary.
+ * - **Lateness:** as Flink's `isLate`: with `W` the step's watermark (the minimum over both
+ *   inputs), a record with `ts < W - graceMs` is late: it is not buffered or joined, goes to the side
+ *   output `late` (left and right records alike, as they came) and counts `late_records`. A record
+ *   at exactly `W - graceMs` is still taken, as Flink and Kafka Streams take it; at that one boundary
+ *   it cannot meet a partner whose buffer closed at this very watermark (below), as in Flink.
  * - **State retention:** each side buffers its records per key. A left record is dropped once
  *   `W >= l.ts + upperMs + graceMs`, a right record once `W >= r.ts - lowerMs + graceMs` (event-time
  *   timers; nothing that arrives after that can match them). With steady input the buffers hold
@@ -195,7 +194,7 @@ export function intervalJoin<L, R, O, J extends JoinType = 'inner'>(
 
       return {
         process(value, ts, key, input) {
-          if (ts <= rt.watermark() - graceMs) {
+          if (ts < rt.watermark() - graceMs) {
             metrics.inc('late_records');
             late(value, ts, key);
             return;
