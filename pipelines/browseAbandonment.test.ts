@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromPlain } from '../runtime/core/plain.js';
+import { fromPlain, type Json } from '../runtime/core/plain.js';
 import { pipeline } from '../runtime/core/stream.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
@@ -109,7 +109,7 @@ describe('browse abandonment (SCENES §3.2)', () => {
     for (let i = 0; i < 10; i++) d.push('clickstream', view(i * MIN, `p${i}`));
     const rows = (tag: string) => {
       // the snapshot body is JSON-encoded, and so is each state value in it (a map state's is a Map)
-      const body = fromPlain(fromPlain(d.snapshot().body)) as { state: { tables: Record<string, Array<[string, unknown, number | null]>> } };
+      const body = fromPlain(fromPlain(d.snapshot().body) as Json) as { state: { tables: Record<string, Array<[string, unknown, number | null]>> } };
       return body.state.tables[`browse_abandonment/${tag}`] ?? [];
     };
     const categoryViews = () =>
