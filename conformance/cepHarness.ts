@@ -35,14 +35,19 @@ export interface Fed<M extends object> {
   readonly lists: Event[][];
 }
 
-/** Feeds the records in arrival order; `end` (default true) then fires every pending deadline. */
-export function feed<M extends object>(p: Pattern<Event, M, string>, records: ReadonlyArray<readonly [Event, number]>, end = true): Fed<M> {
+/**
+ * Feeds the records in arrival order, then ends the input (every pending deadline fires). Inputs
+ * whose timestamps go backwards need a source bound `outOfOrdernessMs` so that none is late; a
+ * late record fails the test.
+ */
+export function feed<M extends object>(p: Pattern<Event, M, string>, records: ReadonlyArray<readonly [Event, number]>, outOfOrdernessMs = 0): Fed<M> {
   const pl = pipeline('cep');
-  const out = pl.keyedSource<Event>('in', { timestamp: () => 0, key: () => 'k' }).pipeKeyed(pattern('cep', p, { timeouts: true }));
+  const out = pl.keyedSource<Event>('in', { timestamp: () => 0, key: () => 'k', outOfOrdernessMs }).pipeKeyed(pattern('cep', p, { timeouts: true }));
   out.to('out');
   const d = TestDriver.of(pl);
   for (const [e, ts] of records) d.push('in', e, ts);
-  if (end) d.end();
+  d.end();
+  expect(d.side('cep', 'late')).toEqual([]);
   const matches = d.records<Match<M>>('out');
   const lists = matches.map((m) => Object.values(m.value as Record<string, Event[]>).flat());
   return { matches, timeouts: d.side<Match<M>>('cep', 'timeout'), lists };
