@@ -1,0 +1,235 @@
+import type { ProcessContext } from '../operators/keyedProcess.js';
+import { ssError } from '../runtime/errors.js';
+import type { KeyedStream, Stream } from '../runtime/core/stream.js';
+import { DELIVERY_CHANNELS, SCENES, type Decision, type DeliveryChannel, type Offer, type Scene, type SuppressionReason, type Trigger } from '../schemas/index.js';
+import { isValidTimeZone, offsetMs } from '../simulator/tz.js';
+import { resolveProfile, type ProfileLookup } from './deps.js';
+import { inHoldout } from './holdout.js';
+import { checkOfferTemplates, decisionIdOf, DEFAULT_OFFER_TEMPLATES, offerIdOf, type OfferTemplates } from './offers.js';
+import { DEFAULT_PARAMS, type DecisionParams } from './params.js';
+
+const DAY_MS = 86_400_000;
+
+/** Everything the decision step is configured by; every field defaults to SCENES.md's. */
+export interface DecisionConfig {
+  readonly params: DecisionParams;
+  /** The offer each scene sends (campaign configuration). */
+  readonly templates: OfferTemplates;
+  /** Timezone of a customer with no profile (or with a timezone the platform does not know). */
+  readonly defaultTimezone: string;
+}
+
+export const DECISION_DEFAULTS: DecisionConfig = {
+  params: DEFAULT_PARAMS.decisions,
+  templates: DEFAULT_OFFER_TEMPLATES,
+  defaultTimezone: DEFAULT_PARAMS.defaultTimezone,
+};
+
+/** The outputs of the decision step: one decision per trigger, one offer per sent decision. */
+export interface DecisionStreams {
+  /** Keyed by customerId, in the order decided. */
+  readonly decisions: KeyedStream<Decision>;
+  /** The side output `offers` of the step, keyed by customerId. */
+  readonly offers: Stream<Offer>;
+}
+
+/** Name of the decision step's side output that carries the offers. */
+export const OFFERS_OUTPUT = 'offers';
+
+const SCENE_RANK: Readonly<Record<Scene, number>> = Object.fromEntries(SCENES.map((s, i) => [s, i])) as Record<Scene, number>;
+
+/**
+ * The order triggers are decided in (SCENES.md §4): by ts; equal ts in the order of the scene list
+ * of §3; then by storeId, **null first**, then by UTF-16 code units (not locale order, so every
+ * machine agrees). Anything still equal keeps arrival order (the sort is stable).
+ */
+export function compareTriggers(a: Trigger, b: Trigger): number {
+  if (a.ts !== b.ts) return a.ts - b.ts;
+  const r = SCENE_RANK[a.scene] - SCENE_RANK[b.scene];
+  if (r !== 0) return r;
+  if (a.storeId === b.storeId) return 0;
+  if (a.storeId === null) return -1;
+  if (b.storeId === null) return 1;
+  return a.storeId < b.storeId ? -1 : 1;
+}
+
+/** Sent offers of one customer in one local calendar day (days since the epoch, local). */
+interface SentToday {
+  readonly day: number;
+  total: number;
+  readonly scenes: Partial<Record<Scene, number>>;
+}
+
+/** Local day number and ms since local midnight of an instant in a zone. */
+function localTime(ts: number, timeZone: string): { day: number; msOfDay: number } {
+  const local = ts + offsetMs(ts, timeZone);
+  const day = Math.floor(local / DAY_MS);
+  return { day, msOfDay: local - day * DAY_MS };
+}
+
+function inLocalWindow(msOfDay: number, startMin: number, endMin: number): boolean {
+  const start = startMin * 60_000;
+  const end = endMin * 60_000;
+  // [start, end), wrapping past midnight when end <= start (22:00-07:00).
+  return start <= end ? msOfDay >= start && msOfDay < end : msOfDay >= start || msOfDay < end;
+}
+
+function checkConfig(cfg: DecisionConfig, stepId: string): void {
+  const p = cfg.params;
+  const bad = (field: string, why: string) => ssError('SS_ERR_CONFIG', `${field} ${why}`, { stepId, field });
+  if (!(p.holdoutRatio >= 0 && p.holdoutRatio <= 1)) throw bad('decisions.holdoutRatio', `is ${String(p.holdoutRatio)}; it must be in [0, 1]`);
+  if (typeof p.holdoutSalt !== 'string') throw bad('decisions.holdoutSalt', 'must be a string');
+  for (const scene of SCENES) {
+    const ch = p.channels[scene] as DeliveryChannel | undefined;
+    if (ch === undefined || !DELIVERY_CHANNELS.includes(ch)) throw bad(`decisions.channels.${scene}`, `is ${String(ch)}; it must be one of ${DELIVERY_CHANNELS.join(', ')}`);
+  }
+  for (const f of ['startMin', 'endMin'] as const) {
+    const v = p.quietHours[f];
+    if (!(Number.isInteger(v) && v >= 0 && v <= 1440)) throw bad(`decisions.quietHours.${f}`, `is ${String(v)}; it must be an integer in [0, 1440]`);
+  }
+  for (const f of ['capPerDay', 'capPerScenePerDay'] as const) {
+    if (!(Number.isInteger(p[f]) && p[f] >= 0)) throw bad(`decisions.${f}`, `is ${String(p[f])}; it must be an integer >= 0`);
+  }
+  if (!isValidTimeZone(cfg.defaultTimezone)) throw bad('defaultTimezone', `"${cfg.defaultTimezone}" is not an IANA time zone this platform knows`);
+  checkOfferTemplates(cfg.templates, stepId);
+}
+
+/**
+ * SCENES.md §4, decisions and offers, per customer over the triggers of every scene.
+ *
+ * **Order.** Each customer's triggers are buffered and decided once the step's watermark passes
+ * their ts (then every trigger with that ts has arrived: the scenes' timers fire before the
+ * watermark moves on), sorted by {@link compareTriggers}: ts, scene order of §3, storeId with null
+ * first. A trigger that arrives already behind the watermark (later than the inputs' bound) is
+ * decided at once, in arrival order, rather than dropped.
+ *
+ * **Exactly one decision per trigger**, `ts` = the trigger's ts. The first check that applies
+ * suppresses:
+ * 1. `holdout`: {@link inHoldout}(customerId, salt, ratio);
+ * 2. `no_consent`: the profile has not consented to the scene's channel (`params.channels`); a
+ *    customer with no profile has no consent (SCENES.md §2);
+ * 3. `quiet_hours`: the channel is one of `params.quietChannels` (push, sms, email) and local time
+ *    is in `[22:00, 07:00)`;
+ * 4. `frequency_cap`: the customer already has `capPerDay` (3) sent offers in the local calendar
+ *    day of the trigger's ts, or `capPerScenePerDay` (1) of this scene.
+ *
+ * Local time is the profile's timezone; a customer without a profile, or whose profile names a zone
+ * the platform does not know, uses `defaultTimezone` (rather than dead-lettering every trigger of
+ * that customer). Only sent offers count towards the caps. The cap state per customer holds the
+ * latest local day only: a new day replaces it; a late trigger of an earlier local day (or a
+ * midnight that repeats when clocks go back) is checked against zero and not counted.
+ *
+ * A sent decision emits an {@link Offer} on the side output `offers` from the scene's template:
+ * same ts, `expiresAt = ts + expiresInMs`, the trigger's storeId, productIds and eventId. Ids are
+ * deterministic: `offerId` from (scene, customerId, ts) exactly as §4 says (see
+ * {@link offerIdOf} for the consequence), `decisionId` from those and the storeId.
+ *
+ * ```text
+ * triggers (u): commute@t(s2)  cart@t  commute@t(s1)        watermark passes t
+ * decisions:                                                cart@t, commute@t(s1), commute@t(s2)
+ * ```
+ */
+export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfig = DECISION_DEFAULTS): DecisionStreams {
+  checkConfig(config, stepId);
+  const { params: p, templates, defaultTimezone } = config;
+  const zoneOk = new Map<string, boolean>();
+  const zoneOf = (tz: string): string => {
+    let ok = zoneOk.get(tz);
+    if (ok === undefined) {
+      ok = isValidTimeZone(tz);
+      zoneOk.set(tz, ok);
+    }
+    return ok ? tz : defaultTimezone;
+  };
+
+  const decisions = triggers.process<Decision>(
+    stepId,
+    (state) => {
+      const pending = state.list<Trigger>('pending');
+      const sent = state.value<SentToday>('sent');
+
+      const decideOne = (t: Trigger, ctx: ProcessContext<Decision>): void => {
+        const key = ctx.key;
+        const channel = p.channels[t.scene];
+        const profile = resolveProfile(profiles, t.customerId, defaultTimezone);
+        const { day, msOfDay } = localTime(t.ts, zoneOf(profile.timezone));
+        const today = sent.get(key);
+        const counts = today !== undefined && today.day === day ? today : undefined;
+        let reason: SuppressionReason | null = null;
+        if (inHoldout(t.customerId, p.holdoutSalt, p.holdoutRatio)) reason = 'holdout';
+        else if (!profile.consent[channel]) reason = 'no_consent';
+        else if (p.quietChannels.includes(channel) && inLocalWindow(msOfDay, p.quietHours.startMin, p.quietHours.endMin)) reason = 'quiet_hours';
+        else if ((counts?.total ?? 0) >= p.capPerDay || (counts?.scenes[t.scene] ?? 0) >= p.capPerScenePerDay) reason = 'frequency_cap';
+
+        const offerId = reason === null ? offerIdOf(t.scene, t.customerId, t.ts) : null;
+        ctx.emit(
+          {
+            decisionId: decisionIdOf(t.scene, t.customerId, t.ts, t.storeId),
+            scene: t.scene,
+            customerId: t.customerId,
+            ts: t.ts,
+            outcome: reason === null ? 'sent' : 'suppressed',
+            reason,
+            channel,
+            offerId,
+          },
+          t.ts,
+        );
+        if (offerId === null) return;
+
+        // Count it: the latest local day only (older days are dropped, bounding the state).
+        if (today === undefined || day > today.day) sent.set(key, { day, total: 1, scenes: { [t.scene]: 1 } });
+        else if (day === today.day) {
+          sent.set(key, { day, total: today.total + 1, scenes: { ...today.scenes, [t.scene]: (today.scenes[t.scene] ?? 0) + 1 } });
+        }
+        const tpl = templates[t.scene];
+        const offer: Offer = {
+          offerId,
+          customerId: t.customerId,
+          scene: t.scene,
+          campaignId: tpl.campaignId,
+          channel,
+          storeId: t.storeId,
+          productIds: [...t.productIds],
+          discountPct: tpl.discountPct,
+          title: tpl.title,
+          ts: t.ts,
+          expiresAt: t.ts + tpl.expiresInMs,
+          triggerEventId: t.eventId,
+        };
+        ctx.side(OFFERS_OUTPUT, offer);
+      };
+
+      return {
+        onElement(t, ctx) {
+          if (t.ts <= ctx.watermark) {
+            decideOne(t, ctx);
+            return;
+          }
+          pending.add(ctx.key, t);
+          ctx.registerEventTimer(t.ts);
+        },
+        onEventTimer(ts, _tag, ctx) {
+          const list = pending.get(ctx.key);
+          const due = list.filter((t) => t.ts <= ts).sort(compareTriggers);
+          if (due.length === 0) return;
+          pending.set(
+            ctx.key,
+            list.filter((t) => t.ts > ts),
+          );
+          for (const t of due) decideOne(t, ctx);
+        },
+      };
+    },
+    { sideOutputs: [OFFERS_OUTPUT] },
+  );
+  return { decisions, offers: decisions.sideOutput<Offer>(OFFERS_OUTPUT) };
+}
+
+/**
+ * The decision step of the retail pipeline (step id `decide`: step ids share one namespace with sink names, and the sink is `decisions`), over the merged triggers of
+ * every scene keyed by customerId: `decisions` to the sink `decisions`, `offers` to `offers`.
+ */
+export function buildDecisions(triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfig = DECISION_DEFAULTS): DecisionStreams {
+  return decide('decide', triggers, profiles, config);
+}
