@@ -18,6 +18,7 @@
 import type { ClickChannel, ClickEvent, ClickType, LocationEvent, PosEvent, PosItem, Store } from '../schemas/index.js';
 import { ssError } from '../runtime/errors.js';
 import { productsIn, type Product } from './catalogue.js';
+import { posTotal, roundCents } from './money.js';
 import { destination, haversineM, offsetM, Polyline, round, type LatLon } from './geo.js';
 import { createRng, shortHash, type Rng } from './prng.js';
 import { addDays, formatCivilDate, isoWeekday, zonedToEpoch, type CivilDate } from './tz.js';
@@ -46,18 +47,6 @@ const SPEED: Record<TravelMode, readonly [number, number]> = {
   car: [6, 11],
   metro: [8, 12],
 };
-
-/** Cents, rounding half away from zero, never -0. */
-export function roundCents(x: number): number {
-  const r = (Math.sign(x) * Math.round(Math.abs(x) * 100 + 1e-9)) / 100;
-  return r === 0 ? 0 : r;
-}
-
-export function posTotal(items: readonly PosItem[]): number {
-  let sum = 0;
-  for (const it of items) sum += it.quantity * it.unitPrice;
-  return roundCents(sum);
-}
 
 interface CartLine {
   product: Product;

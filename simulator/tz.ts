@@ -91,11 +91,37 @@ export function localParts(epochMs: number, timeZone: string): LocalParts {
   return out;
 }
 
-/** The zone's offset from UTC at an instant, in ms (wall time minus UTC), at whole-second precision. */
-export function offsetMs(epochMs: number, timeZone: string): number {
+function rawOffsetMs(epochMs: number, timeZone: string): number {
   const p = localParts(epochMs, timeZone);
   const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   return wall - (epochMs - (((epochMs % 1000) + 1000) % 1000));
+}
+
+const QUARTER_HOUR = 15 * 60_000;
+/** Offsets per zone per quarter hour of UTC, where the offset is the same at both ends of it. */
+const offsetCache = new Map<string, Map<number, number | null>>();
+
+/**
+ * The zone's offset from UTC at an instant, in ms (wall time minus UTC), at whole-second precision.
+ * Cached per quarter hour (transitions fall on quarter hours); a quarter hour that holds a
+ * transition is not cached and is computed exactly each time.
+ */
+export function offsetMs(epochMs: number, timeZone: string): number {
+  let zone = offsetCache.get(timeZone);
+  if (zone === undefined) {
+    zone = new Map();
+    offsetCache.set(timeZone, zone);
+  }
+  const bucket = Math.floor(epochMs / QUARTER_HOUR);
+  let cached = zone.get(bucket);
+  if (cached === undefined) {
+    const start = rawOffsetMs(bucket * QUARTER_HOUR, timeZone);
+    const end = rawOffsetMs((bucket + 1) * QUARTER_HOUR - 1000, timeZone);
+    cached = start === end ? start : null;
+    if (zone.size > 200_000) zone.clear();
+    zone.set(bucket, cached);
+  }
+  return cached ?? rawOffsetMs(epochMs, timeZone);
 }
 
 /** The instant of a local wall time in a zone (see the module comment for gaps and folds). */
