@@ -1,0 +1,150 @@
+import type { ProcessContext } from '../operators/keyedProcess.js';
+import type { CircleIndex } from '../runtime/core/geo.js';
+import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
+import { ssError } from '../runtime/errors.js';
+import type { LocationEvent, Trigger } from '../schemas/index.js';
+import type { RetailDeps } from './deps.js';
+import { eventTimeBuffer } from './eventTimeOrder.js';
+import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
+import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
+import { isAcceptedPing, storeIndex } from './stores.js';
+
+export type StoreProximityParams = SceneParams['storeProximity'];
+
+interface Visit {
+  /** ts of the inside ping that opened the visit. */
+  readonly start: number;
+  /** Whether the visit has fired (at most once per visit). */
+  readonly fired: boolean;
+}
+
+/** What the step keeps per customer. */
+interface ProximityState {
+  /** Open visits by storeId: the stores the customer's last accepted ping was inside. */
+  readonly visits: Record<string, Visit>;
+  /** ts of the last trigger by storeId, while it still holds back the next one. */
+  readonly lastFired: Record<string, number>;
+}
+
+const CLEANUP_TAG = 'cleanup';
+
+function checkParams(stepId: string, p: StoreProximityParams): void {
+  for (const f of ['dwellMs', 'cooldownMs', 'maxAccuracyM'] as const) {
+    if (!(p[f] >= 0)) throw ssError('SS_ERR_GRAPH_INVALID', `${f} must be >= 0, got ${p[f]}`, { stepId });
+  }
+}
+
+/**
+ * SCENES.md §3.3, store proximity, per customer over location pings (keyed by customerId), each
+ * store evaluated on its own.
+ *
+ * - A ping with `accuracyM > maxAccuracyM` (100 m) is ignored: it neither starts nor ends a visit.
+ *   Exactly 100 m, and an unknown (null) accuracy, are accepted.
+ * - A ping is inside a store if its haversine distance to the store is `<= radiusM` (the rim is
+ *   inside). Per (customer, store), a visit starts at the first inside ping when no visit is open
+ *   (after an outside ping, or the customer's first ping); any accepted ping outside the store ends
+ *   its visit. Only the stores whose circle holds the ping (from the spatial index) and the
+ *   customer's open visits are looked at: an outside ping matters only where a visit is open.
+ * - The trigger fires at the first inside ping of the visit with `ts - visitStart >= dwellMs`
+ *   (exactly 120 s fires) **at which** no trigger for the same (customer, store) fired less than
+ *   `cooldownMs` (6 h) earlier: if the cooldown blocks the first qualifying ping, a later ping of
+ *   the same visit fires once the cooldown has passed (exactly 6 h after the last trigger fires).
+ *   At most once per visit. Overlapping stores can each fire on the same ping (emitted by storeId).
+ *
+ * The trigger: `{scene: 'store_proximity', customerId, ts: the ping's ts, storeId, category: null,
+ * eventId: the ping's eventId, productIds: []}` (SCENES.md is silent on the products: a proximity
+ * trigger is about the place; the store's screens get recommendations from §5).
+ *
+ * Order: each customer's pings are applied in event-time order (ties in arrival order) as the
+ * watermark passes them; a ping later than the out-of-orderness bound is applied at once.
+ *
+ * State per customer: the open visits (at most the stores that hold the last ping) and the last
+ * trigger per store while within the cooldown. It is deleted when no visit is open and no
+ * cooldown runs (an event-time timer at the end of the last cooldown). SCENES.md ends a visit only
+ * with an outside ping, so a customer who stops sending pings while inside keeps that visit open.
+ *
+ * ```text
+ * D = 120 s:  in@0  in@60s  in@120s -> trigger@120s   out@130s  in@140s (new visit; cooldown holds it)
+ * ```
+ */
+export function storeProximity(stepId: string, pings: KeyedStream<LocationEvent>, stores: CircleIndex, params: StoreProximityParams = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<Trigger> {
+  checkParams(stepId, params);
+  const { dwellMs: D, cooldownMs } = params;
+  const accepted = isAcceptedPing(params.maxAccuracyM);
+
+  return pings.process<Trigger>(stepId, (state) => {
+    const buffer = eventTimeBuffer<LocationEvent>(state);
+    const customers = state.value<ProximityState>('customers');
+    const cleanupAt = state.value<number>('cleanupAt');
+
+    /** Stores the state, or deletes it when nothing in it can matter at or after `now`. */
+    const save = (key: string, s: ProximityState, now: number, ctx: ProcessContext<Trigger>) => {
+      const lastFired: Record<string, number> = {};
+      let until = -Infinity;
+      for (const [id, ts] of Object.entries(s.lastFired)) {
+        if (now - ts >= cooldownMs) continue;
+        lastFired[id] = ts;
+        until = Math.max(until, ts + cooldownMs);
+      }
+      const open = Object.keys(s.visits).length > 0;
+      if (!open && until === -Infinity) customers.delete(key);
+      else customers.set(key, { visits: s.visits, lastFired });
+      const prev = cleanupAt.get(key);
+      if (prev === until) return;
+      if (prev !== undefined) ctx.deleteEventTimer(prev, CLEANUP_TAG);
+      if (until === -Infinity) cleanupAt.delete(key);
+      else {
+        cleanupAt.set(key, until);
+        ctx.registerEventTimer(until, CLEANUP_TAG);
+      }
+    };
+
+    const apply = (key: string, e: LocationEvent, ctx: ProcessContext<Trigger>) => {
+      if (!accepted(e)) return;
+      const t = e.ts;
+      const prev = customers.get(key);
+      const inside = stores
+        .containing(e.lat, e.lon)
+        .map((h) => h.circle.id)
+        .sort();
+      if (prev === undefined && inside.length === 0) return;
+      const visits: Record<string, Visit> = {};
+      const lastFired = { ...(prev?.lastFired ?? {}) };
+      for (const id of inside) {
+        const v = prev?.visits[id] ?? { start: t, fired: false };
+        const lf = lastFired[id];
+        if (!v.fired && t - v.start >= D && (lf === undefined || t - lf >= cooldownMs)) {
+          ctx.emit({ scene: 'store_proximity', customerId: key, ts: t, storeId: id, productIds: [], category: null, eventId: e.eventId }, t);
+          lastFired[id] = t;
+          visits[id] = { start: v.start, fired: true };
+        } else visits[id] = v;
+      }
+      // Open visits of stores not holding this ping are left out: the ping ended them.
+      save(key, { visits, lastFired }, t, ctx);
+    };
+
+    return {
+      onElement(e, ctx) {
+        if (accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, ctx);
+      },
+      onEventTimer(ts, tag, ctx) {
+        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, ctx);
+        if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
+        const s = customers.get(ctx.key);
+        cleanupAt.delete(ctx.key);
+        if (s !== undefined) save(ctx.key, s, ts, ctx);
+      },
+    };
+  });
+}
+
+/** The scene's input from the retail sources: accepted pings (accuracy rule), by customer. */
+export function storeProximityInput(src: Pick<RetailSources, 'location'>, params: StoreProximityParams = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<LocationEvent> {
+  return src.location.filter(isAcceptedPing(params.maxAccuracyM), { name: 'store_proximity.input' }).keyBy((e) => e.customerId, { name: 'store_proximity.by_customer' });
+}
+
+/** The store-proximity scene on its own, over `deps.stores`: triggers out. */
+export function buildStoreProximity(p: Pipeline, params: RetailParams, deps: RetailDeps, sources: RetailSourceOptions = {}): Stream<Trigger> {
+  const sp = params.scenes.storeProximity;
+  return storeProximity('store_proximity', storeProximityInput(retailSources(p, sources), sp), storeIndex(deps.stores, params.defaultStoreRadiusM), sp);
+}
