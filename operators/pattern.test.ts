@@ -55,7 +55,7 @@ describe('pattern', () => {
     d.push('shop', view('u', 31)); // W = 30: deadline of add@0 passed
     expect(d.records('out')).toEqual([{ value: { add: [add('u', 0, 'a')] }, ts: 30, key: 'u' }]);
     d.push('shop', view('u', 41));
-    expect(d.records('out').map((r) => [r.value.add[0]!.sku, r.ts])).toEqual([
+    expect(d.records<Match<{ add: Add }>>('out').map((r) => [r.value.add[0]!.sku, r.ts])).toEqual([
       ['a', 30],
       ['b', 40],
     ]);
@@ -85,7 +85,7 @@ describe('pattern', () => {
       const d = TestDriver.of(build(p, { outOfOrdernessMs: 10 }));
       d.pushAll('shop', input).end();
       expect(d.side('abandon', 'late')).toEqual([]);
-      return d.records('out');
+      return d.records<Match<{ add: Add; buy: Buy }>>('out');
     };
     const expected = run(sorted);
     expect(expected.map((r) => [r.value.add[0]!.ts, r.value.buy[0]!.ts, r.ts])).toEqual([
