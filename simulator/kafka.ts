@@ -95,7 +95,7 @@ export async function sendPaced(records: Iterable<SimRecord>, producer: BatchPro
   const summary: SendSummary = { sent: 0, byTopic: {}, batches: 0, elapsedMs: 0 };
 
   for (;;) {
-    while (!exhausted && pending.length < config.batchSize) {
+    while (!exhausted && pending.length < config.maxBatch) {
       const next = it.next();
       if (next.done === true) exhausted = true;
       else pending.push(next.value);

@@ -27,7 +27,8 @@ function drive(config: PacerConfig, total: number, sendMs = 2, overshootMs = 0):
 
 describe('token-bucket pacing', () => {
   it('batches about 50 ms of traffic per send', () => {
-    expect(pacerConfig(1000)).toEqual({ rate: 1000, batchSize: 50, capacity: 100 });
+    expect(pacerConfig(1000)).toEqual({ rate: 1000, batchSize: 50, maxBatch: 500, capacity: 500 });
+    expect(pacerConfig(100)).toEqual({ rate: 100, batchSize: 5, maxBatch: 500, capacity: 50 });
     expect(pacerConfig(5).batchSize).toBe(1);
     expect(pacerConfig(1_000_000, 500).batchSize).toBe(500);
   });
@@ -38,8 +39,9 @@ describe('token-bucket pacing', () => {
     // 10,000 events at 1,000/s: the first batch goes at once, the rest follow at the rate.
     expect(last.at).toBeGreaterThanOrEqual(9_900);
     expect(last.at).toBeLessThanOrEqual(10_000);
-    expect(sends.every((s) => s.size <= 50)).toBe(true);
-    expect(sends.length).toBe(200);
+    expect(sends.every((s) => s.size <= 52)).toBe(true);
+    expect(sends.length).toBeGreaterThanOrEqual(195);
+    expect(sends.length).toBeLessThanOrEqual(200);
     // In any one second, no more than the rate plus the burst.
     for (let t = 0; t < 9000; t += 500) {
       const inSecond = sends.filter((s) => s.at >= t && s.at < t + 1000).reduce((n, s) => n + s.size, 0);
@@ -55,16 +57,27 @@ describe('token-bucket pacing', () => {
     expect(last.at).toBeGreaterThanOrEqual(9_800);
   });
 
-  it('lets a slow producer fall behind without bursting afterwards', () => {
-    // Each send takes 200 ms: at most 2 batches (the capacity) go back to back after a stall.
+  it('lets a producer slower than 50 ms per send catch up with bigger batches', () => {
+    // Each send takes 200 ms: about 200 events accrue meanwhile and go in the next batch.
     const sends = drive(pacerConfig(1000), 5_000, 200);
-    expect(sends.every((s) => s.size <= 50)).toBe(true);
     const last = sends[sends.length - 1]!;
-    expect(last.at).toBeGreaterThan(5_000 * 3);
+    expect(last.at).toBeGreaterThanOrEqual(4_800);
+    expect(last.at).toBeLessThanOrEqual(5_200);
+    expect(Math.max(...sends.map((s) => s.size))).toBeLessThanOrEqual(210);
+  });
+
+  it('bounds the burst after a stall by the capacity', () => {
+    const config = pacerConfig(1000);
+    let state = startPacer(config, 0);
+    state = nextBatch(config, state, 0, 10_000).state;
+    // Ten seconds with nothing sent: at most capacity (500, half a second) goes at once.
+    const step = nextBatch(config, state, 10_000, 10_000);
+    expect(step.take).toBe(500);
+    expect(nextBatch(config, step.state, 10_000, 10_000).take).toBe(0);
   });
 
   it('sends the remainder as a final short batch', () => {
-    const sends = drive(pacerConfig(1000), 120);
+    const sends = drive(pacerConfig(1000), 120, 0);
     expect(sends.map((s) => s.size)).toEqual([50, 50, 20]);
   });
 
