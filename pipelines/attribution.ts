@@ -1,0 +1,281 @@
+import type { ProcessContext } from '../operators/keyedProcess.js';
+import { ssError } from '../runtime/errors.js';
+import type { KeyedStream } from '../runtime/core/stream.js';
+import { SCENES, type ClickEvent, type Decision, type Scene, type SuppressionReason } from '../schemas/index.js';
+import { DEFAULT_PARAMS } from './params.js';
+import { isPurchase, type KnownPosEvent } from './sources.js';
+
+/** What attribution reads besides decisions: clicks and till transactions of known customers. */
+export type PurchaseInput = ClickEvent | KnownPosEvent;
+
+/** The two groups compared: customers who were sent the offer, and the global control group. */
+export type AttributionGroup = 'sent' | 'holdout';
+
+/** One decision's attribution window, closed. */
+export interface AttributionEvent {
+  readonly decisionId: string;
+  readonly scene: Scene;
+  readonly customerId: string;
+  readonly group: AttributionGroup;
+  /** Whether the customer made a purchase in `(decisionTs, decisionTs + window]`. */
+  readonly converted: boolean;
+  /** Sum of the revenue of every purchase in the window (0 when not converted). */
+  readonly revenue: number;
+  /** When the window closed: `decisionTs + window` (also the record's event time). */
+  readonly ts: number;
+  /** The decision's ts (the trigger's). */
+  readonly decisionTs: number;
+}
+
+/**
+ * The revenue of a purchase: a till transaction's `total`; a checkout click's
+ * `price * (quantity ?? 1)`, or 0 when the click carries no price (the clickstream does not always
+ * know the order value).
+ */
+export function purchaseRevenue(e: PurchaseInput): number {
+  if ('items' in e) return e.total;
+  return e.price === null ? 0 : e.price * (e.quantity ?? 1);
+}
+
+/** A decision attribution follows: sent, or suppressed as holdout (the control group). */
+export const isAttributed = (d: Decision): boolean => d.outcome === 'sent' || d.reason === 'holdout';
+
+interface Open {
+  readonly decisionId: string;
+  readonly scene: Scene;
+  readonly customerId: string;
+  readonly group: AttributionGroup;
+  readonly ts: number;
+  converted: boolean;
+  revenue: number;
+}
+
+interface PendingPurchase {
+  readonly ts: number;
+  readonly revenue: number;
+}
+
+type In = Decision | PurchaseInput;
+const isDecision = (x: In): x is Decision => 'decisionId' in x;
+
+/**
+ * SCENES.md §6, attribution, per customer over decisions and purchases.
+ *
+ * A decision that was sent, or suppressed as `holdout`, converts if the customer makes a purchase
+ * (SCENES.md §1: a checkout click, or a till transaction with an item of quantity > 0) in
+ * `(decision.ts, decision.ts + windowMs]`: a purchase at exactly the decision's ts does not count,
+ * one at exactly `+ windowMs` does. Other suppressed decisions are not attributed.
+ *
+ * Purchases are applied in event time once the watermark passes them (every decision before them
+ * has arrived by then); a timer at `decision.ts + windowMs` closes the window, after applying every
+ * purchase up to it, and emits one {@link AttributionEvent}. One purchase converts **every** open
+ * decision of the customer whose window holds it (no last-touch: each scene is measured on its
+ * own), and its revenue counts once in each of them, so revenue summed across decisions can count
+ * one purchase more than once. A record behind the watermark is applied at once; a late decision
+ * misses the purchases already applied before it came.
+ *
+ * State per customer: open decisions (closed and dropped at their timer) and purchases not yet
+ * passed by the watermark, so it stays bounded by the window.
+ *
+ * ```text
+ * decision(sent)@0   checkout@0 (not counted)   till@24h (counts)   timer@24h -> {converted, revenue}
+ * ```
+ */
+export function attribution(
+  stepId: string,
+  decisions: KeyedStream<Decision>,
+  events: KeyedStream<PurchaseInput>,
+  windowMs: number = DEFAULT_PARAMS.decisions.attributionMs,
+): KeyedStream<AttributionEvent> {
+  if (!(Number.isSafeInteger(windowMs) && windowMs > 0)) {
+    throw ssError('SS_ERR_CONFIG', `attribution window is ${String(windowMs)}; it must be an integer > 0 ms`, { stepId, field: 'decisions.attributionMs' });
+  }
+  const attributed = decisions.filter(isAttributed);
+  const purchases = events.filter(isPurchase);
+  return attributed.mergeKeyed(purchases).process<AttributionEvent>(stepId, (state) => {
+    const open = state.list<Open>('open');
+    const pending = state.list<PendingPurchase>('purchases');
+
+    const applyPurchase = (key: string, pu: PendingPurchase): void => {
+      const list = open.get(key);
+      let changed = false;
+      const next = list.map((o) => {
+        if (!(pu.ts > o.ts && pu.ts <= o.ts + windowMs)) return o;
+        changed = true;
+        return { ...o, converted: true, revenue: o.revenue + pu.revenue };
+      });
+      if (changed) open.set(key, next);
+    };
+
+    /** Applies the pending purchases up to `upTo`, then closes the windows that end by then. */
+    const advance = (upTo: number, ctx: ProcessContext<AttributionEvent>): void => {
+      const key = ctx.key;
+      const list = pending.get(key);
+      const due = list.filter((x) => x.ts <= upTo).sort((a, b) => a.ts - b.ts);
+      if (due.length > 0) {
+        pending.set(
+          key,
+          list.filter((x) => x.ts > upTo),
+        );
+        for (const pu of due) applyPurchase(key, pu);
+      }
+      const all = open.get(key);
+      const closing = all.filter((o) => o.ts + windowMs <= upTo);
+      if (closing.length === 0) return;
+      open.set(
+        key,
+        all.filter((o) => o.ts + windowMs > upTo),
+      );
+      for (const o of closing) {
+        const end = o.ts + windowMs;
+        ctx.emit({ decisionId: o.decisionId, scene: o.scene, customerId: o.customerId, group: o.group, converted: o.converted, revenue: o.revenue, ts: end, decisionTs: o.ts }, end);
+      }
+    };
+
+    return {
+      onElement(x, ctx) {
+        if (isDecision(x)) {
+          open.add(ctx.key, {
+            decisionId: x.decisionId,
+            scene: x.scene,
+            customerId: x.customerId,
+            group: x.outcome === 'sent' ? 'sent' : 'holdout',
+            ts: x.ts,
+            converted: false,
+            revenue: 0,
+          });
+          ctx.registerEventTimer(x.ts + windowMs, 'close');
+          return;
+        }
+        const pu: PendingPurchase = { ts: x.ts, revenue: purchaseRevenue(x) };
+        if (x.ts <= ctx.watermark) {
+          applyPurchase(ctx.key, pu);
+          return;
+        }
+        pending.add(ctx.key, pu);
+        ctx.registerEventTimer(x.ts, 'purchase');
+      },
+      onEventTimer(ts, _tag, ctx) {
+        advance(ts, ctx);
+      },
+    };
+  });
+}
+
+/** The attribution step of the retail pipeline (step id `attribute`: step ids share one namespace with sink names, so `attribution` stays free for a sink). */
+export function buildAttribution(decisions: KeyedStream<Decision>, events: KeyedStream<PurchaseInput>, windowMs?: number): KeyedStream<AttributionEvent> {
+  return attribution('attribute', decisions, events, windowMs);
+}
+
+/** SCENES.md §7's per-scene attribution. */
+export interface SceneAttribution {
+  readonly sent: number;
+  readonly sentConverted: number;
+  readonly holdout: number;
+  readonly holdoutConverted: number;
+  /**
+   * Conversion rate of the sent group minus that of the holdout group; a group with no decisions
+   * has rate 0 (so uplift is the other group's rate, or its negation, and 0 when both are empty).
+   */
+  readonly uplift: number;
+}
+
+/** Attribution of a scene with the revenue of converting purchases (§6), which §7's file leaves out. */
+export interface SceneAttributionTotals extends SceneAttribution {
+  /** Revenue of converting purchases, per decision converted (see {@link attribution}). */
+  readonly sentRevenue: number;
+  readonly holdoutRevenue: number;
+}
+
+/** SCENES.md §7's `summary.json`, one entry per scene of §3 (all five, zeros included). */
+export interface Summary {
+  readonly scenes: Record<Scene, SceneSummary>;
+}
+
+export interface SceneSummary {
+  readonly triggers: number;
+  readonly sent: number;
+  readonly suppressed: Record<SuppressionReason, number>;
+  readonly attribution: SceneAttribution;
+}
+
+const rate = (n: number, d: number): number => (d === 0 ? 0 : n / d);
+
+/** The running totals of one scene after one more closed window (pure; the live step and {@link summarise} share it). */
+export function addAttribution(t: SceneAttributionTotals, e: AttributionEvent): SceneAttributionTotals {
+  const sent = t.sent + (e.group === 'sent' ? 1 : 0);
+  const holdout = t.holdout + (e.group === 'holdout' ? 1 : 0);
+  const sentConverted = t.sentConverted + (e.group === 'sent' && e.converted ? 1 : 0);
+  const holdoutConverted = t.holdoutConverted + (e.group === 'holdout' && e.converted ? 1 : 0);
+  return {
+    sent,
+    sentConverted,
+    holdout,
+    holdoutConverted,
+    uplift: rate(sentConverted, sent) - rate(holdoutConverted, holdout),
+    sentRevenue: t.sentRevenue + (e.group === 'sent' ? e.revenue : 0),
+    holdoutRevenue: t.holdoutRevenue + (e.group === 'holdout' ? e.revenue : 0),
+  };
+}
+
+export const EMPTY_ATTRIBUTION: SceneAttributionTotals = { sent: 0, sentConverted: 0, holdout: 0, holdoutConverted: 0, uplift: 0, sentRevenue: 0, holdoutRevenue: 0 };
+
+/** Per-scene attribution totals with revenue, all five scenes present. */
+export function attributionTotals(events: Iterable<AttributionEvent>): Record<Scene, SceneAttributionTotals> {
+  const out = Object.fromEntries(SCENES.map((s) => [s, EMPTY_ATTRIBUTION])) as Record<Scene, SceneAttributionTotals>;
+  for (const e of events) out[e.scene] = addAttribution(out[e.scene], e);
+  return out;
+}
+
+/**
+ * SCENES.md §7's `summary.json` from the decisions and the closed attribution windows: per scene
+ * `triggers` (= decisions, one per trigger), `sent`, `suppressed` by reason, and `attribution`
+ * (sent, sentConverted, holdout, holdoutConverted, uplift): exactly §7's shape, so the revenue of §6
+ * is not in it (see {@link attributionTotals}). Pure: replay calls it once at the end of input.
+ */
+export function summarise(decisions: Iterable<Decision>, events: Iterable<AttributionEvent>): Summary {
+  const totals = attributionTotals(events);
+  const counts = Object.fromEntries(
+    SCENES.map((s) => [s, { triggers: 0, sent: 0, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } }]),
+  ) as Record<Scene, { triggers: number; sent: number; suppressed: Record<SuppressionReason, number> }>;
+  for (const d of decisions) {
+    const c = counts[d.scene];
+    c.triggers++;
+    if (d.outcome === 'sent') c.sent++;
+    else if (d.reason !== null) c.suppressed[d.reason]++;
+  }
+  const scenes = Object.fromEntries(
+    SCENES.map((s) => {
+      const t = totals[s];
+      const attribution: SceneAttribution = { sent: t.sent, sentConverted: t.sentConverted, holdout: t.holdout, holdoutConverted: t.holdoutConverted, uplift: t.uplift };
+      return [s, { ...counts[s], attribution }];
+    }),
+  ) as Record<Scene, SceneSummary>;
+  return { scenes };
+}
+
+/** A scene's running attribution totals, as the live step emits them. */
+export interface AttributionTotalsUpdate extends SceneAttributionTotals {
+  readonly scene: Scene;
+  /** Event time of the window close that changed them. */
+  readonly ts: number;
+}
+
+/**
+ * The live running totals per scene (for metrics and dashboards): keyed by scene, one update per
+ * closed window, with {@link addAttribution}. Step id `stepId` holds one small record per scene.
+ */
+export function attributionRunningTotals(stepId: string, events: KeyedStream<AttributionEvent>): KeyedStream<AttributionTotalsUpdate> {
+  return events
+    .keyBy((e) => e.scene)
+    .process<AttributionTotalsUpdate>(stepId, (state) => {
+      const totals = state.value<SceneAttributionTotals>('totals');
+      return {
+        onElement(e, ctx) {
+          const next = addAttribution(totals.get(ctx.key) ?? EMPTY_ATTRIBUTION, e);
+          totals.set(ctx.key, next);
+          ctx.emit({ scene: e.scene, ts: ctx.ts, ...next });
+        },
+      };
+    });
+}
