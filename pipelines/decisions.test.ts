@@ -113,6 +113,14 @@ describe('decisions (SCENES §4)', () => {
     expect(decisions.map(outcome)).toEqual(['sent', 'quiet_hours', 'quiet_hours', 'sent']);
   });
 
+  it('follows daylight saving time: on 2024-03-10 New York is UTC-4 after 02:00', () => {
+    const { decisions } = run(
+      [profile('ny', 'America/New_York')],
+      [trig('ny', 'cart_abandonment', Date.UTC(2024, 2, 10, 10, 59, 59)), trig('ny', 'browse_abandonment', Date.UTC(2024, 2, 10, 11, 0, 0))],
+    );
+    expect(decisions.map(outcome)).toEqual(['quiet_hours', 'sent']); // 06:59:59 and 07:00:00 EDT (05:59:59 and 06:00 in EST)
+  });
+
   it('the same instant is quiet in New York (22:00) and not in Shanghai (11:00); a profile-less customer is in Shanghai', () => {
     const t = Date.UTC(2024, 0, 16, 3, 0, 0); // 22:00 EST on the 15th, 11:00 CST on the 16th
     const { decisions } = run([profile('ny', 'America/New_York'), profile('sh', 'Asia/Shanghai')], [trig('ny', 'browse_abandonment', t), trig('sh', 'browse_abandonment', t)]);
