@@ -25,6 +25,8 @@ export interface DeadLetter {
   readonly value: unknown;
   readonly ts: number;
   readonly partition: number;
+  /** Position of the record in the batch it came in (`pushBatch`), else -1. */
+  readonly index: number;
   readonly error: ScenestreamError;
 }
 
@@ -208,7 +210,7 @@ export class Executor {
    */
   push(sourceName: string, value: unknown, partition = 0, ts?: number): boolean {
     const s = this.source(sourceName);
-    const ok = this.deliver(s, sourceName, value, s.wms.arrival(partition, this.clock.now()), partition, ts);
+    const ok = this.deliver(s, sourceName, value, s.wms.arrival(partition, this.clock.now()), partition, ts, -1);
     this.updateSource(s);
     return ok;
   }
@@ -218,12 +220,12 @@ export class Executor {
     const s = this.source(sourceName);
     const pt = s.wms.arrival(partition, this.clock.now());
     let failed = 0;
-    for (let i = 0; i < values.length; i++) if (!this.deliver(s, sourceName, values[i], pt, partition, undefined)) failed++;
+    for (let i = 0; i < values.length; i++) if (!this.deliver(s, sourceName, values[i], pt, partition, undefined, i)) failed++;
     this.updateSource(s);
     return failed;
   }
 
-  private deliver(s: SourceRt, sourceName: string, value: unknown, pt: PartitionTime, partition: number, tsGiven: number | undefined): boolean {
+  private deliver(s: SourceRt, sourceName: string, value: unknown, pt: PartitionTime, partition: number, tsGiven: number | undefined, index: number): boolean {
     let ts = 0;
     try {
       ts = tsGiven ?? s.timestamp(value);
@@ -238,7 +240,7 @@ export class Executor {
         ? e
         : ssError('SS_ERR_USER_FUNCTION', `a step threw on a record of "${sourceName}": ${e instanceof Error ? e.message : String(e)}`, { stepId: sourceName, cause: e });
       this.metricsOf(sourceName).inc('dead_letters');
-      this.opts.onDeadLetter?.({ source: sourceName, value, ts, partition, error });
+      this.opts.onDeadLetter?.({ source: sourceName, value, ts, partition, index, error });
       return false;
     }
   }
@@ -337,7 +339,7 @@ export class Executor {
           ? e
           : ssError('SS_ERR_USER_FUNCTION', `step threw while firing timers: ${e instanceof Error ? e.message : String(e)}`, { stepId: rt.node.id, cause: e });
         this.metricsOf(rt.node.id).inc('dead_letters');
-        this.opts.onDeadLetter?.({ source: rt.node.id, value: { watermark: min }, ts: min, partition: -1, error });
+        this.opts.onDeadLetter?.({ source: rt.node.id, value: { watermark: min }, ts: min, partition: -1, index: -1, error });
       }
     }
     this.forward(rt, min);
@@ -362,13 +364,27 @@ export class Executor {
     return { version: 1, pipeline: this.graph.name, body: toPlain(body) };
   }
 
-  restore(json: ExecutorSnapshot): void {
-    if (json.version !== 1 || json.pipeline !== this.graph.name) {
-      throw ssError('SS_ERR_STATE_RESTORE', `snapshot of pipeline "${json.pipeline}" (v${String(json.version)}) cannot restore "${this.graph.name}"`);
+  /** Watermarks of sources and steps, JSON-safe: what a checkpoint keeps besides the state. */
+  metaSnapshot(): Json {
+    const sources: SnapshotBody['sources'] = {};
+    for (const [name, s] of this.sources) sources[name] = s.wms.snapshot();
+    const steps: SnapshotBody['steps'] = {};
+    for (const [id, rt] of this.rts) if (rt.node.role !== 'source') steps[id] = { wm: rt.wm, inputs: [...rt.inputWms] };
+    return toPlain({ pipeline: this.graph.name, sources, steps });
+  }
+
+  /** Restores from a checkpoint's two parts: the state (from the backend's store) and {@link metaSnapshot}. */
+  restoreParts(state: StateSnapshot, meta: Json): void {
+    this.state.restore(state);
+    if (meta === null) return;
+    const m = fromPlain(meta) as Pick<SnapshotBody, 'pipeline' | 'sources' | 'steps'>;
+    if (m.pipeline !== this.graph.name) {
+      throw ssError('SS_ERR_STATE_RESTORE', `checkpoint of pipeline "${m.pipeline}" cannot restore "${this.graph.name}"`);
     }
-    const snap = fromPlain(json.body) as SnapshotBody;
-    // The backend encoded its table values itself; decoding the body gave them back in that form.
-    this.state.restore(snap.state);
+    this.restoreWatermarks(m);
+  }
+
+  private restoreWatermarks(snap: Pick<SnapshotBody, 'sources' | 'steps'>): void {
     const now = this.clock.now();
     for (const [name, s] of Object.entries(snap.sources)) this.sources.get(name)?.wms.restore(s, now);
     for (const [id, st] of Object.entries(snap.steps)) {
@@ -380,5 +396,15 @@ export class Executor {
       });
     }
     this.updateGlobal();
+  }
+
+  restore(json: ExecutorSnapshot): void {
+    if (json.version !== 1 || json.pipeline !== this.graph.name) {
+      throw ssError('SS_ERR_STATE_RESTORE', `snapshot of pipeline "${json.pipeline}" (v${String(json.version)}) cannot restore "${this.graph.name}"`);
+    }
+    const snap = fromPlain(json.body) as SnapshotBody;
+    // The backend encoded its table values itself; decoding the body gave them back in that form.
+    this.state.restore(snap.state);
+    this.restoreWatermarks(snap);
   }
 }

@@ -1,0 +1,380 @@
+import { randomUUID } from 'node:crypto';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, Message, Producer } from 'kafkajs';
+import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type SchemaRegistry } from '../../schemas/index.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { Executor, type DeadLetter } from '../core/executor.js';
+import type { PipelineGraph } from '../core/graph.js';
+import { InMemoryStateBackend } from '../core/state.js';
+import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js';
+import { CheckpointStore, FencedError, type RedisCommands } from '../redis/checkpoints.js';
+import { coPartitionedAssigner } from './assigner.js';
+
+/**
+ * A pipeline running on Kafka with its state checkpointed in Redis: the production runtime.
+ *
+ * - **Tasks.** The input topics are co-partitioned by customer; partition number `p` of all of them
+ *   is one task with its own executor, in-process state, watermarks and timers (as Kafka Streams).
+ *   The consumer group deals tasks to instances ({@link coPartitionedAssigner}); adding instances
+ *   scales out.
+ * - **Exactly once for state.** After each batch, the task's outputs are produced (idempotent
+ *   producer, keyed by customer, each with a deterministic id header), then its state changes and
+ *   the offsets it consumed are committed to Redis in one atomic, fenced step. On assignment a
+ *   task resumes from the offsets stored with its state and skips what that state already holds.
+ *   A crash between produce and checkpoint replays the batch: the same outputs with the same ids,
+ *   which consumers and person-facing sinks drop ({@link JobOptions.deliver}).
+ * - **Bad input** never stops a partition: a record that does not decode or validate goes to
+ *   `<topic>.dlq` with headers naming the error code, message and source topic/partition/offset.
+ * - **Backpressure.** If Kafka (sinks) or Redis fail, the task retries with exponential backoff
+ *   while heartbeating, so it holds its partitions, consumes nothing more, and loses nothing.
+ */
+
+export interface JobSource {
+  readonly topic: string;
+  readonly schema: SchemaName;
+}
+
+export interface JobSink {
+  readonly topic: string;
+  readonly schema: SchemaName;
+  /** Message key (the customer id, so outputs of one customer stay in order). */
+  key(value: unknown): string;
+  /** Deterministic id of an output: the same on a replay. */
+  id(value: unknown): string;
+}
+
+export interface JobStats {
+  eventsIn: number;
+  deadLetters: number;
+  outputs: number;
+  batches: number;
+  checkpoints: number;
+  retries: number;
+  fenced: number;
+}
+
+export interface JobOptions {
+  /** Consumer group id and checkpoint namespace. */
+  readonly name: string;
+  /** Builds the pipeline graph; called once per task. */
+  readonly graph: () => PipelineGraph;
+  /** Pipeline source name -> topic. */
+  readonly sources: Readonly<Record<string, JobSource>>;
+  /** Pipeline sink name -> topic. Sinks not listed are dropped (counted). */
+  readonly sinks: Readonly<Record<string, JobSink>>;
+  readonly kafka: Kafka;
+  readonly redis: RedisCommands;
+  readonly registry?: SchemaRegistry;
+  readonly clock?: Clock;
+  /** Processing-time tick: idle inputs and processing-time timers (default 1 s). */
+  readonly tickMs?: number;
+  /** Person-facing delivery of a sink's outputs, after they are produced and before the checkpoint; must drop ids it already delivered. */
+  readonly deliver?: Readonly<Record<string, (values: readonly unknown[]) => Promise<void>>>;
+  /** Called for every dead letter (after it is produced to the DLQ topic). */
+  readonly onDeadLetter?: (topic: string, error: ScenestreamError) => void;
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Backoff bounds for retries of Kafka and Redis writes. */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+interface Output {
+  readonly sink: string;
+  readonly value: unknown;
+}
+
+interface DlqRecord {
+  readonly topic: string;
+  readonly message: Message;
+}
+
+class Task {
+  /** Next offset to consume, per topic (strings, as Kafka's). */
+  offsets: Record<string, string> = {};
+  /** Offsets of the records of the batch being pushed, to name them in dead letters. */
+  batchOffsets: string[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  dropped = false;
+
+  constructor(
+    readonly partition: number,
+    readonly executor: Executor,
+    readonly backend: InMemoryStateBackend,
+    readonly outputs: Output[],
+    readonly dlq: DlqRecord[],
+  ) {}
+
+  /** Runs task work one unit at a time. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export class KafkaJob {
+  readonly stats: JobStats = { eventsIn: 0, deadLetters: 0, outputs: 0, batches: 0, checkpoints: 0, retries: 0, fenced: 0 };
+  readonly owner: string;
+  readonly store: CheckpointStore;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly tasks = new Map<number, Promise<Task>>();
+  private readonly topicToSource = new Map<string, string>();
+  private readonly clock: Clock;
+  private readonly registry: SchemaRegistry;
+  private ticker: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly log: NonNullable<JobOptions['log']>;
+
+  constructor(private readonly opts: JobOptions) {
+    this.owner = `${opts.name}:${randomUUID()}`;
+    this.clock = opts.clock ?? systemClock;
+    this.registry = opts.registry ?? defaultRegistry;
+    this.store = new CheckpointStore(opts.redis, opts.name);
+    this.log = opts.log ?? (() => {});
+    for (const [source, s] of Object.entries(opts.sources)) this.topicToSource.set(s.topic, source);
+    this.consumer = opts.kafka.consumer({
+      groupId: opts.name,
+      partitionAssigners: [coPartitionedAssigner()],
+      // Offsets live with the state in Redis; Kafka's committed offsets are a lower bound for lag monitoring.
+      retry: { retries: 10 },
+    });
+    this.producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const assigned = new Set(Object.values(e.payload.memberAssignment).flat());
+      for (const p of [...this.tasks.keys()]) if (!assigned.has(p)) void this.dropTask(p, 'revoked');
+      this.log('info', `assigned partitions [${[...assigned].sort((a, b) => a - b).join(', ')}]`);
+    });
+    for (const s of Object.values(this.opts.sources)) await this.consumer.subscribe({ topic: s.topic, fromBeginning: true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    const tickMs = this.opts.tickMs ?? 1000;
+    this.ticker = setInterval(() => void this.tick(), tickMs);
+    this.ticker.unref();
+  }
+
+  /** Stops consuming, checkpoints every task, releases them, and disconnects. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    await this.consumer.disconnect();
+    for (const p of [...this.tasks.keys()]) await this.dropTask(p, 'stopped');
+    await this.producer.disconnect();
+  }
+
+  /** The partitions this instance holds now. */
+  partitions(): number[] {
+    return [...this.tasks.keys()].sort((a, b) => a - b);
+  }
+
+  private task(partition: number): Promise<Task> {
+    let t = this.tasks.get(partition);
+    if (t === undefined) {
+      t = this.loadTask(partition);
+      this.tasks.set(partition, t);
+      t.catch(() => this.tasks.delete(partition));
+    }
+    return t;
+  }
+
+  private async loadTask(partition: number): Promise<Task> {
+    const backend = new InMemoryStateBackend({ trackChanges: true });
+    const outputs: Output[] = [];
+    const dlq: DlqRecord[] = [];
+    const graph = this.opts.graph();
+    let task: Task | undefined;
+    const executor = new Executor(graph, {
+      clock: this.clock,
+      state: backend,
+      sinks: Object.fromEntries(graph.sinks.map((s) => [s.id, (value: unknown) => void outputs.push({ sink: s.id, value })])),
+      onDeadLetter: (d) => this.deadLetterFromEngine(task!, d),
+    });
+    task = new Task(partition, executor, backend, outputs, dlq);
+    const loaded = await this.retry(`claim task ${partition}`, () => this.store.claim(partition, this.owner));
+    executor.restoreParts(loaded.state, loaded.meta);
+    backend.drainChanges(); // restoring is not a change
+    task.offsets = { ...loaded.offsets };
+    this.log('info', `task ${partition}: resumed at ${JSON.stringify(task.offsets)} (epoch ${loaded.epoch})`);
+    return task;
+  }
+
+  private async dropTask(partition: number, why: string): Promise<void> {
+    const pending = this.tasks.get(partition);
+    if (pending === undefined) return;
+    this.tasks.delete(partition);
+    let task: Task;
+    try {
+      task = await pending;
+    } catch {
+      return;
+    }
+    await task.run(async () => {
+      if (task.dropped) return;
+      task.dropped = true;
+      try {
+        await this.store.release(partition, this.owner);
+      } catch {
+        // Redis down: the next owner claims the task anyway.
+      }
+    });
+    this.log('info', `task ${partition}: ${why}`);
+  }
+
+  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale()) return;
+    const source = this.topicToSource.get(batch.topic);
+    if (source === undefined) return;
+    const task = await this.task(batch.partition);
+    const expected = this.opts.sources[source]!.schema;
+    await task.run(async () => {
+      if (task.dropped) return;
+      const from = task.offsets[batch.topic];
+      const values: unknown[] = [];
+      task.batchOffsets = [];
+      let last: string | undefined;
+      for (const m of batch.messages) {
+        if (from !== undefined && BigInt(m.offset) < BigInt(from)) continue; // already in the state
+        last = m.offset;
+        const decoded = m.value === null ? null : decodeAuto(m.value, this.registry, expected);
+        if (decoded !== null && decoded.ok) {
+          values.push(decoded.value.value);
+          task.batchOffsets.push(m.offset);
+          continue;
+        }
+        const error = decoded === null ? ssError('SS_ERR_DECODE', 'message has no value (tombstone)', { topic: batch.topic }) : decoded.error;
+        this.toDlq(task, batch.topic, batch.partition, m.offset, m.key, m.value, error);
+      }
+      if (last === undefined) return;
+      this.stats.eventsIn += values.length;
+      this.stats.batches++;
+      task.executor.pushBatch(source, values, 0);
+      task.offsets[batch.topic] = (BigInt(last) + 1n).toString();
+      await this.flush(task, heartbeat);
+    });
+    if (!task.dropped && task.offsets[batch.topic] !== undefined) {
+      await this.consumer
+        .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: task.offsets[batch.topic]! }])
+        .catch((e: unknown) => this.log('warn', `commit to Kafka (lag only) failed: ${String(e)}`));
+    }
+    await heartbeat();
+  }
+
+  /** Processing time moves: idle inputs release event time, processing-time timers fire. */
+  private async tick(): Promise<void> {
+    if (!this.running) return;
+    for (const pending of [...this.tasks.values()]) {
+      const task = await pending.catch(() => undefined);
+      if (task === undefined) continue;
+      await task
+        .run(async () => {
+          if (task.dropped) return;
+          task.executor.advanceProcessingTime();
+          await this.flush(task, async () => {});
+        })
+        .catch((e: unknown) => this.log('error', `tick of task ${task.partition}: ${String(e)}`));
+    }
+  }
+
+  private toDlq(task: Task, topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, error: ScenestreamError): void {
+    this.stats.deadLetters++;
+    const headers: IHeaders = {
+      'ss-error-code': error.code,
+      'ss-error-message': error.message,
+      'ss-source-topic': topic,
+      'ss-source-partition': String(partition),
+      'ss-source-offset': offset,
+    };
+    if (error.field !== undefined) headers['ss-error-field'] = error.field;
+    task.dlq.push({ topic: `${topic}.dlq`, message: { key, value, headers } });
+    this.opts.onDeadLetter?.(topic, error);
+  }
+
+  private deadLetterFromEngine(task: Task, d: DeadLetter): void {
+    const source = this.opts.sources[d.source];
+    const topic = source?.topic ?? d.source;
+    const schema = source?.schema;
+    let value: Buffer | null = null;
+    try {
+      value = schema !== undefined ? encodeConfluent(schema, d.value as never, this.registry.idOf(schema)) : Buffer.from(JSON.stringify(d.value));
+    } catch {
+      value = Buffer.from(JSON.stringify(d.value) ?? 'null');
+    }
+    this.toDlq(task, topic, task.partition, task.batchOffsets[d.index] ?? 'unknown', null, value, d.error);
+  }
+
+  /** Produces outputs and dead letters, delivers, then checkpoints state and offsets atomically. */
+  private async flush(task: Task, heartbeat: () => Promise<void>): Promise<void> {
+    const outputs = task.outputs.splice(0);
+    const dlq = task.dlq.splice(0);
+    const topicMessages = new Map<string, Message[]>();
+    const add = (topic: string, m: Message) => {
+      let l = topicMessages.get(topic);
+      if (l === undefined) topicMessages.set(topic, (l = []));
+      l.push(m);
+    };
+    const bySink = new Map<string, unknown[]>();
+    for (const o of outputs) {
+      const sink = this.opts.sinks[o.sink];
+      if (sink === undefined) continue;
+      add(sink.topic, { key: sink.key(o.value), value: encodeConfluent(sink.schema, o.value as never, this.registry.idOf(sink.schema)), headers: { 'ss-id': sink.id(o.value) } });
+      let l = bySink.get(o.sink);
+      if (l === undefined) bySink.set(o.sink, (l = []));
+      l.push(o.value);
+    }
+    for (const d of dlq) add(d.topic, d.message);
+    if (topicMessages.size > 0) {
+      await this.retry('produce', () => this.producer.sendBatch({ topicMessages: [...topicMessages].map(([topic, messages]) => ({ topic, messages })), acks: -1 }), heartbeat);
+      this.stats.outputs += outputs.length;
+    }
+    for (const [sink, values] of bySink) {
+      const deliver = this.opts.deliver?.[sink];
+      if (deliver !== undefined) await this.retry(`deliver ${sink}`, () => deliver(values), heartbeat);
+    }
+    const changes = task.backend.drainChanges();
+    const meta = task.executor.metaSnapshot();
+    try {
+      const result = await this.retry('checkpoint', () => this.store.commit(task.partition, this.owner, changes, task.offsets, meta), heartbeat);
+      if (result === 'MISSING') {
+        this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
+        await this.retry('rewrite', () => this.store.rewrite(task.partition, this.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
+      }
+      this.stats.checkpoints++;
+    } catch (e) {
+      if (e instanceof FencedError) {
+        this.stats.fenced++;
+        this.log('warn', `task ${task.partition}: fenced (${e.message}); dropping it`);
+        task.dropped = true;
+        this.tasks.delete(task.partition);
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** Retries a write with exponential backoff, heartbeating so the group keeps our partitions. */
+  private async retry<T>(what: string, fn: () => Promise<T>, heartbeat: () => Promise<void> = async () => {}): Promise<T> {
+    const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 100, maxMs: 5_000 };
+    let delay = initialMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (e instanceof FencedError) throw e;
+        if (isScenestreamError(e) && !e.retryable) throw e;
+        if (!this.running && attempt > 3) throw e;
+        this.stats.retries++;
+        this.log(attempt % 10 === 1 ? 'warn' : 'info', `${what} failed (attempt ${attempt}), retrying in ${delay} ms: ${e instanceof Error ? e.message : String(e)}`);
+        await new Promise((r) => setTimeout(r, delay));
+        await heartbeat().catch(() => undefined);
+        delay = Math.min(maxMs, delay * 2);
+      }
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import { ssError } from '../errors.js';
+import { fromPlain, toPlain, type Json } from '../core/plain.js';
+import { TIMER_KEY_SEP, TIMER_TABLE_SUFFIX, type StateChange, type StateSnapshot } from '../core/state.js';
+
+/**
+ * Checkpoints of one job's tasks in Redis: each task's state and the offsets it consumed, committed
+ * together in one atomic step.
+ *
+ * A task is one partition number of the job's co-partitioned input topics (all keyed by customer).
+ * Its keys share one hash tag, `{ss:<job>:<partition>}`, so on a Redis Cluster they live on one
+ * slot and a checkpoint is a single Lua call: atomic on a single Redis and on a cluster alike. A
+ * customer maps to exactly one partition, so every key of one customer lands on one slot.
+ *
+ *   ss:{ss:<job>:<p>}:state  HASH  `<table>\0<key>` -> JSON [value, expiresAt|null]; timers as `<queue>#timers\0<ts>\2<key>` -> 1
+ *   ss:{ss:<job>:<p>}:meta   HASH  owner, epoch, offsets (JSON), meta (JSON: watermarks)
+ *
+ * Fencing: an instance claims a task with its owner token when the consumer group assigns it the
+ * partition; every commit checks the token inside the script. A zombie (an instance that lost the
+ * partition but still runs) fails with `FENCED` and cannot overwrite its successor's state.
+ *
+ * Redis without persistence may restart empty. A commit that finds no meta at all answers
+ * `MISSING`; the owner then writes its whole state again from its in-process copy
+ * ({@link CheckpointStore.rewrite}), so nothing is lost.
+ */
+
+/** The commands we need, as @redis/client's single-node client and cluster client both have them. */
+export interface RedisCommands {
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  hScan(key: string, cursor: number, options?: { COUNT?: number }): Promise<{ cursor: number; tuples: Array<{ field: string; value: string }> }>;
+}
+
+/** What a task resumes from. */
+export interface LoadedTask {
+  readonly state: StateSnapshot;
+  /** Next offset to consume, per topic. */
+  readonly offsets: Readonly<Record<string, string>>;
+  /** The executor's watermarks, as saved (null for a task never checkpointed). */
+  readonly meta: Json;
+  readonly epoch: number;
+}
+
+export class FencedError extends Error {
+  readonly code = 'FENCED';
+}
+
+const SEP = '\u0000';
+
+const CLAIM = `
+local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
+redis.call('HSET', KEYS[2], 'owner', ARGV[1])
+local offsets = redis.call('HGET', KEYS[2], 'offsets')
+local meta = redis.call('HGET', KEYS[2], 'meta')
+return {epoch, offsets or false, meta or false}
+`;
+
+// ARGV: owner, offsets, meta, full(0|1), nSets, set fields/values..., delete fields...
+const COMMIT = `
+local owner = redis.call('HGET', KEYS[2], 'owner')
+if not owner then
+  if ARGV[4] ~= '1' then return 'MISSING' end
+  redis.call('HSET', KEYS[2], 'owner', ARGV[1])
+  redis.call('HINCRBY', KEYS[2], 'epoch', 1)
+elseif owner ~= ARGV[1] then
+  return 'FENCED'
+end
+if ARGV[4] == '1' then redis.call('DEL', KEYS[1]) end
+local n = tonumber(ARGV[5])
+local i = 6
+for j = 1, n do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  i = i + 1
+end
+redis.call('HSET', KEYS[2], 'offsets', ARGV[2], 'meta', ARGV[3])
+return 'OK'
+`;
+
+const RELEASE = `
+if redis.call('HGET', KEYS[2], 'owner') == ARGV[1] then redis.call('HDEL', KEYS[2], 'owner') end
+return 'OK'
+`;
+
+export class CheckpointStore {
+  /** Redis calls made, for the round-trips-per-event figure. */
+  roundTrips = 0;
+
+  constructor(
+    private readonly redis: RedisCommands,
+    readonly job: string,
+  ) {}
+
+  keys(partition: number): [string, string] {
+    const tag = `{ss:${this.job}:${partition}}`;
+    return [`ss:${tag}:state`, `ss:${tag}:meta`];
+  }
+
+  private async call(script: string, keys: string[], args: string[]): Promise<unknown> {
+    this.roundTrips++;
+    try {
+      return await this.redis.eval(script, { keys, arguments: args });
+    } catch (cause) {
+      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Redis: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+  }
+
+  /** Takes ownership of a task and reads what it resumes from. */
+  async claim(partition: number, owner: string): Promise<LoadedTask> {
+    const keys = this.keys(partition);
+    // Lua `false` arrives as null.
+    const [epoch, offsets, meta] = (await this.call(CLAIM, keys, [owner])) as [number, string | null, string | null];
+    const tables: Record<string, Array<[string, Json, number | null]>> = {};
+    const timers: Record<string, Array<[number, string]>> = {};
+    let cursor = 0;
+    do {
+      this.roundTrips++;
+      let reply: Awaited<ReturnType<RedisCommands['hScan']>>;
+      try {
+        reply = await this.redis.hScan(keys[0], cursor, { COUNT: 2000 });
+      } catch (cause) {
+        throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Redis: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      }
+      cursor = reply.cursor;
+      for (const { field, value } of reply.tuples) {
+        const i = field.indexOf(SEP);
+        const table = field.slice(0, i);
+        const key = field.slice(i + 1);
+        if (table.endsWith(TIMER_TABLE_SUFFIX)) {
+          const j = key.indexOf(TIMER_KEY_SEP);
+          (timers[table.slice(0, -TIMER_TABLE_SUFFIX.length)] ??= []).push([Number(key.slice(0, j)), key.slice(j + 1)]);
+        } else {
+          const [v, e] = JSON.parse(value) as [Json, number | null];
+          (tables[table] ??= []).push([key, v, e]);
+        }
+      }
+    } while (cursor !== 0);
+    for (const list of Object.values(timers)) list.sort((a, b) => a[0] - b[0]);
+    return {
+      state: { version: 1, tables, timers },
+      offsets: offsets !== null ? (JSON.parse(offsets) as Record<string, string>) : {},
+      meta: meta !== null ? (JSON.parse(meta) as Json) : null,
+      epoch: Number(epoch),
+    };
+  }
+
+  /**
+   * Commits a task's changes since its last checkpoint with its offsets, atomically.
+   * Returns `MISSING` if Redis lost the task (restarted empty): call {@link rewrite}.
+   * Throws {@link FencedError} if another instance owns the task now.
+   */
+  async commit(partition: number, owner: string, changes: readonly StateChange[], offsets: Readonly<Record<string, string>>, meta: Json): Promise<'OK' | 'MISSING'> {
+    return this.write(partition, owner, changes, offsets, meta, false);
+  }
+
+  /** Writes a task's whole state (after Redis lost it), claiming it again. */
+  async rewrite(partition: number, owner: string, state: StateSnapshot, offsets: Readonly<Record<string, string>>, meta: Json): Promise<void> {
+    const changes: StateChange[] = [];
+    for (const [table, rows] of Object.entries(state.tables)) {
+      for (const [key, v, e] of rows) changes.push({ table, key, value: fromPlain(v), expiresAt: e ?? undefined });
+    }
+    for (const [queue, list] of Object.entries(state.timers)) {
+      for (const [ts, key] of list) changes.push({ table: `${queue}${TIMER_TABLE_SUFFIX}`, key: `${ts}${TIMER_KEY_SEP}${key}`, value: true, expiresAt: undefined });
+    }
+    await this.write(partition, owner, changes, offsets, meta, true);
+  }
+
+  private async write(partition: number, owner: string, changes: readonly StateChange[], offsets: Readonly<Record<string, string>>, meta: Json, full: boolean): Promise<'OK' | 'MISSING'> {
+    const sets: string[] = [];
+    const dels: string[] = [];
+    for (const c of changes) {
+      const field = `${c.table}${SEP}${c.key}`;
+      if (c.value === undefined) dels.push(field);
+      else if (c.table.endsWith(TIMER_TABLE_SUFFIX)) sets.push(field, '1');
+      else sets.push(field, JSON.stringify([toPlain(c.value), c.expiresAt ?? null]));
+    }
+    const reply = await this.call(COMMIT, this.keys(partition), [owner, JSON.stringify(offsets), JSON.stringify(meta), full ? '1' : '0', String(sets.length / 2), ...sets, ...dels]);
+    if (reply === 'FENCED') throw new FencedError(`task ${this.job}/${partition} is owned by another instance`);
+    return reply === 'MISSING' ? 'MISSING' : 'OK';
+  }
+
+  /** Gives a task up (graceful shutdown or revocation), so its successor need not wait. */
+  async release(partition: number, owner: string): Promise<void> {
+    await this.call(RELEASE, this.keys(partition), [owner]);
+  }
+}

@@ -1,0 +1,53 @@
+import type { Kafka } from 'kafkajs';
+import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
+import { TOPICS } from '../pipelines/sources.js';
+import type { Trigger } from '../schemas/index.js';
+import { pipeline } from './core/stream.js';
+import type { JobOptions, JobSink } from './kafka/job.js';
+import type { RedisCommands } from './redis/checkpoints.js';
+
+/** Deterministic id of a trigger (triggers carry no id field of their own). */
+export function triggerId(t: Trigger): string {
+  return `${t.scene}|${t.customerId}|${t.ts}|${t.storeId ?? ''}`;
+}
+
+export interface RetailJobConfig {
+  readonly kafka: Kafka;
+  readonly redis: RedisCommands;
+  /** Consumer group and checkpoint namespace (default `scenestream-retail`). */
+  readonly name?: string;
+  /** Prefix of every topic, input and output (tests use a unique one). */
+  readonly topicsPrefix?: string;
+  readonly tickMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly log?: JobOptions['log'];
+}
+
+/** The retail pipelines as a Kafka job: inputs clickstream, pos, location; outputs per sink. */
+export function retailJobOptions(c: RetailJobConfig): JobOptions {
+  const prefix = c.topicsPrefix ?? '';
+  const triggers: JobSink = {
+    topic: `${prefix}triggers`,
+    schema: 'Trigger',
+    key: (v) => (v as Trigger).customerId,
+    id: (v) => triggerId(v as Trigger),
+  };
+  return {
+    name: c.name ?? 'scenestream-retail',
+    graph: () => {
+      const p = pipeline('retail');
+      buildRetail(p, c.idleTimeoutMs !== undefined ? { sources: { idleTimeoutMs: c.idleTimeoutMs } } : {});
+      return p.build();
+    },
+    sources: {
+      [TOPICS.clickstream]: { topic: `${prefix}${TOPICS.clickstream}`, schema: 'ClickEvent' },
+      [TOPICS.pos]: { topic: `${prefix}${TOPICS.pos}`, schema: 'PosEvent' },
+      [TOPICS.location]: { topic: `${prefix}${TOPICS.location}`, schema: 'LocationEvent' },
+    },
+    sinks: { [RETAIL_SINKS.triggers]: triggers },
+    kafka: c.kafka,
+    redis: c.redis,
+    ...(c.tickMs !== undefined ? { tickMs: c.tickMs } : {}),
+    ...(c.log !== undefined ? { log: c.log } : {}),
+  };
+}

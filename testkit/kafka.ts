@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type PartitionMetadata } from 'kafkajs';
+import { loadServiceConfig } from '../runtime/config.js';
+import { Executor } from '../runtime/core/executor.js';
+import type { PipelineGraph } from '../runtime/core/graph.js';
+import { VirtualClock } from '../runtime/core/clock.js';
+import { recordKey, toKafkaMessage } from '../simulator/kafka.js';
+import type { SimRecord } from '../simulator/life.js';
+
+/** Helpers for tests against the real broker: unique names, topics, producing and reading back. */
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function testKafka(clientId: string): Kafka {
+  return new Kafka({ clientId, brokers: loadServiceConfig().kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+}
+
+export async function createTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })), waitForLeaders: true });
+}
+
+/** Produces simulator records to `prefix + topic`, keyed by customer, in Confluent-framed Avro. */
+export async function produceRecords(kafka: Kafka, records: readonly SimRecord[], prefix: string): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let i = 0; i < records.length; i += 2000) {
+    const byTopic = new Map<string, ReturnType<typeof toKafkaMessage>[]>();
+    for (const r of records.slice(i, i + 2000)) {
+      const t = `${prefix}${r.topic}`;
+      let l = byTopic.get(t);
+      if (l === undefined) byTopic.set(t, (l = []));
+      l.push(toKafkaMessage(r));
+    }
+    await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+  }
+  await producer.disconnect();
+}
+
+/** Reads a whole topic from the beginning until `done(messages)` holds or `timeoutMs` passes. */
+export async function readTopic(kafka: Kafka, topic: string, done: (messages: KafkaMessage[]) => boolean, timeoutMs = 60_000): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: uniqueId('reader'), retry: { retries: 10 } });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  const deadline = Date.now() + timeoutMs;
+  while (!done(messages) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await consumer.disconnect();
+  return messages;
+}
+
+/** Polls until `cond()` or throws after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The partition Kafka's default (murmur2) partitioner gives a key among `n` partitions. */
+export function partitionOf(key: string, n: number): number {
+  const partitionMetadata: PartitionMetadata[] = Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  return Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata, message: { key, value: null } });
+}
+
+/**
+ * What the Kafka job must compute, computed in process: one executor per partition, each fed the
+ * records that the producer's partitioner sends to it, in order. Nothing is ended: like the live
+ * job, pending timers stay pending.
+ */
+export function runPartitioned(graph: () => PipelineGraph, records: readonly SimRecord[], partitions: number): Map<string, unknown[]> {
+  const out = new Map<string, unknown[]>();
+  const execs = Array.from({ length: partitions }, () => {
+    const g = graph();
+    return new Executor(g, {
+      clock: new VirtualClock(0),
+      sinks: Object.fromEntries(g.sinks.map((s) => [s.id, (v: unknown) => void (out.get(s.id) ?? out.set(s.id, []).get(s.id)!).push(v)])),
+    });
+  });
+  for (const r of records) execs[partitionOf(recordKey(r), partitions)]!.push(r.topic, r.value);
+  return out;
+}
