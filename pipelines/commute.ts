@@ -1,0 +1,177 @@
+import type { ProcessContext } from '../operators/keyedProcess.js';
+import { haversineM, type CircleIndex } from '../runtime/core/geo.js';
+import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
+import { ssError } from '../runtime/errors.js';
+import type { LocationEvent, Trigger } from '../schemas/index.js';
+import { isValidTimeZone, localParts } from '../simulator/tz.js';
+import { resolveProfile, type RetailDeps } from './deps.js';
+import { eventTimeBuffer } from './eventTimeOrder.js';
+import { DEFAULT_PARAMS, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
+import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
+import { isAcceptedPing, storeIndex } from './stores.js';
+
+export type CommuteParams = SceneParams['commute'];
+
+interface LastPing {
+  readonly ts: number;
+  readonly lat: number;
+  readonly lon: number;
+}
+
+/** What the step keeps per customer. */
+interface CommuteState {
+  /** The last accepted ping (largest ts so far). */
+  readonly last: LastPing;
+  /** ts of the trigger per `localDate/windowIndex` that fired, for two days. */
+  readonly fired: Record<string, number>;
+}
+
+const CLEANUP_TAG = 'cleanup';
+/** How long a fired (local date, window) is remembered: longer than any local day. */
+const FIRED_RETENTION_MS = 2 * 86_400_000;
+
+function checkParams(stepId: string, p: CommuteParams): void {
+  const bad = (msg: string) => ssError('SS_ERR_GRAPH_INVALID', msg, { stepId });
+  for (const f of ['minSpeedMps', 'storeWithinM', 'maxGapMs', 'maxAccuracyM'] as const) if (!(p[f] >= 0)) throw bad(`${f} must be >= 0, got ${p[f]}`);
+  for (const d of p.weekdays) if (!(Number.isInteger(d) && d >= 1 && d <= 7)) throw bad(`weekdays are ISO weekdays 1..7, got ${d}`);
+  for (const w of p.windows) {
+    const ok = (m: number) => Number.isInteger(m) && m >= 0 && m <= 1440;
+    if (!ok(w.startMin) || !ok(w.endMin) || w.startMin === w.endMin) throw bad(`a window needs whole minutes in [0, 1440] with start != end, got [${w.startMin}, ${w.endMin})`);
+  }
+}
+
+/** `[start, end)` in minutes after local midnight; a window with start > end runs over midnight. */
+const inWindow = (w: LocalWindow, minute: number): boolean => (w.startMin < w.endMin ? minute >= w.startMin && minute < w.endMin : minute >= w.startMin || minute < w.endMin);
+
+/**
+ * SCENES.md §3.4, commute, per customer over location pings (keyed by customerId).
+ *
+ * Pings with `accuracyM > maxAccuracyM` (100 m, as for store proximity; null is accepted) are
+ * ignored: they are not pings of the pair. For two consecutive accepted pings p1, p2 (event-time
+ * order) with `0 < p2.ts - p1.ts <= maxGapMs` (exactly 10 min counts), the speed is
+ * `p2.speedMps` when present, else the haversine distance p1→p2 over the elapsed seconds. The
+ * trigger fires at `p2.ts` when
+ * - p2 is, in the **customer's local time** (profile timezone; `defaultTimezone`, Asia/Shanghai,
+ *   without a profile or with an unknown zone), on one of `weekdays` (Mon-Fri) and inside a window
+ *   `[start, end)` ([07:00, 09:30) or [17:00, 19:30): 07:00:00 is in, 09:30:00 is out),
+ * - the speed is `>= minSpeedMps` (1.5 m/s),
+ * - a store centre lies within `storeWithinM` (1,000 m, inclusive) of p2: the trigger names the
+ *   nearest, ties by smallest storeId;
+ * and no commute trigger fired yet for the customer in that window of that local date.
+ *
+ * The trigger: `{scene: 'commute', customerId, ts: p2.ts, storeId, category: null,
+ * eventId: p2's eventId, productIds: []}` (SCENES.md is silent on products: the store is the offer).
+ *
+ * Order: pings are applied in event-time order (ties in arrival order; a tie gives no speed, and
+ * the later arrival becomes p1 of the next pair). A ping later than the out-of-orderness bound is
+ * applied at once, as p2 of the last ping only if it is newer.
+ *
+ * State per customer: the last accepted ping and the (date, window) pairs that fired in the last
+ * two days; deleted by an event-time timer once the last ping is older than `maxGapMs` and no
+ * window fired within two days.
+ *
+ * ```text
+ * Mon 07:59:50 p1 ---- 10 s, 20 m ---- Mon 08:00:00 p2 (2 m/s, store 300 m away) -> trigger@p2
+ * Mon 08:30:00 again                                                            -> nothing (same window, same date)
+ * ```
+ */
+export function commute(
+  stepId: string,
+  pings: KeyedStream<LocationEvent>,
+  stores: CircleIndex,
+  timezoneOf: (customerId: string) => string,
+  params: CommuteParams = DEFAULT_PARAMS.scenes.commute,
+): KeyedStream<Trigger> {
+  checkParams(stepId, params);
+  const accepted = isAcceptedPing(params.maxAccuracyM);
+  const { maxGapMs, minSpeedMps, storeWithinM, windows } = params;
+  const weekdays = new Set(params.weekdays);
+
+  /** The `localDate/window` key of p2, or null when p2 is in no commute window of a weekday. */
+  const windowOf = (customerId: string, ts: number): string | null => {
+    const lp = localParts(ts, timezoneOf(customerId));
+    if (!weekdays.has(lp.weekday)) return null;
+    const minute = lp.hour * 60 + lp.minute;
+    const w = windows.findIndex((x) => inWindow(x, minute));
+    return w < 0 ? null : `${lp.year}-${lp.month}-${lp.day}/${w}`;
+  };
+
+  return pings.process<Trigger>(stepId, (state) => {
+    const buffer = eventTimeBuffer<LocationEvent>(state);
+    const customers = state.value<CommuteState>('customers');
+    const cleanupAt = state.value<number>('cleanupAt');
+
+    /** Until when the state can matter: the next ping may pair with `last`, a fired window may recur. */
+    const relevantUntil = (s: CommuteState): number => Math.max(s.last.ts + maxGapMs, ...Object.values(s.fired).map((ts) => ts + FIRED_RETENTION_MS));
+
+    const apply = (key: string, e: LocationEvent, ctx: ProcessContext<Trigger>) => {
+      if (!accepted(e)) return;
+      const prev = customers.get(key);
+      if (prev !== undefined && e.ts < prev.last.ts) return; // older than the last ping: it pairs with nothing
+      const fired: Record<string, number> = {};
+      for (const [w, ts] of Object.entries(prev?.fired ?? {})) if (e.ts - ts < FIRED_RETENTION_MS) fired[w] = ts;
+      if (prev !== undefined) {
+        const gap = e.ts - prev.last.ts;
+        if (gap > 0 && gap <= maxGapMs) {
+          const speed = e.speedMps ?? haversineM(prev.last.lat, prev.last.lon, e.lat, e.lon) / (gap / 1000);
+          const w = speed >= minSpeedMps ? windowOf(key, e.ts) : null;
+          if (w !== null && fired[w] === undefined) {
+            const nearest = stores.nearest(e.lat, e.lon, storeWithinM, 1)[0];
+            if (nearest !== undefined) {
+              ctx.emit({ scene: 'commute', customerId: key, ts: e.ts, storeId: nearest.circle.id, productIds: [], category: null, eventId: e.eventId }, e.ts);
+              fired[w] = e.ts;
+            }
+          }
+        }
+      }
+      const s: CommuteState = { last: { ts: e.ts, lat: e.lat, lon: e.lon }, fired };
+      customers.set(key, s);
+      if (cleanupAt.get(key) === undefined) {
+        const at = relevantUntil(s);
+        cleanupAt.set(key, at);
+        ctx.registerEventTimer(at, CLEANUP_TAG);
+      }
+    };
+
+    return {
+      onElement(e, ctx) {
+        if (accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, ctx);
+      },
+      onEventTimer(ts, tag, ctx) {
+        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, ctx);
+        if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
+        const s = customers.get(ctx.key);
+        const until = s === undefined ? -Infinity : relevantUntil(s);
+        if (until <= ts) {
+          customers.delete(ctx.key);
+          cleanupAt.delete(ctx.key);
+        } else {
+          cleanupAt.set(ctx.key, until);
+          ctx.registerEventTimer(until, CLEANUP_TAG);
+        }
+      },
+    };
+  });
+}
+
+/** The scene's input from the retail sources: accepted pings (accuracy rule), by customer. */
+export function commuteInput(src: Pick<RetailSources, 'location'>, params: CommuteParams = DEFAULT_PARAMS.scenes.commute): KeyedStream<LocationEvent> {
+  return src.location.filter(isAcceptedPing(params.maxAccuracyM), { name: 'commute.input' }).keyBy((e) => e.customerId, { name: 'commute.by_customer' });
+}
+
+/**
+ * A customer's local timezone: the profile's, or `defaultTimezone` without a profile or when the
+ * profile names a zone the platform does not know (a bad profile must not stop the scene).
+ */
+export function timezoneOf(deps: Pick<RetailDeps, 'profiles'>, defaultTimezone: string): (customerId: string) => string {
+  return (customerId) => {
+    const tz = resolveProfile(deps.profiles, customerId, defaultTimezone).timezone;
+    return isValidTimeZone(tz) ? tz : defaultTimezone;
+  };
+}
+
+/** The commute scene on its own, over `deps.stores` and `deps.profiles` (timezones): triggers out. */
+export function buildCommute(p: Pipeline, params: RetailParams, deps: RetailDeps, sources: RetailSourceOptions = {}): Stream<Trigger> {
+  const c = params.scenes.commute;
+  return commute('commute', commuteInput(retailSources(p, sources), c), storeIndex(deps.stores, params.defaultStoreRadiusM), timezoneOf(deps, params.defaultTimezone), c);
+}
