@@ -1,0 +1,133 @@
+/**
+ * The engine's Prometheus metrics, on one prom-client `Registry` that `/metrics` serves.
+ *
+ * One instance per process (or per test): every metric is registered on the instance's own
+ * registry, never on prom-client's global one, so two instances never collide. Names follow
+ * Prometheus conventions (`_total` counters, `_seconds` durations); labels are small closed sets
+ * (source, sink, step, scene, outcome, reason, channel), never customer ids.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from './errors.js';
+
+export interface MetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, GC) as prom-client's defaults; default true. */
+  readonly processMetrics?: boolean;
+  /** Labels on every metric (`{instance: 'engine-1'}`). */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+}
+
+/** What {@link Metrics.recordExecutorStats} reads of an executor (`runtime/core/executor.ts`). */
+export interface ExecutorStatsSource {
+  stats(): Record<string, Record<string, number>>;
+  readonly graph: { readonly nodes: ReadonlyArray<{ readonly id: string; readonly role: string }> };
+}
+
+/** Latency buckets of event-to-output: sub-millisecond in process to tens of seconds through Kafka. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const CHECKPOINT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Metrics {
+  readonly registry: Registry;
+
+  /** Records read from each source (Kafka topic, file, simulator). */
+  readonly eventsIn: Counter<'source'>;
+  /** Records sent to the dead-letter output, by the source or step that rejected them and the error code. */
+  readonly deadLetters: Counter<'source' | 'code'>;
+  /** Records written to each sink. */
+  readonly outputs: Counter<'sink'>;
+  /** Records too late for every window or timer of a step (side output `late`). */
+  readonly lateRecords: Counter<'step'>;
+  readonly triggers: Counter<'scene'>;
+  /** `reason` is `none` for sent decisions. */
+  readonly decisions: Counter<'scene' | 'outcome' | 'reason'>;
+  readonly offersDelivered: Counter<'channel'>;
+  /** Offers a channel did not deliver again because its ledger had them (deduplicated by offer id). */
+  readonly offersDuplicate: Counter<'channel'>;
+  /** Offers a channel gave up on after its retries (`SS_ERR_SINK_FAILED`). */
+  readonly offerDeliveryFailures: Counter<'channel'>;
+  /** Processing time minus the watermark of each source, in seconds. */
+  readonly watermarkLag: Gauge<'source'>;
+  readonly checkpointDuration: Histogram<never>;
+  /** From an input event's ts (or its arrival) to the output it caused. */
+  readonly eventToOutput: Histogram<never>;
+  readonly redisRoundTrips: Counter<never>;
+  readonly campaignReloads: Counter<'result'>;
+  /** Attribution per scene (SCENES.md §6): group `sent`/`holdout`, measure `decisions`/`converted`/`revenue`/`uplift`. */
+  readonly attribution: Gauge<'scene' | 'group' | 'measure'>;
+  /** Open server-sent-event connections of in-store screens. */
+  readonly screenConnections: Gauge<never>;
+  /** Every counter of every step of an executor, as the executor names them. */
+  readonly stepCounters: Counter<'pipeline' | 'step' | 'counter'>;
+
+  /** What {@link recordExecutorStats} last copied, per executor, to turn totals into increments. */
+  private readonly copied = new WeakMap<ExecutorStatsSource, Map<string, number>>();
+
+  constructor(opts: MetricsOptions = {}) {
+    const registry = new Registry();
+    this.registry = registry;
+    if (opts.defaultLabels !== undefined) registry.setDefaultLabels({ ...opts.defaultLabels });
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+    const registers = [registry];
+
+    this.eventsIn = new Counter({ name: 'scenestream_events_in_total', help: 'Records read from each source.', labelNames: ['source'], registers });
+    this.deadLetters = new Counter({ name: 'scenestream_dead_letters_total', help: 'Records sent to the dead-letter output, by source or step and error code.', labelNames: ['source', 'code'], registers });
+    this.outputs = new Counter({ name: 'scenestream_outputs_total', help: 'Records written to each sink.', labelNames: ['sink'], registers });
+    this.lateRecords = new Counter({ name: 'scenestream_late_records_total', help: 'Records too late for a step, sent to its side output late.', labelNames: ['step'], registers });
+    this.triggers = new Counter({ name: 'scenestream_triggers_total', help: 'Scene triggers detected.', labelNames: ['scene'], registers });
+    this.decisions = new Counter({ name: 'scenestream_decisions_total', help: 'Decisions by scene, outcome and suppression reason (none when sent).', labelNames: ['scene', 'outcome', 'reason'], registers });
+    this.offersDelivered = new Counter({ name: 'scenestream_offers_delivered_total', help: 'Offers delivered, by channel.', labelNames: ['channel'], registers });
+    this.offersDuplicate = new Counter({ name: 'scenestream_offers_duplicate_total', help: 'Offers not delivered again: already delivered (same offer id).', labelNames: ['channel'], registers });
+    this.offerDeliveryFailures = new Counter({ name: 'scenestream_offer_delivery_failures_total', help: 'Offers given up on after retries (SS_ERR_SINK_FAILED).', labelNames: ['channel'], registers });
+    this.watermarkLag = new Gauge({ name: 'scenestream_watermark_lag_seconds', help: 'Processing time minus the watermark, per source.', labelNames: ['source'], registers });
+    this.checkpointDuration = new Histogram({ name: 'scenestream_checkpoint_duration_seconds', help: 'Time to write a checkpoint.', buckets: CHECKPOINT_BUCKETS, registers });
+    this.eventToOutput = new Histogram({ name: 'scenestream_event_to_output_seconds', help: 'From an input event to the output it caused.', buckets: LATENCY_BUCKETS, registers });
+    this.redisRoundTrips = new Counter({ name: 'scenestream_redis_round_trips_total', help: 'Round trips to Redis (a pipeline of commands counts once).', registers });
+    this.campaignReloads = new Counter({ name: 'scenestream_campaign_reloads_total', help: 'Campaign file reloads by result (applied, unchanged, error).', labelNames: ['result'], registers });
+    this.attribution = new Gauge({ name: 'scenestream_attribution', help: 'Attribution per scene against the holdout group.', labelNames: ['scene', 'group', 'measure'], registers });
+    this.screenConnections = new Gauge({ name: 'scenestream_screen_connections', help: 'Open server-sent-event connections of in-store screens.', registers });
+    this.stepCounters = new Counter({ name: 'scenestream_step_counter_total', help: "Executors' per-step counters, as named by the executor.", labelNames: ['pipeline', 'step', 'counter'], registers });
+  }
+
+  /** Counts one dead-lettered record (from the executor's `onDeadLetter`, where the code is known). */
+  countDeadLetter(source: string, code: ErrorCode): void {
+    this.deadLetters.inc({ source, code });
+  }
+
+  /**
+   * Copies an executor's `stats()` into the metrics; call it on each scrape or on a timer. The
+   * executor's counters are totals; this adds what grew since the last call for the same executor
+   * (a total that went down, after a restore, counts from zero again):
+   *
+   * - every counter goes to `scenestream_step_counter_total{pipeline, step, counter}`;
+   * - `records` of a sink to `scenestream_outputs_total{sink}`;
+   * - `late_records` of any step to `scenestream_late_records_total{step}`.
+   *
+   * Dead letters are not copied: the executor's totals have no error code, so count them with
+   * {@link countDeadLetter} from `onDeadLetter` instead.
+   */
+  recordExecutorStats(executor: ExecutorStatsSource, pipeline = 'retail'): void {
+    let last = this.copied.get(executor);
+    if (last === undefined) {
+      last = new Map();
+      this.copied.set(executor, last);
+    }
+    const roles = new Map(executor.graph.nodes.map((n) => [n.id, n.role]));
+    for (const [step, counters] of Object.entries(executor.stats())) {
+      for (const [counter, total] of Object.entries(counters)) {
+        const id = `${step}\u0000${counter}`;
+        const before = last.get(id) ?? 0;
+        const delta = total >= before ? total - before : total;
+        last.set(id, total);
+        if (delta <= 0) continue;
+        this.stepCounters.inc({ pipeline, step, counter }, delta);
+        if (counter === 'records' && roles.get(step) === 'sink') this.outputs.inc({ sink: step }, delta);
+        if (counter === 'late_records') this.lateRecords.inc({ step }, delta);
+      }
+    }
+  }
+
+  /** The text exposition of every metric (what `/metrics` serves). */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
