@@ -7,4 +7,4 @@ export { loadInstacart, type InstacartOptions } from './instacart.js';
 export { loadOnlineRetail, type OnlineRetailOptions } from './online-retail.js';
 export { loadRees46 } from './rees46.js';
 export { datasetPath, datasetsDir } from './paths.js';
-export { collect, rejectedTotal, type DatasetLoad, type LoadOptions, type RejectedRow, type RejectionReport } from './report.js';
+export { collect, rejectedTotal, REPORT_UNITS, type DatasetLoad, type LoadOptions, type RejectedRow, type RejectionReport } from './report.js';

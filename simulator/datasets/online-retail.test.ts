@@ -33,6 +33,7 @@ describe('loadOnlineRetail on the real file', async () => {
     expect(report.read).toBe(541_909);
     expect(report.emitted + rejectedTotal(report)).toBe(report.read);
     expect(report.complete).toBe(true);
+    expect(report.units).toEqual({ read: 'rows', emitted: 'rows', rejected: 'rows', events: 'events' });
     expect(report.events).toBe(events.length);
     expect(elapsed).toBeLessThan(20_000);
   });

@@ -6,8 +6,13 @@
 
 import { ssError, type ScenestreamError } from '../../runtime/errors.js';
 
+/** What each count of a report counts. */
+export const REPORT_UNITS = { read: 'rows', emitted: 'rows', rejected: 'rows', events: 'events' } as const;
+
 export interface RejectionReport {
   readonly dataset: string;
+  /** Says which counts are rows and which are events (always {@link REPORT_UNITS}). */
+  readonly units: typeof REPORT_UNITS;
   /** The files read, in order. */
   files: string[];
   /** Data rows read, header lines excluded. Unit: rows. */
@@ -46,7 +51,7 @@ export interface DatasetLoad<T> extends AsyncIterable<T> {
 }
 
 export function newReport(dataset: string): RejectionReport {
-  return { dataset, files: [], read: 0, emitted: 0, rejected: {}, events: 0, notes: {}, complete: false };
+  return { dataset, units: REPORT_UNITS, files: [], read: 0, emitted: 0, rejected: {}, events: 0, notes: {}, complete: false };
 }
 
 export function rejectedTotal(report: RejectionReport): number {
