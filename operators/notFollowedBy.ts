@@ -128,18 +128,17 @@ export function notFollowedBy<T, S extends T = T>(stepId: string, opts: NotFollo
           let a = arms.get(key);
           if (cancels) {
             if (a === undefined) a = fresh();
-            if (a.armed && ts > a.s && ts <= a.s + within) {
-              a.armed = false;
-              timers.delete(a.s + within, key);
-            }
+            // The deadline timer stays: when it fires it finds nothing armed and cleans up.
+            if (a.armed && ts > a.s && ts <= a.s + within) a.armed = false;
             if (a.old !== null) {
               for (const o of a.old) if (ts > o.s && ts <= o.s + within) timers.delete(o.s + within, key);
               a.old = a.old.filter((o) => !(ts > o.s && ts <= o.s + within));
               if (a.old.length === 0) a.old = null;
             }
             if (ts > a.c) a.c = ts;
-            // Kept until the watermark passes it: an older start may still arrive.
-            if (!a.armed) timers.register(Math.max(a.s, a.c), key);
+            // Kept until the watermark passes it (an older start may still arrive): the pending
+            // deadline timer, if any, cleans up; otherwise one at the cancel itself.
+            if (!a.armed && !(a.s + within >= a.c && timers.has(a.s + within, key))) timers.register(a.c, key);
           }
           if (starts) {
             if (a === undefined) a = fresh();

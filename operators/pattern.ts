@@ -22,7 +22,9 @@ interface Buffered<T> {
  *
  * - Ordering: records are buffered per key and run through the automaton **in event-time order
  *   when the watermark passes them** (ties in arrival order), as Flink CEP does; so out-of-order
- *   input within the source's bound gives the same matches as sorted input.
+ *   input within the source's bound gives the same matches as sorted input. A record with the
+ *   same event time as a match's first record but arriving after it counts as following it (so a
+ *   `buy` at the very `add` timestamp cancels, unlike `notFollowedBy`'s `(start, deadline]`).
  * - Lateness: a record with `ts <= watermark` on arrival goes to the side output `late` (counted
  *   as `late_records`); it is not matched.
  * - `within(ms)`: a match spans `ts <= first.ts + ms` (inclusive). Partial matches are pruned when
