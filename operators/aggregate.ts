@@ -27,7 +27,7 @@ export function aggregate<T, A>(stepId: string, window: WindowSpec, aggregator: 
     stepId,
     stateful: true,
     keyed: true,
-    sideOutputs: ['late'],
+    sideOutputs: ['late', ...(window.sideOutputs ?? [])],
     params: { ...window.params, emit },
     validate(id) {
       window.validate(id);

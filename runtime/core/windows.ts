@@ -15,7 +15,10 @@ import { userError } from './userFn.js';
  * counted (never silently lost).
  */
 
-/** One window's result. Time windows: `[start, end)`. Session windows: `[start, end]` (inclusive, as Kafka Streams). */
+/**
+ * One window's result. Tumbling and hopping windows: `[start, end)`. Sliding and session windows:
+ * `[start, end]`, both ends inclusive (as Kafka Streams).
+ */
 export interface Windowed<A> {
   readonly key: string;
   readonly start: number;
@@ -24,13 +27,14 @@ export interface Windowed<A> {
 }
 
 /**
- * When a window emits:
+ * When a window emits (rules for `[start, end)` windows; sliding and session windows state their own):
  * - `onClose`: once, when the window closes (`W >= end - 1 + grace`); Kafka Streams'
- *   `suppress(untilWindowCloses)` / `EmitStrategy.onWindowClose()`. Output ts: `end - 1`.
+ *   `suppress(untilWindowCloses)` / `EmitStrategy.onWindowClose()`. Output ts: the window's last
+ *   millisecond (`end - 1`; `end` for windows with an inclusive end).
  * - `onUpdate`: on every record that changes it, while it is open; Kafka Streams' default.
  *   Output ts: the largest record ts in the window so far.
  * - `onWatermark`: when complete (`W >= end - 1`), then again for each late record within the
- *   grace period; Flink's `EventTimeTrigger` with allowed lateness. Output ts: `end - 1`.
+ *   grace period; Flink's `EventTimeTrigger` with allowed lateness. Output ts: as `onClose`.
  */
 export type EmitMode = 'onClose' | 'onUpdate' | 'onWatermark';
 
@@ -50,6 +54,8 @@ export interface WindowSpecBase {
   readonly kind: 'tumbling' | 'hopping' | 'sliding' | 'session';
   readonly graceMs: number;
   readonly params: Readonly<Record<string, number>>;
+  /** Side outputs the window's operator emits besides `late` (session windows: `retractions`). */
+  readonly sideOutputs?: readonly string[];
   validate(stepId: string): void;
   create<T, A>(rt: OperatorRuntime<Windowed<A>>, agg: Aggregator<T, A>, opts: WindowOperatorOptions): OperatorInstance<T>;
 }
@@ -125,10 +131,13 @@ export function createTimeWindowOperator<T, A>(
   return {
     process(value, ts, key) {
       const w = rt.watermark();
-      // Last window containing ts starts at the largest multiple of advance <= ts.
+      // Last window containing ts starts at the largest multiple of advance <= ts; the windows are
+      // visited by ascending start, the order in which Kafka Streams updates and emits them.
       const lastStart = ts - (((ts % advanceMs) + advanceMs) % advanceMs);
+      let firstStart = lastStart;
+      while (firstStart - advanceMs > ts - sizeMs && firstStart - advanceMs >= 0) firstStart -= advanceMs;
       let assigned = false;
-      for (let start = lastStart; start > ts - sizeMs && start >= 0; start -= advanceMs) {
+      for (let start = firstStart; start <= lastStart && start >= 0; start += advanceMs) {
         const end = start + sizeMs;
         if (cleanAt(end) <= w) continue; // closed: too late for this window
         const field = String(start);
