@@ -58,6 +58,8 @@ const SEP = '\u0001';
  *   at or below the current watermark fires with the next watermark advance.
  * - Processing-time timers fire when the runtime's clock reaches them (the test kit's virtual clock).
  * - Timers are state: they are snapshotted with the step's state and survive a restart.
+ * - A timer handler that throws is dead-lettered (`SS_ERR_USER_FUNCTION`, value `{timer: {key,
+ *   ts, tag}}`) and the other timers due at the same watermark still fire.
  *
  * ```text
  * in:        add(k, t=0)                       purchase? no
@@ -128,10 +130,12 @@ export function keyedProcess<T, O>(
         ctx.ts = ts;
         st.time.currentTime = ts;
         if (handler === undefined) return;
+        const tag = i < 0 ? '' : timerKey.slice(i + 1);
         try {
-          handler.call(proc, ts, i < 0 ? '' : timerKey.slice(i + 1), ctx);
+          handler.call(proc, ts, tag, ctx);
         } catch (e) {
-          throw userError(id, e);
+          // One failing timer is dead-lettered; the other timers of this watermark still fire.
+          rt.deadLetter({ timer: { key: ctx.key, ts, tag } }, ts, userError(id, e));
         }
       };
       const onEvent = fire(proc.onEventTimer);

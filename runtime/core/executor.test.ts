@@ -155,3 +155,25 @@ describe('Executor idleness across sources', () => {
     expect(d.watermarkOf('b')).toBe(29);
   });
 });
+
+describe('Executor timer failures', () => {
+  it('dead-letters a failing timer and still fires the others due at the same watermark', () => {
+    const p = pipeline('timer-fail');
+    p.source<Ev>('in', { timestamp: (e) => e.ts })
+      .keyBy((e) => e.k)
+      .process<string>('t', () => ({
+        onElement(e, ctx) {
+          ctx.registerEventTimer(e.ts + 10);
+        },
+        onEventTimer(ts, _tag, ctx) {
+          if (ctx.key === 'bad') throw new Error('boom');
+          ctx.emit(`${ctx.key}@${ts}`);
+        },
+      }))
+      .to('out');
+    const d = TestDriver.of(p);
+    d.push('in', ev('a', 0)).push('in', ev('bad', 0)).push('in', ev('c', 0)).push('in', ev('z', 100));
+    expect(d.values('out')).toEqual(['a@10', 'c@10']);
+    expect(d.deadLetters.map((l) => [l.source, l.error.code, l.value])).toEqual([['t', 'SS_ERR_USER_FUNCTION', { timer: { key: 'bad', ts: 10, tag: '' } }]]);
+  });
+});

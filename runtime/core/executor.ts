@@ -191,6 +191,10 @@ export class Executor {
       },
       watermark: () => rt.wm,
       metrics,
+      deadLetter: (value, ts, error) => {
+        metrics.inc('dead_letters');
+        this.opts.onDeadLetter?.({ source: n.id, value, ts, partition: -1, index: -1, error });
+      },
     };
     rt.op = def.create(runtime);
     if (rt.op.onProcessingTime !== undefined) this.processingTimeOps.push(rt.op);

@@ -1,4 +1,4 @@
-import { ssError } from '../errors.js';
+import { ssError, type ScenestreamError } from '../errors.js';
 import type { Clock } from './clock.js';
 import type { StateBackend } from './state.js';
 
@@ -29,6 +29,11 @@ export interface OperatorRuntime<O> {
   /** The watermark of this step: the minimum over its inputs. */
   watermark(): number;
   readonly metrics: StepMetrics;
+  /**
+   * Dead-letters what failed without throwing, so the step goes on with the rest of its work (a
+   * timer that fails must not stop the other timers of the same watermark from firing).
+   */
+  deadLetter(value: unknown, ts: number, error: ScenestreamError): void;
 }
 
 /** A running operator. */
