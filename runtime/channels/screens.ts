@@ -1,0 +1,322 @@
+/**
+ * In-store screens: the latest suggestions per store, pushed live to every screen of the store.
+ *
+ * - {@link ScreenHub} keeps, per store, the latest suggestion of each customer recently seen there
+ *   (a RecommendationUpdate with that storeId; newest first, at most `maxPerStore`), drops
+ *   repeats by a deterministic update id, ignores an update older than the one it would replace,
+ *   and tells subscribers of the store.
+ * - {@link screensPlugin} serves it over HTTP (fastify):
+ *   - `GET /stores/:storeId/events`: server-sent events (`text/event-stream`). On connect a
+ *     `snapshot` event with every current suggestion; then one `suggestion` event per new one
+ *     (SSE `id:` = the update id); a comment line every `heartbeatMs` so proxies keep the stream
+ *     open; the stream is ended cleanly when the client goes away or the server closes.
+ *   - `GET /stores/:storeId`: a self-contained HTML page (inline CSS and JS, `EventSource`) for a
+ *     big screen: the store's name and the live suggestions (product ids, scores, reasons).
+ *   Unknown stores answer 404.
+ *
+ * Privacy: a screen hangs in a public place, so nothing sent to it carries the customer id. Each
+ * suggestion has instead a `slot`, an HMAC of (store, customer) under a key random per process:
+ * stable while the engine runs, so a customer's newer suggestion replaces their older one on the
+ * screen, and meaningless outside it.
+ */
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { RecommendationItem, RecommendationUpdate, Store } from '../../schemas/index.js';
+import { ssError } from '../errors.js';
+
+/** What a screen shows of one update. */
+export interface ScreenSuggestion {
+  /** Deterministic: the same update (store, customer, ts, items) always has the same id. */
+  readonly id: string;
+  /** The customer's place on this store's screen; opaque (see the module comment). */
+  readonly slot: string;
+  readonly ts: number;
+  readonly items: readonly RecommendationItem[];
+}
+
+export interface ScreenSnapshot {
+  readonly storeId: string;
+  readonly name: string;
+  /** How many suggestions a screen shows at most. */
+  readonly max: number;
+  /** Newest first. */
+  readonly suggestions: readonly ScreenSuggestion[];
+}
+
+export type PublishOutcome = 'published' | 'duplicate' | 'stale' | 'no_store' | 'unknown_store';
+
+export type ScreenStore = Pick<Store, 'storeId' | 'name'>;
+
+export interface ScreenHubOptions {
+  readonly stores: Iterable<ScreenStore>;
+  /** Suggestions kept and shown per store; default 6. */
+  readonly maxPerStore?: number;
+  /** Update ids remembered per store for deduplication; default 1,024. */
+  readonly rememberIds?: number;
+}
+
+/** The deterministic id of an update on a store's screen. */
+export function screenUpdateId(u: RecommendationUpdate): string {
+  const h = createHash('sha256').update(JSON.stringify([u.storeId, u.customerId, u.ts, u.items.map((i) => [i.productId, i.score, i.reason])]), 'utf8');
+  return `scr_${h.digest('hex').slice(0, 20)}`;
+}
+
+interface StoreState {
+  readonly store: ScreenStore;
+  /** slot -> suggestion; at most maxPerStore, the oldest by ts evicted. */
+  readonly bySlot: Map<string, ScreenSuggestion>;
+  /** Recently seen update ids, oldest first. */
+  readonly seen: Set<string>;
+  readonly listeners: Set<(s: ScreenSuggestion) => void>;
+}
+
+export class ScreenHub {
+  private readonly stores = new Map<string, StoreState>();
+  private readonly slotKey = randomBytes(32);
+  readonly maxPerStore: number;
+  private readonly rememberIds: number;
+
+  constructor(opts: ScreenHubOptions) {
+    this.maxPerStore = opts.maxPerStore ?? 6;
+    this.rememberIds = opts.rememberIds ?? 1_024;
+    if (!(Number.isSafeInteger(this.maxPerStore) && this.maxPerStore >= 1)) throw ssError('SS_ERR_CONFIG', `screens maxPerStore must be an integer >= 1, got ${this.maxPerStore}`, { field: 'screens.maxPerStore' });
+    if (!(Number.isSafeInteger(this.rememberIds) && this.rememberIds >= 1)) throw ssError('SS_ERR_CONFIG', `screens rememberIds must be an integer >= 1, got ${this.rememberIds}`, { field: 'screens.rememberIds' });
+    for (const s of opts.stores) this.stores.set(s.storeId, { store: { storeId: s.storeId, name: s.name }, bySlot: new Map(), seen: new Set(), listeners: new Set() });
+  }
+
+  /** The store, if the hub serves it. */
+  store(storeId: string): ScreenStore | undefined {
+    return this.stores.get(storeId)?.store;
+  }
+
+  private slotOf(storeId: string, customerId: string): string {
+    return createHmac('sha256', this.slotKey).update(JSON.stringify([storeId, customerId]), 'utf8').digest('hex').slice(0, 16);
+  }
+
+  /**
+   * Takes an update for a store's screens. `no_store`: the update has no storeId (a customer's
+   * own suggestions, not for screens); `unknown_store`: not a store of this hub; `duplicate`: this
+   * exact update was seen; `stale`: the customer already has a newer suggestion here.
+   */
+  publish(u: RecommendationUpdate): PublishOutcome {
+    if (u.storeId === null) return 'no_store';
+    const st = this.stores.get(u.storeId);
+    if (st === undefined) return 'unknown_store';
+    const id = screenUpdateId(u);
+    if (st.seen.has(id)) return 'duplicate';
+    st.seen.add(id);
+    if (st.seen.size > this.rememberIds) st.seen.delete(st.seen.values().next().value as string);
+    const slot = this.slotOf(u.storeId, u.customerId);
+    const prev = st.bySlot.get(slot);
+    if (prev !== undefined && prev.ts > u.ts) return 'stale';
+    const s: ScreenSuggestion = Object.freeze({ id, slot, ts: u.ts, items: Object.freeze(u.items.map((i) => Object.freeze({ productId: i.productId, score: i.score, reason: i.reason }))) });
+    st.bySlot.delete(slot);
+    st.bySlot.set(slot, s);
+    while (st.bySlot.size > this.maxPerStore) {
+      let oldest: ScreenSuggestion | undefined;
+      for (const x of st.bySlot.values()) if (oldest === undefined || x.ts < oldest.ts) oldest = x;
+      if (oldest === undefined) break;
+      st.bySlot.delete(oldest.slot);
+    }
+    // The new suggestion may itself be the oldest and already evicted; screens need not hear of it.
+    if (!st.bySlot.has(slot)) return 'published';
+    for (const l of [...st.listeners]) l(s);
+    return 'published';
+  }
+
+  /** The store's current suggestions, newest first; undefined for an unknown store. */
+  snapshot(storeId: string): ScreenSnapshot | undefined {
+    const st = this.stores.get(storeId);
+    if (st === undefined) return undefined;
+    const suggestions = [...st.bySlot.values()].sort((a, b) => b.ts - a.ts || (a.id < b.id ? -1 : 1));
+    return { storeId, name: st.store.name, max: this.maxPerStore, suggestions };
+  }
+
+  /** Calls `listener` for each new suggestion of the store; returns the unsubscribe function. */
+  subscribe(storeId: string, listener: (s: ScreenSuggestion) => void): () => void {
+    const st = this.stores.get(storeId);
+    if (st === undefined) throw ssError('SS_ERR_CONFIG', `screens: no store '${storeId}'`, { field: 'storeId' });
+    st.listeners.add(listener);
+    return () => st.listeners.delete(listener);
+  }
+
+  /** Subscribers of a store (open screens, through the plugin). */
+  subscribers(storeId: string): number {
+    return this.stores.get(storeId)?.listeners.size ?? 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+export interface ScreensPluginOptions {
+  readonly hub: ScreenHub;
+  /** Between heartbeat comments; default 15,000 ms. */
+  readonly heartbeatMs?: number;
+  /** What the EventSource waits before reconnecting (SSE `retry:`); default 2,000 ms. */
+  readonly retryMs?: number;
+  /** Open-connection gauge (`Metrics.screenConnections`). */
+  readonly connections?: { inc(): void; dec(): void };
+  /** A client this far behind (bytes buffered) is dropped; it reconnects and gets a fresh snapshot. Default 1 MiB. */
+  readonly maxBufferedBytes?: number;
+}
+
+const sseEvent = (event: string, data: unknown, id?: string): string => `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * The screens' routes. Register with `app.register(screensPlugin, { hub })`; open event streams
+ * are ended when the app closes (`preClose`), so `app.close()` does not wait on screens.
+ */
+export const screensPlugin: FastifyPluginCallback<ScreensPluginOptions> = (app: FastifyInstance, opts, done) => {
+  const { hub } = opts;
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const retryMs = opts.retryMs ?? 2_000;
+  const maxBuffered = opts.maxBufferedBytes ?? 1 << 20;
+  const open = new Set<() => void>();
+
+  app.get<{ Params: { storeId: string } }>('/stores/:storeId', (req, reply) => {
+    const store = hub.store(req.params.storeId);
+    if (store === undefined) return reply.code(404).send({ error: 'unknown store', storeId: req.params.storeId });
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(storePageHtml(store));
+  });
+
+  app.get<{ Params: { storeId: string } }>('/stores/:storeId/events', (req, reply) => {
+    const storeId = req.params.storeId;
+    const snap = hub.snapshot(storeId);
+    if (snap === undefined) return reply.code(404).send({ error: 'unknown store', storeId });
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    let closed = false;
+    const write = (chunk: string): void => {
+      if (closed) return;
+      res.write(chunk);
+      if (res.writableLength > maxBuffered) end();
+    };
+    const unsubscribe = hub.subscribe(storeId, (s) => write(sseEvent('suggestion', s, s.id)));
+    const beat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), heartbeatMs);
+    beat.unref();
+    opts.connections?.inc();
+    const end = (): void => {
+      if (closed) return;
+      closed = true;
+      clearInterval(beat);
+      unsubscribe();
+      open.delete(end);
+      opts.connections?.dec();
+      if (!res.writableEnded) res.end();
+    };
+    open.add(end);
+    req.raw.on('close', end);
+    res.on('close', end);
+    write(`retry: ${retryMs}\n\n`);
+    write(sseEvent('snapshot', snap));
+    return reply;
+  });
+
+  app.addHook('preClose', (hookDone) => {
+    for (const end of [...open]) end();
+    hookDone();
+  });
+  done();
+};
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The page of one store's screens: no external resource, readable across a room (large type,
+ * high contrast), updates in place. All data goes into the DOM as text, never as HTML.
+ */
+export function storePageHtml(store: ScreenStore): string {
+  const name = escapeHtml(store.name);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${name} · suggestions</title>
+<style>
+  :root { color-scheme: dark; --bg: #0b1220; --card: #16213a; --fg: #f4f6fb; --muted: #9fb0cf; --accent: #ffb547; --ok: #3ddc97; --bad: #ff5d5d; }
+  * { box-sizing: border-box; }
+  body { margin: 0; min-height: 100vh; background: var(--bg); color: var(--fg); font-family: system-ui, "Segoe UI", Roboto, "Noto Sans", sans-serif; padding: 3vh 3vw; }
+  header { display: flex; align-items: baseline; gap: 2vw; margin-bottom: 3vh; }
+  h1 { font-size: clamp(28px, 4.2vw, 96px); margin: 0; letter-spacing: -0.01em; }
+  .sub { font-size: clamp(16px, 1.8vw, 40px); color: var(--muted); }
+  #status { margin-left: auto; font-size: clamp(14px, 1.3vw, 28px); color: var(--muted); display: flex; align-items: center; gap: .5em; }
+  #status::before { content: ""; width: .8em; height: .8em; border-radius: 50%; background: var(--bad); }
+  body[data-state="live"] #status::before { background: var(--ok); }
+  #cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(max(320px, 28vw), 1fr)); gap: 2vw; }
+  .card { background: var(--card); border-radius: 18px; padding: 2.2vh 1.6vw; border-top: 6px solid var(--accent); }
+  .card.fresh { animation: glow 1.2s ease-out; }
+  @keyframes glow { from { box-shadow: 0 0 0 6px var(--accent); } to { box-shadow: 0 0 0 0 transparent; } }
+  .when { color: var(--muted); font-size: clamp(13px, 1.1vw, 26px); margin-bottom: 1.2vh; }
+  .item { display: grid; grid-template-columns: 1fr auto; align-items: baseline; gap: .2em 1em; padding: .9vh 0; border-bottom: 1px solid #26324f; }
+  .item:last-child { border-bottom: 0; }
+  .product { font-size: clamp(18px, 1.9vw, 46px); font-weight: 650; overflow-wrap: anywhere; }
+  .score { font-size: clamp(16px, 1.6vw, 40px); color: var(--accent); font-variant-numeric: tabular-nums; }
+  .reason { grid-column: 1 / -1; font-size: clamp(13px, 1.2vw, 28px); color: var(--muted); }
+  .bar { grid-column: 1 / -1; height: 6px; background: #26324f; border-radius: 3px; overflow: hidden; }
+  .bar > span { display: block; height: 100%; background: var(--accent); }
+  #empty { font-size: clamp(18px, 2vw, 48px); color: var(--muted); }
+</style>
+</head>
+<body data-state="connecting">
+<header><h1 id="store">${name}</h1><span class="sub">Picked for you</span><span id="status">connecting</span></header>
+<main><div id="empty">Waiting for suggestions…</div><div id="cards"></div></main>
+<script>
+(() => {
+  "use strict";
+  const cards = document.getElementById("cards");
+  const empty = document.getElementById("empty");
+  const status = document.getElementById("status");
+  const slots = new Map();
+  let max = 6;
+  let fresh = null;
+  const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
+  const reason = (r) => String(r).replace(/_/g, " ");
+  const score = (s) => (Number.isInteger(s) ? String(s) : Number(s).toFixed(2));
+  const time = (ts) => new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  function render() {
+    const list = [...slots.values()].sort((a, b) => b.ts - a.ts).slice(0, max);
+    for (const k of [...slots.keys()]) if (!list.some((s) => s.slot === k)) slots.delete(k);
+    cards.replaceChildren(...list.map((s) => {
+      const card = el("section", s.id === fresh ? "card fresh" : "card");
+      card.dataset.updateId = s.id;
+      card.append(el("div", "when", time(s.ts)));
+      const top = Math.max(0, ...s.items.map((i) => i.score)) || 1;
+      for (const i of s.items) {
+        const row = el("div", "item");
+        row.append(el("span", "product", i.productId), el("span", "score", score(i.score)));
+        const bar = el("div", "bar"); const fill = el("span"); fill.style.width = Math.max(4, Math.min(100, (100 * i.score) / top)) + "%"; bar.append(fill);
+        row.append(bar, el("span", "reason", reason(i.reason)));
+        card.append(row);
+      }
+      return card;
+    }));
+    empty.hidden = list.length > 0;
+  }
+  const source = new EventSource(location.pathname.replace(/\\/+$/, "") + "/events");
+  source.addEventListener("open", () => { document.body.dataset.state = "live"; status.textContent = "live"; });
+  source.addEventListener("error", () => { document.body.dataset.state = "reconnecting"; status.textContent = "reconnecting"; });
+  source.addEventListener("snapshot", (e) => {
+    const snap = JSON.parse(e.data);
+    max = snap.max; slots.clear(); fresh = null;
+    for (const s of snap.suggestions) slots.set(s.slot, s);
+    render();
+  });
+  source.addEventListener("suggestion", (e) => {
+    const s = JSON.parse(e.data);
+    slots.set(s.slot, s); fresh = s.id;
+    render();
+  });
+})();
+</script>
+</body>
+</html>
+`;
+}
