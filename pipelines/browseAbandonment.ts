@@ -71,7 +71,7 @@ function checkParams(stepId: string, p: BrowseAbandonmentParams): void {
  *                     view(c)@0  add(c)@0    view(c)@5m view(c)@20m -> nothing (cart at t_k)
  * ```
  */
-export function browseAbandonment(stepId: string, clicks: KeyedStream<ClickEvent>, params: BrowseAbandonmentParams = DEFAULT_PARAMS.scenes.browseAbandonment): KeyedStream<Trigger> {
+export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: KeyedStream<E>, params: BrowseAbandonmentParams = DEFAULT_PARAMS.scenes.browseAbandonment): KeyedStream<Trigger> {
   checkParams(stepId, params);
   const { views: k, windowMs: W, cooldownMs } = params;
   const horizon = W + cooldownMs;
@@ -150,7 +150,7 @@ export function browseAbandonment(stepId: string, clicks: KeyedStream<ClickEvent
 }
 
 /** The scene's input from the retail sources: product views and add_to_cart clicks with a category, by customer. */
-export function browseAbandonmentInput(src: Pick<RetailSources, 'clicks'>): KeyedStream<ClickEvent> {
+export function browseAbandonmentInput(src: Pick<RetailSources, 'clicks'>): KeyedStream<CategoryClick> {
   return src.clicks
     .filter(isCategoryClick, { name: 'browse_abandonment.input' })
     .keyBy((e) => e.customerId, { name: 'browse_abandonment.by_customer' });

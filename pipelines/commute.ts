@@ -75,9 +75,9 @@ const inWindow = (w: LocalWindow, minute: number): boolean => (w.startMin < w.en
  * Mon 08:30:00 again                                                            -> nothing (same window, same date)
  * ```
  */
-export function commute(
+export function commute<E extends LocationEvent>(
   stepId: string,
-  pings: KeyedStream<LocationEvent>,
+  pings: KeyedStream<E>,
   stores: CircleIndex,
   timezoneOf: (customerId: string) => string,
   params: CommuteParams = DEFAULT_PARAMS.scenes.commute,

@@ -56,9 +56,9 @@ function checkParams(stepId: string, p: DormantReactivationParams): void {
  * checkout@day0   app_open@day29 -> nothing   app_open@day30 -> trigger   app_open@day36 -> nothing (cooldown)
  * ```
  */
-export function dormantReactivation(
+export function dormantReactivation<E extends DormantInput>(
   stepId: string,
-  events: KeyedStream<DormantInput>,
+  events: KeyedStream<E>,
   lastPurchaseOf: (customerId: string) => number | null,
   params: DormantReactivationParams = DEFAULT_PARAMS.scenes.dormantReactivation,
 ): KeyedStream<Trigger> {
@@ -110,7 +110,7 @@ export function dormantReactivationInput(src: Pick<RetailSources, 'clicks' | 'po
     .filter(isKnownCustomer, { name: 'dormant_reactivation.known' })
     .filter(isPurchase, { name: 'dormant_reactivation.purchases' })
     .keyBy((e) => e.customerId, { name: 'dormant_reactivation.pos_by_customer' });
-  return opens.mergeKeyed<DormantInput>(tills);
+  return opens.mergeKeyed(tills);
 }
 
 /** A customer's `lastPurchaseTs` from the profile (null without a profile). */

@@ -67,7 +67,7 @@ function checkParams(stepId: string, p: StoreProximityParams): void {
  * D = 120 s:  in@0  in@60s  in@120s -> trigger@120s   out@130s  in@140s (new visit; cooldown holds it)
  * ```
  */
-export function storeProximity(stepId: string, pings: KeyedStream<LocationEvent>, stores: CircleIndex, params: StoreProximityParams = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<Trigger> {
+export function storeProximity<E extends LocationEvent>(stepId: string, pings: KeyedStream<E>, stores: CircleIndex, params: StoreProximityParams = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<Trigger> {
   checkParams(stepId, params);
   const { dwellMs: D, cooldownMs } = params;
   const accepted = isAcceptedPing(params.maxAccuracyM);
