@@ -88,6 +88,14 @@ describe('store page', () => {
     expect(html).toContain('new EventSource(location.pathname.replace(/\\/+$/, "") + "/events")');
     expect(html).not.toMatch(/<(link|img)\b|<script [^>]*src=/); // nothing fetched but the events
   });
+
+  it("embeds the store's timezone as JSON that cannot close the script", () => {
+    expect(storePageHtml({ storeId: 's', name: 'S', timezone: 'Asia/Shanghai' })).toContain('const zone = "Asia/Shanghai";');
+    expect(storePageHtml({ storeId: 's', name: 'S' })).toContain('const zone = null;');
+    const evil = storePageHtml({ storeId: 's', name: 'S', timezone: '</script><script>alert(1)</script>' });
+    expect(evil.match(/<\/script>/g)).toHaveLength(1);
+    expect(evil).toContain('const zone = "\\u003c/script>\\u003cscript>alert(1)\\u003c/script>";');
+  });
 });
 
 /** A minimal SSE client over node:http that records raw text and parsed events. */

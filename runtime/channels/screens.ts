@@ -45,7 +45,8 @@ export interface ScreenSnapshot {
 
 export type PublishOutcome = 'published' | 'duplicate' | 'stale' | 'no_store' | 'unknown_store';
 
-export type ScreenStore = Pick<Store, 'storeId' | 'name'>;
+/** A store as its screens show it; times are shown in `timezone` (IANA) when given, else the screen's own. */
+export type ScreenStore = Pick<Store, 'storeId' | 'name'> & { readonly timezone?: string };
 
 export interface ScreenHubOptions {
   readonly stores: Iterable<ScreenStore>;
@@ -81,7 +82,7 @@ export class ScreenHub {
     this.rememberIds = opts.rememberIds ?? 1_024;
     if (!(Number.isSafeInteger(this.maxPerStore) && this.maxPerStore >= 1)) throw ssError('SS_ERR_CONFIG', `screens maxPerStore must be an integer >= 1, got ${this.maxPerStore}`, { field: 'screens.maxPerStore' });
     if (!(Number.isSafeInteger(this.rememberIds) && this.rememberIds >= 1)) throw ssError('SS_ERR_CONFIG', `screens rememberIds must be an integer >= 1, got ${this.rememberIds}`, { field: 'screens.rememberIds' });
-    for (const s of opts.stores) this.stores.set(s.storeId, { store: { storeId: s.storeId, name: s.name }, bySlot: new Map(), seen: new Set(), listeners: new Set() });
+    for (const s of opts.stores) this.stores.set(s.storeId, { store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone }, bySlot: new Map(), seen: new Set(), listeners: new Set() });
   }
 
   /** The store, if the hub serves it. */
@@ -234,6 +235,8 @@ const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.ch
  */
 export function storePageHtml(store: ScreenStore): string {
   const name = escapeHtml(store.name);
+  // JSON in a script: escape "<" so no value can close the script element.
+  const timeZone = JSON.stringify(store.timezone ?? null).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -246,8 +249,8 @@ export function storePageHtml(store: ScreenStore): string {
   body { margin: 0; min-height: 100vh; background: var(--bg); color: var(--fg); font-family: system-ui, "Segoe UI", Roboto, "Noto Sans", sans-serif; padding: 3vh 3vw; }
   header { display: flex; align-items: baseline; gap: 2vw; margin-bottom: 3vh; }
   h1 { font-size: clamp(28px, 4.2vw, 96px); margin: 0; letter-spacing: -0.01em; }
-  .sub { font-size: clamp(16px, 1.8vw, 40px); color: var(--muted); }
-  #status { margin-left: auto; font-size: clamp(14px, 1.3vw, 28px); color: var(--muted); display: flex; align-items: center; gap: .5em; }
+  .sub { font-size: clamp(16px, 1.8vw, 40px); color: var(--muted); white-space: nowrap; }
+  #status { margin-left: auto; font-size: clamp(14px, 1.3vw, 28px); color: var(--muted); display: flex; align-items: center; gap: .5em; white-space: nowrap; }
   #status::before { content: ""; width: .8em; height: .8em; border-radius: 50%; background: var(--bad); }
   body[data-state="live"] #status::before { background: var(--ok); }
   #cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(max(320px, 28vw), 1fr)); gap: 2vw; }
@@ -280,7 +283,9 @@ export function storePageHtml(store: ScreenStore): string {
   const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
   const reason = (r) => String(r).replace(/_/g, " ");
   const score = (s) => (Number.isInteger(s) ? String(s) : Number(s).toFixed(2));
-  const time = (ts) => new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const zone = ${timeZone};
+  const clock = (() => { try { return new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...(zone ? { timeZone: zone } : {}) }); } catch { return new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); } })();
+  const time = (ts) => clock.format(new Date(ts));
   function render() {
     const list = [...slots.values()].sort((a, b) => b.ts - a.ts).slice(0, max);
     for (const k of [...slots.keys()]) if (!list.some((s) => s.slot === k)) slots.delete(k);
