@@ -185,11 +185,11 @@ describe('location scenes over GeoLife (real GPS data)', () => {
     deps = { stores, profiles: profilesFrom(profiles) };
   }, 120_000);
 
-  function replay(build: (p: Pipeline, params: RetailParams, deps: RetailDeps) => Stream<Trigger>): Trigger[] {
+  function replay(build: (p: Pipeline, params: RetailParams, deps: RetailDeps) => Stream<Trigger>, input: LocationEvent[] = events): Trigger[] {
     const p = pipeline('geolife');
     build(p, DEFAULT_PARAMS, deps).to('triggers');
     const d = TestDriver.of(p);
-    for (const e of events) d.push('location', e);
+    for (const e of input) d.push('location', e);
     d.end();
     expect(d.deadLetters).toEqual([]);
     return d.values<Trigger>('triggers');
@@ -218,5 +218,23 @@ describe('location scenes over GeoLife (real GPS data)', () => {
     expect(sortFired(fromTriggers(got))).toEqual(sortFired(ref));
     expect(ref.length).toBeGreaterThanOrEqual(8);
     expect(new Set(ref.map(([c, ts]) => `${c} ${commuteWindow(ts)}`)).size).toBe(ref.length); // once per window per date
+  });
+
+  it('both scenes agree with the rules when some fixes are poor (accuracy 150 m ignored, 100 m accepted)', () => {
+    // GeoLife has no accuracy: give every 5th point 150 m and every 7th 100 m, deterministically.
+    const degraded = events.map((e, i) => ({ ...e, accuracyM: i % 5 === 0 ? 150 : i % 7 === 0 ? 100 : null }));
+    const users = new Map<string, LocationEvent[]>();
+    for (const e of degraded) {
+      const list = users.get(e.customerId);
+      if (list === undefined) users.set(e.customerId, [e]);
+      else list.push(e);
+    }
+    const proximity = referenceProximity(users, stores).fired;
+    const commuting = referenceCommute(users, stores);
+    expect(sortFired(fromTriggers(replay((p, params, d) => buildStoreProximity(p, params, d, { outOfOrdernessMs: 0 }), degraded)))).toEqual(sortFired(proximity));
+    expect(sortFired(fromTriggers(replay((p, params, d) => buildCommute(p, params, d, { outOfOrdernessMs: 0 }), degraded)))).toEqual(sortFired(commuting));
+    // the ignored fixes change the outcome: other visits and other pairs than with every fix
+    expect(sortFired(proximity)).not.toEqual(sortFired(referenceProximity(byUser, stores).fired));
+    expect(sortFired(commuting)).not.toEqual(sortFired(referenceCommute(byUser, stores)));
   });
 });
