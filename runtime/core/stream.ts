@@ -8,8 +8,19 @@ import { keyedProcess, type KeyedProcessOptions, type KeyedProcessor, type State
 import { map, type StepOptions } from '../../operators/map.js';
 import { merge } from '../../operators/merge.js';
 import { reduce } from '../../operators/reduce.js';
+import { dedupe, type DedupeOptions } from '../../operators/dedupe.js';
+import { enrichFromChangelog } from '../../operators/enrichFromChangelog.js';
+import { enrichFromTable, type EnrichJoinType, type EnrichOptions, type EnrichValue, type ReferenceTable } from '../../operators/enrichFromTable.js';
+import { followedBy, type FollowedBy, type FollowedByOptions } from '../../operators/followedBy.js';
+import { geofence, type GeofenceHit, type GeofenceOptions } from '../../operators/geofence.js';
+import { intervalJoin, type IntervalJoinOptions, type JoinLeft, type JoinRight, type JoinType } from '../../operators/intervalJoin.js';
+import { notFollowedBy, type Absence, type NotFollowedByOptions } from '../../operators/notFollowedBy.js';
+import { pattern, type PatternOptions } from '../../operators/pattern.js';
+import { rateLimit, type RateLimitOptions } from '../../operators/rateLimit.js';
+import { SESSION_RETRACTIONS } from '../../operators/sessionWindow.js';
 import { ssError } from '../errors.js';
 import { GraphBuilder, type Edge, type GraphNode, type OperatorDef, type PipelineGraph, type PortName, type SourceOptions } from './graph.js';
+import { patternOf, type Match, type Pattern, type PatternStart } from './pattern.js';
 import type { Aggregator, SessionWindowSpec, TimeWindowSpec, Windowed, WindowSpec } from './windows.js';
 
 /**
@@ -110,9 +121,24 @@ export class Stream<T> {
     return out as { [K in keyof B]: Stream<BranchTypes<T, B>[K]> } & { otherwise: Stream<T> };
   }
 
-  /** A side output of the step that produced this stream (e.g. `late`). */
+  /** A side output of the step that produced this stream (e.g. `late`); keyed if the step's output is. */
   sideOutput<U>(tag: string): Stream<U> {
-    return new Stream<U>(this.builder, this.node, `side:${tag}`);
+    return this.derive(this.node, `side:${tag}`) as Stream<U>;
+  }
+
+  /** Drops records whose id was seen within `ttlMs` of event time (see `operators/dedupe.ts`); duplicates on side output `duplicates`. */
+  dedupe(stepId: string, opts: DedupeOptions<T>): Stream<T> {
+    return this.pipe(dedupe(stepId, opts));
+  }
+
+  /** Matches each point against an index of circles (see `operators/geofence.ts`). Stateless. */
+  geofence(opts: GeofenceOptions<T>): Stream<GeofenceHit<T>> {
+    return this.pipe(geofence(opts));
+  }
+
+  /** Enriches each record from reference data, looked up by `opts.key` (see `operators/enrichFromTable.ts`). */
+  enrich<R, O, J extends EnrichJoinType = 'inner'>(stepId: string, table: ReferenceTable<R>, opts: EnrichOptions<T, J> & { readonly key: (value: T) => string }, joiner: (value: T, ref: EnrichValue<R, J>) => O): Stream<O> {
+    return this.pipe(enrichFromTable(stepId, table, opts, joiner));
   }
 
   /** Sends the stream to a named sink (a topic, a channel, or the test kit's collector). */
@@ -162,6 +188,53 @@ export class KeyedStream<T> extends Stream<T> {
     return spec.kind === 'session' ? new SessionWindowedStream<T>(this, spec) : new WindowedStream<T>(this, spec);
   }
 
+  override dedupe(stepId: string, opts: DedupeOptions<T>): KeyedStream<T> {
+    return this.pipeKeyed(dedupe(stepId, opts));
+  }
+
+  /** At most `max` records per key in any `perMs` of event time; the rest on side output `limited`. */
+  rateLimit(stepId: string, opts: RateLimitOptions): KeyedStream<T> {
+    return this.pipeKeyed(rateLimit(stepId, opts));
+  }
+
+  /** Enriches each record from reference data by its key (see `operators/enrichFromTable.ts`). */
+  override enrich<R, O, J extends EnrichJoinType = 'inner'>(stepId: string, table: ReferenceTable<R>, opts: EnrichOptions<T, J>, joiner: (value: T, ref: EnrichValue<R, J>) => O): KeyedStream<O> {
+    return this.pipeKeyed(enrichFromTable(stepId, table, opts, joiner));
+  }
+
+  /** Enriches each record from a table kept from a changelog stream (upserts; `null` deletes), as of processing order. */
+  enrichFromChangelog<R, O, J extends EnrichJoinType = 'inner'>(stepId: string, changelog: KeyedStream<R | null>, opts: EnrichOptions<T, J>, joiner: (value: T, ref: EnrichValue<R, J>) => O): KeyedStream<O> {
+    return this.join2(enrichFromChangelog<T, R, O, J>(stepId, opts, joiner), changelog);
+  }
+
+  /** Joins with another keyed stream on `left.ts + lower <= right.ts <= left.ts + upper` (see `operators/intervalJoin.ts`). */
+  intervalJoin<R, O, J extends JoinType = 'inner'>(stepId: string, right: KeyedStream<R>, opts: IntervalJoinOptions<J>, joiner: (left: JoinLeft<T, J>, right: JoinRight<R, J>) => O): KeyedStream<O> {
+    return this.join2(intervalJoin<T, R, O, J>(stepId, opts, joiner), right);
+  }
+
+  private join2<U, O>(op: OperatorDef<T | U, O> | OperatorDef<T | U | null, O>, other: KeyedStream<U> | KeyedStream<U | null>): KeyedStream<O> {
+    return new KeyedStream<O>(this.builder, this.builder.addOperator(op as OperatorDef<unknown, unknown>, [this.edge(0), other.edgeOf(1)], true));
+  }
+
+  /**
+   * A Flink-CEP-style pattern per key, matched in event-time order (see `operators/pattern.ts`).
+   * (The element type comes from `this`, so that `Pattern`, invariant in its element type, does
+   * not make every stream invariant.)
+   */
+  pattern<E, M extends object>(this: KeyedStream<E>, stepId: string, p: Pattern<E, M, string> | ((start: PatternStart<E>) => Pattern<E, M, string>), opts?: PatternOptions): KeyedStream<Match<M>> {
+    return this.pipeKeyed(pattern(stepId, typeof p === 'function' ? p(patternOf<E>()) : p, opts));
+  }
+
+  /** `first` followed by `then` within `withinMs` (see `operators/followedBy.ts`). */
+  followedBy<A extends T, B extends T>(stepId: string, opts: FollowedByOptions<T, A, B>): KeyedStream<FollowedBy<A, B>> {
+    return this.pipeKeyed(followedBy<T, A, B>(stepId, opts));
+  }
+
+  /** A `start` not followed by an `absent` record within `withinMs`: fires at the deadline (see `operators/notFollowedBy.ts`). */
+  notFollowedBy<S extends T>(stepId: string, opts: NotFollowedByOptions<T, S>): KeyedStream<Absence<S>> {
+    return this.pipeKeyed(notFollowedBy<T, S>(stepId, opts));
+  }
+
   /** The general keyed step: per-key state and timers (see `operators/keyedProcess.ts`). */
   process<O>(stepId: string, setup: (state: StateFactory) => KeyedProcessor<T, O>, opts?: KeyedProcessOptions): KeyedStream<O> {
     return this.pipeKeyed(keyedProcess(stepId, setup, opts));
@@ -203,9 +276,22 @@ export class WindowedStream<T> extends WindowedBase<T, TimeWindowSpec> {
   }
 }
 
+/** Session results: also the sessions a merge replaced (emit mode `onUpdate`). */
+export class SessionResultStream<A, T> extends WindowResultStream<A, T> {
+  retractions(): KeyedStream<Windowed<A>> {
+    return new KeyedStream<Windowed<A>>(this.builder, this.node, `side:${SESSION_RETRACTIONS}`);
+  }
+}
+
 /** A keyed stream windowed by sessions: aggregators must merge, since sessions do. */
 export class SessionWindowedStream<T> extends WindowedBase<T, SessionWindowSpec> {
-  aggregate<A>(stepId: string, aggregator: Aggregator<T, A> & { merge(a: A, b: A): A }, opts?: AggregateOptions): WindowResultStream<A, T> {
-    return this.add(aggregate(stepId, this.spec, aggregator, opts));
+  aggregate<A>(stepId: string, aggregator: Aggregator<T, A> & { merge(a: A, b: A): A }, opts?: AggregateOptions): SessionResultStream<A, T> {
+    const r = this.add(aggregate(stepId, this.spec, aggregator, opts));
+    return new SessionResultStream<A, T>(r['builder'], r.node);
+  }
+
+  override count(stepId: string, opts?: AggregateOptions): SessionResultStream<number, T> {
+    const r = super.count(stepId, opts);
+    return new SessionResultStream<number, T>(r['builder'], r.node);
   }
 }
