@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, Message, Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, Message, Producer } from 'kafkajs';
 import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type SchemaRegistry } from '../../schemas/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Executor, type DeadLetter } from '../core/executor.js';
@@ -74,6 +74,11 @@ export interface JobOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /** Backoff bounds for retries of Kafka and Redis writes. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /**
+   * Consumer group timing. A crashed instance holds its partitions until its session times out
+   * (kafkajs default 30 s); a short session moves them sooner at the cost of more heartbeats.
+   */
+  readonly consumer?: Readonly<Pick<ConsumerConfig, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs'>>;
 }
 
 interface Output {
@@ -136,6 +141,7 @@ export class KafkaJob {
       partitionAssigners: [coPartitionedAssigner()],
       // Offsets live with the state in Redis; Kafka's committed offsets are a lower bound for lag monitoring.
       retry: { retries: 10 },
+      ...opts.consumer,
     });
     this.producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
   }

@@ -1,0 +1,224 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Executor } from '../runtime/core/executor.js';
+import type { PipelineGraph } from '../runtime/core/graph.js';
+import { VirtualClock } from '../runtime/core/clock.js';
+import type { Json } from '../runtime/core/plain.js';
+import type { StateSnapshot } from '../runtime/core/state.js';
+import { recordKey } from '../simulator/kafka.js';
+import type { SimRecord } from '../simulator/life.js';
+import { partitionOf } from './kafka.js';
+
+/** Helpers for the fault tests: worker processes, a webhook that counts, and the reference run. */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WORKER = fileURLToPath(new URL('../runtime/kafka/worker.ts', import.meta.url));
+
+/** A progress line of `runtime/kafka/worker.ts`. */
+export interface WorkerProgress {
+  readonly eventsIn: number;
+  readonly outputs: number;
+  readonly partitions: number[];
+  readonly checkpoints: number;
+  readonly retries: number;
+  readonly fenced: number;
+  readonly delivered: number;
+  readonly duplicatesDropped: number;
+  readonly roundTrips: number;
+}
+
+const ZERO: WorkerProgress = { eventsIn: 0, outputs: 0, partitions: [], checkpoints: 0, retries: 0, fenced: 0, delivered: 0, duplicatesDropped: 0, roundTrips: 0 };
+
+export interface WorkerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A running worker process, followed through its stdout. */
+export class WorkerProcess {
+  readonly child: ChildProcess;
+  /** The last progress line (counters of this process since it started). */
+  progress: WorkerProgress = ZERO;
+  started = false;
+  stopped = false;
+  exit: WorkerExit | undefined;
+  readonly exited: Promise<WorkerExit>;
+  private readonly stderrTail: string[] = [];
+
+  constructor(
+    readonly label: string,
+    args: readonly string[],
+  ) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        this.onLine(line);
+      }
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line !== '') this.stderrTail.push(line);
+      if (this.stderrTail.length > 400) this.stderrTail.splice(0, this.stderrTail.length - 400);
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+  }
+
+  private onLine(line: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null) return;
+    if ('event' in msg) {
+      if (msg.event === 'started') this.started = true;
+      if (msg.event === 'stopped') this.stopped = true;
+    } else if ('eventsIn' in msg) {
+      this.progress = msg as WorkerProgress;
+    }
+  }
+
+  /** The last lines the worker logged (for failure messages). */
+  logs(lines = 40): string {
+    return this.stderrTail.slice(-lines).join('\n');
+  }
+
+  /** Whether the log mentions `text`. */
+  logged(text: string): boolean {
+    return this.stderrTail.some((l) => l.includes(text));
+  }
+
+  get alive(): boolean {
+    return this.exit === undefined;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.child.kill(signal);
+  }
+
+  /** SIGTERM, then waits for a clean exit (SIGKILL and throw after `timeoutMs`). */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    this.kill('SIGTERM');
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+    const result = await Promise.race([this.exited, timeout]);
+    if (result === 'timeout') {
+      this.kill('SIGKILL');
+      throw new Error(`worker ${this.label} did not stop within ${timeoutMs} ms after SIGTERM:\n${this.logs()}`);
+    }
+    if (result.code !== 0) throw new Error(`worker ${this.label} exited with ${result.code ?? result.signal} after SIGTERM:\n${this.logs()}`);
+  }
+}
+
+/** A local HTTP endpoint standing in for a person-facing channel: counts deliveries per id. */
+export class CountingWebhook {
+  readonly counts = new Map<string, number>();
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        try {
+          const { id } = JSON.parse(body) as { id: string };
+          this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+          res.writeHead(204).end();
+        } catch {
+          res.writeHead(400).end();
+        }
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/deliver`;
+  }
+
+  /** Ids delivered more than once. */
+  duplicates(): string[] {
+    return [...this.counts].filter(([, n]) => n > 1).map(([id]) => id);
+  }
+
+  async close(): Promise<void> {
+    if (this.server === undefined) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = undefined;
+  }
+}
+
+/** The reference: one executor per partition fed its records in order, as `runPartitioned`, keeping the executors. */
+export function referenceRun(graph: () => PipelineGraph, records: readonly SimRecord[], partitions: number): { outputs: Map<string, unknown[]>; executors: Executor[] } {
+  const outputs = new Map<string, unknown[]>();
+  const executors = Array.from({ length: partitions }, () => {
+    const g = graph();
+    return new Executor(g, {
+      clock: new VirtualClock(0),
+      sinks: Object.fromEntries(g.sinks.map((s) => [s.id, (v: unknown) => void (outputs.get(s.id) ?? outputs.set(s.id, []).get(s.id)!).push(v)])),
+    });
+  });
+  for (const r of records) executors[partitionOf(recordKey(r), partitions)]!.push(r.topic, r.value);
+  return { outputs, executors };
+}
+
+/** JSON with object keys sorted, so equal values print equal. */
+export function canonicalJson(v: unknown): string {
+  const sortKeys = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(sortKeys);
+    if (x !== null && typeof x === 'object') {
+      return Object.fromEntries(
+        Object.keys(x)
+          .sort()
+          .map((k) => [k, sortKeys((x as Record<string, unknown>)[k])]),
+      );
+    }
+    return x;
+  };
+  return JSON.stringify(sortKeys(v));
+}
+
+/**
+ * A state snapshot as the pipeline sees it: rows sorted by key, without the entries whose TTL the
+ * watermark has passed (they read as absent; when the sweep deletes them depends on batch
+ * boundaries, which differ between a live run and the reference), timers sorted.
+ *
+ * Event-time buffers (tables named by `isBuffer`, by default the `.../pending` lists of
+ * `eventTimeBuffer` and cart abandonment) hold records until the watermark passes them and release
+ * them sorted by ts (ties ranked by the scene): their order in the list is arrival order, which
+ * across topics depends on how Kafka interleaves the partitions' batches, in a live run as in a
+ * replay. They are compared as multisets: sorted by ts, then by content.
+ */
+export function visibleState(s: StateSnapshot, watermark: number, isBuffer: (table: string) => boolean = (t) => t.endsWith('/pending')): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [table, rows] of Object.entries(s.tables)) {
+    const live = rows
+      .filter(([, , e]) => e === null || e > watermark)
+      .map(([key, v, e]): [string, Json, number | null] => [key, isBuffer(table) && Array.isArray(v) ? sortBuffer(v) : v, e])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    if (live.length > 0) out[table] = live;
+  }
+  for (const [queue, list] of Object.entries(s.timers)) {
+    if (list.length > 0) out[`${queue}#timers`] = [...list].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  }
+  return out;
+}
+
+function sortBuffer(list: Json[]): Json[] {
+  const tsOf = (x: Json): number => (x !== null && typeof x === 'object' && !Array.isArray(x) && typeof x['ts'] === 'number' ? x['ts'] : 0);
+  return list
+    .map((x) => ({ x, ts: tsOf(x), json: canonicalJson(x) }))
+    .sort((a, b) => a.ts - b.ts || (a.json < b.json ? -1 : a.json > b.json ? 1 : 0))
+    .map((e) => e.x);
+}
