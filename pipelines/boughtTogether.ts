@@ -1,0 +1,235 @@
+import type { KeyedStream, Stream } from '../runtime/core/stream.js';
+import type { BoughtTogether, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
+
+/** `boughtTogether(X)` lists at most this many items (SCENES.md §5). */
+export const BOUGHT_TOGETHER_TOP = 10;
+
+/** Orders bought-together items: count descending, then productId ascending (UTF-16 code units, not locale). */
+export function compareBoughtTogether(a: BoughtTogetherItem, b: BoughtTogetherItem): number {
+  if (a.count !== b.count) return b.count - a.count;
+  return a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0;
+}
+
+/**
+ * The basket of a till transaction: its distinct productIds with `quantity > 0`, sorted. Returns
+ * and zero quantities are not purchases (SCENES.md §1). Anonymous shoppers' baskets count: a
+ * basket says which products sell together whoever bought it.
+ */
+export function basketOf(e: PosEvent): string[] {
+  const ids = new Set<string>();
+  for (const item of e.items) if (item.quantity > 0) ids.add(item.productId);
+  return [...ids].sort();
+}
+
+/** One product of a basket, routed to that product's key: `productId` co-occurs with every other id of `basket`. */
+export interface BasketMember {
+  readonly productId: string;
+  /** The whole basket, sorted and shared by all its members (one array per transaction, not one per pair). */
+  readonly basket: readonly string[];
+}
+
+/** What the bought-together step serves to readers in the same process. */
+interface BoughtTogetherReader {
+  top(productId: string): readonly BoughtTogetherItem[] | undefined;
+  products(): Iterable<string>;
+}
+
+/**
+ * The live bought-together table, readable from anywhere in the process: the recommendation step
+ * (keyed by customer) reads a product's list here, and a replay reads the whole table at the end.
+ *
+ * It is a **view** of the bought-together step's keyed state, not a copy: the step attaches itself
+ * when the executor instantiates it, and every read goes to that step's state. A restore from a
+ * snapshot therefore restores the index too.
+ *
+ * Limits, on purpose:
+ * - **One process.** The counts are keyed by product, the recommendation step by customer; they are
+ *   not co-partitioned. In a multi-instance deployment, an instance would see only the products of
+ *   its own partitions. Spreading the table needs either a repartition of the pair increments by
+ *   product (a topic) plus a broadcast of the top lists to every instance (a compacted topic, e.g.
+ *   of the step's {@link BoughtTogether} changelog), or one instance that owns the whole table.
+ * - **One executor per graph at a time.** Instantiating the graph again (a second executor) points
+ *   the index at the newest instance's state.
+ * - **Arrival time, not event time.** The step applies each basket when it arrives (counts commute,
+ *   so the final table does not depend on order). A reader sees every basket that has arrived: all
+ *   pos events with ts at or below its watermark, and any later one already delivered. The same
+ *   input in the same order gives the same reads, byte for byte.
+ */
+export class BoughtTogetherIndex {
+  private reader: BoughtTogetherReader | undefined;
+
+  /** @internal Called by the bought-together step when it is instantiated. */
+  attach(reader: BoughtTogetherReader): void {
+    this.reader = reader;
+  }
+
+  /** Whether a bought-together step has attached (the graph has been instantiated). */
+  get attached(): boolean {
+    return this.reader !== undefined;
+  }
+
+  /**
+   * `boughtTogether(productId)`: the top {@link BOUGHT_TOGETHER_TOP} other products by pair count,
+   * count descending, ties by productId ascending; empty when it has none. Do not mutate.
+   */
+  top(productId: string): readonly BoughtTogetherItem[] {
+    return this.live().top(productId) ?? [];
+  }
+
+  /** The whole table: one entry per product that has any, sorted by productId (UTF-16 code units). */
+  table(): BoughtTogether[] {
+    const r = this.live();
+    const out: BoughtTogether[] = [];
+    for (const productId of [...r.products()].sort()) {
+      const items = r.top(productId);
+      if (items !== undefined && items.length > 0) out.push({ productId, items: items.map((i) => ({ productId: i.productId, count: i.count })) });
+    }
+    return out;
+  }
+
+  private live(): BoughtTogetherReader {
+    if (this.reader === undefined) throw new Error('the bought-together index is read before its step was instantiated (run the graph in an executor first)');
+    return this.reader;
+  }
+}
+
+/** The table as the replay's `bought_together.jsonl` (SCENES.md §7): one JSON object a line, lines in productId order. */
+export function boughtTogetherJsonl(table: readonly BoughtTogether[]): string {
+  let out = '';
+  for (const row of table) out += JSON.stringify({ productId: row.productId, items: row.items.map((i) => ({ productId: i.productId, count: i.count })) }) + '\n';
+  return out;
+}
+
+/** The key under which the step lists the products it has state for (so the table can be read whole). */
+const ALL = '*';
+
+/**
+ * Updates a top list in place after `productId`'s count rose to `count`. Exact because counts only
+ * ever increase: a product outside the list can only enter through its own increment, and one
+ * inside only moves up.
+ */
+function raise(top: BoughtTogetherItem[], productId: string, count: number): boolean {
+  const n = top.length;
+  if (n === BOUGHT_TOGETHER_TOP) {
+    // Fast path: cannot enter a full list (a product already in it has a count above the last's).
+    const last = top[n - 1]!;
+    if (count < last.count || (count === last.count && productId > last.productId)) return false;
+  }
+  let i = top.findIndex((x) => x.productId === productId);
+  const item: BoughtTogetherItem = { productId, count };
+  if (i >= 0) top[i] = item;
+  else if (n < BOUGHT_TOGETHER_TOP) {
+    top.push(item);
+    i = n;
+  } else {
+    i = n - 1;
+    top[i] = item;
+  }
+  while (i > 0 && compareBoughtTogether(top[i]!, top[i - 1]!) < 0) {
+    const prev = top[i - 1]!;
+    top[i - 1] = top[i]!;
+    top[i] = prev;
+    i--;
+  }
+  return true;
+}
+
+/**
+ * SCENES.md §5, bought together: live pair counts over till transactions, per product.
+ *
+ * Each pos event's basket ({@link basketOf}: distinct productIds with `quantity > 0`; anonymous
+ * shoppers included) counts once for every unordered pair in it; a basket of one product adds
+ * nothing. `boughtTogether(X)` is the top {@link BOUGHT_TOGETHER_TOP} other products by count,
+ * descending, ties by productId ascending.
+ *
+ * The stream is keyed by product: a flatMap turns a basket of n products into n records
+ * `(X, basket)` that share one basket array, so nothing quadratic is built per event; the step for
+ * X adds 1 to `count(X, Y)` for every other Y of the basket (both directions of each pair, since Y
+ * gets its own record). State per product: its co-purchase counts (`counts`, a map from the other
+ * product to the count) and its current top list (`top`), kept exact incrementally (see {@link raise}),
+ * plus the list of products with state (`products`, under the key `*`) so the table can be read
+ * whole. Nothing expires: the table covers all of the input.
+ *
+ * Baskets are applied on arrival (event time does not matter to a sum); records are never late.
+ * Output: the changelog of the table, one {@link BoughtTogether} for X (keyed by X, at the pos
+ * event's ts) each time a basket changes X's top list; the last record per product is its current
+ * entry. Reads in the same process go through `index` (see {@link BoughtTogetherIndex} for the
+ * limits).
+ *
+ * ```text
+ * pos:  t1 {A, B, C}   t2 {A, B}   t3 {A, -C (return)}   t4 {B}
+ * A:    B:1 C:1        B:2 C:1     (unchanged)           (unchanged)
+ * out:  A[B1,C1] B[A1,C1] C[A1,B1]   A[B2,C1] B[A2,C1]
+ * ```
+ */
+export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: BoughtTogetherIndex = new BoughtTogetherIndex()): KeyedStream<BoughtTogether> {
+  const intern = interner();
+  const members = pos
+    .flatMap(
+      (e): BasketMember[] => {
+        const basket = basketOf(e);
+        if (basket.length < 2) return [];
+        for (let i = 0; i < basket.length; i++) basket[i] = intern(basket[i]!);
+        return basket.map((productId) => ({ productId, basket }));
+      },
+      { name: `${stepId}.baskets` },
+    )
+    .keyBy((m) => m.productId, { name: `${stepId}.by_product` });
+
+  return members.process<BoughtTogether>(stepId, (state) => {
+    const counts = state.value<Map<string, number>>('counts');
+    const tops = state.value<BoughtTogetherItem[]>('top');
+    const products = state.map<true>('products');
+    index.attach({
+      top: (productId) => tops.get(productId),
+      products: () => products.entries(ALL)?.keys() ?? [],
+    });
+
+    return {
+      onElement(m, ctx) {
+        const x = ctx.key;
+        let row = counts.get(x);
+        let top = tops.get(x);
+        if (row === undefined || top === undefined) {
+          row = new Map();
+          top = [];
+          products.set(ALL, x, true);
+        }
+        let changed = false;
+        const basket = m.basket;
+        for (let i = 0; i < basket.length; i++) {
+          const y = basket[i]!;
+          if (y === x) continue;
+          const c = (row.get(y) ?? 0) + 1;
+          row.set(y, c);
+          if (raise(top, y, c)) changed = true;
+        }
+        // Mutated in place (the hot path: tens of millions of pairs on a real catalogue); set marks them written.
+        counts.set(x, row);
+        tops.set(x, top);
+        if (changed) ctx.emit({ productId: x, items: top.map((i) => ({ productId: i.productId, count: i.count })) });
+      },
+    };
+  });
+}
+
+/**
+ * One string object per productId. Pair counting compares ids millions of times; equal ids that are
+ * the same object compare at once, while ids decoded afresh from each event compare character by
+ * character (twice as slow on Online Retail). A cache, not state: it only changes speed.
+ */
+function interner(max = 1_000_000): (s: string) => string {
+  const seen = new Map<string, string>();
+  return (s) => {
+    const c = seen.get(s);
+    if (c !== undefined) return c;
+    if (seen.size >= max) seen.clear();
+    seen.set(s, s);
+    return s;
+  };
+}
+
+/** The bought-together step of the retail pipeline: step id `bought_together_counts`, over every pos event. */
+export function buildBoughtTogether(pos: Stream<PosEvent>, index: BoughtTogetherIndex = new BoughtTogetherIndex()): { readonly changes: KeyedStream<BoughtTogether>; readonly index: BoughtTogetherIndex } {
+  return { changes: boughtTogether('bought_together_counts', pos, index), index };
+}
