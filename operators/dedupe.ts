@@ -24,8 +24,8 @@ export interface DedupeOptions<T> {
  * (which counts it in the step's `duplicates` metric).
  *
  * State retention: one entry per id, with a state TTL of `ttlMs` in event time (see
- * `runtime/core/state.ts`): the entry for `t0` is dropped once the watermark reaches `t0 + ttlMs`
- * (or the watermark at write time plus `ttlMs` for a late first occurrence). An on-time record
+ * `runtime/core/state.ts`): the entry for `t0` is invisible to records at `t >= t0 + ttlMs` and is
+ * removed from memory once the watermark has passed `t0 + ttlMs`. An on-time record
  * (`t > watermark`) can then no longer be within `ttlMs` of `t0`, so expiry never changes the
  * outcome for on-time records; a late record (`t <= watermark`) is judged against what is still
  * retained. Everything depends only on the input order and the watermarks, never on the wall

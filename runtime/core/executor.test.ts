@@ -177,3 +177,33 @@ describe('Executor timer failures', () => {
     expect(d.deadLetters.map((l) => [l.source, l.error.code, l.value])).toEqual([['t', 'SS_ERR_USER_FUNCTION', { timer: { key: 'bad', ts: 10, tag: '' } }]]);
   });
 });
+
+describe('Executor and TTL state', () => {
+  it('lets a step applying held-back records read TTL state as of their event time, even at end of input', () => {
+    const p = pipeline('ttl-held');
+    p.source<Ev>('in', { timestamp: (e) => e.ts, outOfOrdernessMs: 1000 })
+      .keyBy((e) => e.k)
+      .process<string>('held', (state) => {
+        const seen = state.value<number>('seen', { ttlMs: 50 });
+        const held = state.list<Ev>('held');
+        return {
+          onElement(e, ctx) {
+            held.add(ctx.key, e);
+            ctx.registerEventTimer(e.ts);
+          },
+          onEventTimer(ts, _tag, ctx) {
+            for (const e of held.get(ctx.key).filter((x) => x.ts === ts)) {
+              ctx.emit(`${e.ts}:${seen.get(ctx.key) === undefined ? 'new' : 'seen'}`);
+              seen.set(ctx.key, e.ts);
+            }
+            held.set(ctx.key, held.get(ctx.key).filter((x) => x.ts !== ts));
+          },
+        };
+      })
+      .to('out');
+    const d = TestDriver.of(p);
+    d.pushAll('in', [ev('a', 0), ev('a', 40), ev('a', 100), ev('a', 149)]).end();
+    // 40 is within 50 of 0; 100 is 60 after 40; 149 is 49 after 100. All applied at end(), W = +Infinity.
+    expect(d.values('out')).toEqual(['0:new', '40:seen', '100:new', '149:seen']);
+  });
+});

@@ -322,10 +322,14 @@ export class Executor {
 
   /** Sends a node's new watermark to everything downstream of it. */
   private forward(rt: NodeRt, w: number): void {
-    if (rt.node.role === 'source') this.updateGlobal();
+    const source = rt.node.role === 'source';
+    const before = this.globalWm;
+    if (source) this.updateGlobal();
     for (const targets of rt.ports.values()) {
       for (const t of targets) this.onInputWatermark(t.rt, t.input, w);
     }
+    // Expire state only once the new watermark has reached every step.
+    if (source && this.globalWm > before) this.state.expire();
   }
 
   private onInputWatermark(rt: NodeRt, input: number, w: number): void {
@@ -355,7 +359,6 @@ export class Executor {
     if (min > this.globalWm) {
       this.globalWm = min;
       this.state.time.watermark = min;
-      this.state.expire();
     }
   }
 

@@ -37,14 +37,15 @@ describe('InMemoryStateBackend', () => {
     expect(isScenestreamError(err, 'SS_ERR_GRAPH_DUPLICATE_STEP')).toBe(true);
   });
 
-  it('expires entries in event time: gone once the watermark reaches write time + ttl', () => {
+  it('expires entries in event time: invisible to reads at write time + ttl, removed once the watermark passes it', () => {
     const b = new InMemoryStateBackend();
     const v = b.valueState<string>('s', 'seen', { ttlMs: 100 });
     b.time.currentTime = 1000;
     v.set('a', 'x'); // expires at 1100
-    b.time.watermark = 1099;
+    b.time.watermark = 5000; // the watermark alone does not hide it: a held-back record at 1099 still sees it
+    b.time.currentTime = 1099;
     expect(v.get('a')).toBe('x');
-    b.time.watermark = 1100;
+    b.time.currentTime = 1100;
     expect(v.get('a')).toBeUndefined();
     expect(v.size).toBe(1); // still stored until swept
     b.expire();

@@ -11,9 +11,11 @@ import { TimerQueue } from './timers.js';
  * changed in one round trip ({@link StateBackend.drainChanges}), so a remote backend (Redis) costs a
  * few round trips per batch, not per event.
  *
- * Time-to-live is measured in **event time** against the watermark, so a replay of the same input
- * expires the same entries. An entry written at event time `t` with `ttlMs` is gone once the
- * watermark reaches `t + ttlMs`.
+ * Time-to-live is measured in **event time**, so a replay of the same input expires the same
+ * entries however it is batched. An entry written while processing event time `t` (a record's ts,
+ * or a timer's) with `ttlMs` is invisible to reads at event time `>= t + ttlMs`, and is removed
+ * from memory once the whole pipeline's watermark has passed `t + ttlMs` (after that watermark
+ * has reached every step, so a step still applying held-back records never loses an entry early).
  */
 
 export interface StateOptions {
@@ -117,7 +119,7 @@ class Table {
     const raw = this.data.get(key);
     if (this.ttlMs === undefined || raw === undefined) return raw;
     const entry = raw as Entry;
-    return entry.e <= this.time.watermark ? undefined : entry.v;
+    return entry.e <= this.time.currentTime ? undefined : entry.v;
   }
 
   set(key: string, value: unknown): void {
@@ -125,7 +127,7 @@ class Table {
       this.data.set(key, value);
       this.track(key, value, undefined);
     } else {
-      const e = Math.max(this.time.currentTime, this.time.watermark) + this.ttlMs;
+      const e = this.time.currentTime + this.ttlMs;
       this.data.set(key, { v: value, e });
       this.track(key, value, e);
     }
