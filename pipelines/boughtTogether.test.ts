@@ -28,6 +28,7 @@ describe('bought together (SCENES §5)', () => {
     const { d, index } = driver();
     d.push('pos', till(1, ['A', 'B', 'A', 'B', 'C', '-D', 'E:0']));
     d.push('pos', till(2, ['A', 'B', '-C']));
+    d.watermark('pos', 2);
     expect(top(index, 'A')).toEqual(['B:2', 'C:1']);
     expect(top(index, 'B')).toEqual(['A:2', 'C:1']);
     expect(top(index, 'C')).toEqual(['A:1', 'B:1']);
@@ -40,8 +41,10 @@ describe('bought together (SCENES §5)', () => {
     const { d, index } = driver();
     d.push('pos', till(1, ['A', 'A', '-B']));
     d.push('pos', till(2, ['X']));
+    d.watermark('pos', 2);
     expect(index.table()).toEqual([]);
     d.push('pos', till(3, ['A', 'B'], null));
+    d.watermark('pos', 3);
     expect(index.table()).toEqual([
       { productId: 'A', items: [{ productId: 'B', count: 1 }] },
       { productId: 'B', items: [{ productId: 'A', count: 1 }] },
@@ -54,10 +57,12 @@ describe('bought together (SCENES §5)', () => {
     d.push('pos', till(2, ['X', 'M']));
     d.push('pos', till(3, ['X', 'B']));
     d.push('pos', till(4, ['X', 'Q']));
+    d.watermark('pos', 4);
     expect(top(index, 'X')).toEqual(['Q:2', 'B:1', 'M:1']);
     // Code-unit order, not locale: uppercase before lowercase.
     d.push('pos', till(5, ['X', 'a']));
     d.push('pos', till(6, ['X', 'Z']));
+    d.watermark('pos', 6);
     expect(top(index, 'X')).toEqual(['Q:2', 'B:1', 'M:1', 'Z:1', 'a:1']);
   });
 
@@ -65,12 +70,16 @@ describe('bought together (SCENES §5)', () => {
     const { d, index } = driver();
     const others = ['P01', 'P02', 'P03', 'P04', 'P05', 'P06', 'P07', 'P08', 'P09', 'P10', 'P11'];
     d.push('pos', till(1, ['X', ...others])); // 11 partners at 1: P01..P10 in, P11 out
+    d.watermark('pos', 1);
     expect(top(index, 'X')).toEqual(others.slice(0, 10).map((o) => `${o}:1`));
     d.push('pos', till(2, ['X', 'P11'])); // P11 at 2 climbs to the top
+    d.watermark('pos', 2);
     expect(top(index, 'X')).toEqual(['P11:2', ...others.slice(0, 9).map((o) => `${o}:1`)]);
     d.push('pos', till(3, ['X', 'P00'])); // a new item at 1 ties the cut and beats P09 on productId
+    d.watermark('pos', 3);
     expect(top(index, 'X')).toEqual(['P11:2', 'P00:1', ...others.slice(0, 8).map((o) => `${o}:1`)]);
     d.push('pos', till(4, ['X', 'P10'])); // P10, pushed out at 1, comes back at 2
+    d.watermark('pos', 4);
     expect(top(index, 'X')).toEqual(['P10:2', 'P11:2', 'P00:1', ...others.slice(0, 7).map((o) => `${o}:1`)]);
     expect(index.top('X')).toHaveLength(10);
   });
@@ -88,6 +97,7 @@ describe('bought together (SCENES §5)', () => {
       events.push(till(t, lines, rnd(3) === 0 ? null : `c${rnd(5)}`));
     }
     d.pushAll('pos', events);
+    d.end();
     const counts = new Map<string, Map<string, number>>();
     for (const e of events) {
       const b = [...new Set(e.items.filter((i) => i.quantity > 0).map((i) => i.productId))];
@@ -108,12 +118,15 @@ describe('bought together (SCENES §5)', () => {
     const { d, index } = driver();
     const others = ['B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L'];
     d.push('pos', till(1, ['A', ...others]));
+    d.watermark('pos', 1);
     d.clearOutputs();
     d.push('pos', till(2, ['A', 'L'])); // L: 1 -> 2 enters A's full list; A: 1 -> 2 enters L's list
+    d.watermark('pos', 2);
     expect(d.values<BoughtTogether>('bought_together').map((r) => r.productId)).toEqual(['A', 'L']);
     d.clearOutputs();
     d.push('pos', till(3, ['Z', 'Y']));
     d.push('pos', till(4, ['K', 'Z'])); // K's list was full of 1s from A..L; Z at 1 ties and loses to them: no change for K
+    d.watermark('pos', 4);
     expect(top(index, 'K')).toEqual(['A:1', 'B:1', 'C:1', 'D:1', 'E:1', 'F:1', 'G:1', 'H:1', 'I:1', 'J:1']);
     expect(d.values<BoughtTogether>('bought_together').map((r) => r.productId)).toEqual(['Y', 'Z', 'Z']);
     const records = d.records<BoughtTogether>('bought_together');
@@ -129,6 +142,7 @@ describe('bought together (SCENES §5)', () => {
   it('writes bought_together.jsonl one product a line, sorted by productId, fields in contract order', () => {
     const { d, index } = driver();
     d.push('pos', till(1, ['b', 'a', 'C']));
+    d.end();
     const jsonl = boughtTogetherJsonl(index.table());
     expect(jsonl).toBe(
       '{"productId":"C","items":[{"productId":"a","count":1},{"productId":"b","count":1}]}\n' +
@@ -142,12 +156,14 @@ describe('bought together (SCENES §5)', () => {
     const { d } = driver();
     d.push('pos', till(1, ['A', 'B', 'C']));
     d.push('pos', till(2, ['A', 'B']));
+    d.watermark('pos', 2);
     const snap = JSON.parse(JSON.stringify(d.snapshot())) as ReturnType<TestDriver['snapshot']>;
     const { d: d2, index: index2 } = driver();
     d2.restore(snap);
     expect(top(index2, 'A')).toEqual(['B:2', 'C:1']);
     d2.push('pos', till(3, ['A', 'C']));
     d2.push('pos', till(4, ['A', 'C', 'D']));
+    d2.end();
     expect(top(index2, 'A')).toEqual(['C:3', 'B:2', 'D:1']);
     expect(index2.table().map((r) => r.productId)).toEqual(['A', 'B', 'C', 'D']);
   });

@@ -1,5 +1,7 @@
+import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Stream } from '../runtime/core/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
+import { eventTimeBuffer } from './eventTimeOrder.js';
 
 /** `boughtTogether(X)` lists at most this many items (SCENES.md §5). */
 export const BOUGHT_TOGETHER_TOP = 10;
@@ -31,7 +33,15 @@ export interface BasketMember {
 /** What the bought-together step serves to readers in the same process. */
 interface BoughtTogetherReader {
   top(productId: string): readonly BoughtTogetherItem[] | undefined;
+  /** The changes of a product's list after the horizon, ts ascending: at `ts` the list stopped being `prev`. */
+  changes(productId: string): readonly TopChange[] | undefined;
   products(): Iterable<string>;
+}
+
+/** At `ts` a product's list changed; before, it was `prev`. */
+export interface TopChange {
+  readonly ts: number;
+  readonly prev: BoughtTogetherItem[];
 }
 
 /**
@@ -42,21 +52,33 @@ interface BoughtTogetherReader {
  * when the executor instantiates it, and every read goes to that step's state. A restore from a
  * snapshot therefore restores the index too.
  *
+ * **Reads as of an event time.** The step applies baskets in event-time order, so the table is
+ * always that of the pos events up to its watermark. A reader that is behind (the recommendation
+ * step waits for the clicks too) reads {@link topAsOf}: the list as it was once every basket with
+ * `ts <= t` had been applied, and no later one. For that, once a reader has declared itself
+ * ({@link addReader}), the step keeps per product the lists it replaced after the reader's horizon
+ * (the latest time read); older ones are dropped as the reader moves on. A reader must read in
+ * non-decreasing time; an earlier time reads as of the horizon.
+ *
  * Limits, on purpose:
  * - **One process.** The counts are keyed by product, the recommendation step by customer; they are
- *   not co-partitioned. In a multi-instance deployment, an instance would see only the products of
- *   its own partitions. Spreading the table needs either a repartition of the pair increments by
- *   product (a topic) plus a broadcast of the top lists to every instance (a compacted topic, e.g.
- *   of the step's {@link BoughtTogether} changelog), or one instance that owns the whole table.
+ *   not co-partitioned. In a multi-instance deployment an instance would see only the products of
+ *   its own partitions. Spreading the table needs a repartition of the basket members by product
+ *   (a topic) and a broadcast of the lists to every instance (a compacted topic, e.g. of the step's
+ *   {@link BoughtTogether} changelog), or one instance that owns the whole table.
+ * - **Wiring order.** A read as of t is exact when the step's watermark has reached t: true when
+ *   the reader's pos input is wired after the bought-together step (the executor forwards a
+ *   watermark depth first, in wiring order), as `buildRecommendations` does.
  * - **One executor per graph at a time.** Instantiating the graph again (a second executor) points
  *   the index at the newest instance's state.
- * - **Arrival time, not event time.** The step applies each basket when it arrives (counts commute,
- *   so the final table does not depend on order). A reader sees every basket that has arrived: all
- *   pos events with ts at or below its watermark, and any later one already delivered. The same
- *   input in the same order gives the same reads, byte for byte.
+ * - A pos event later than the watermark (beyond the out-of-orderness bound) is counted when it
+ *   arrives, and reads as of earlier times include it.
  */
 export class BoughtTogetherIndex {
   private reader: BoughtTogetherReader | undefined;
+  private readers = 0;
+  /** The latest time read: the step keeps no history at or before it. */
+  horizon = -Infinity;
 
   /** @internal Called by the bought-together step when it is instantiated. */
   attach(reader: BoughtTogetherReader): void {
@@ -68,15 +90,36 @@ export class BoughtTogetherIndex {
     return this.reader !== undefined;
   }
 
+  /** Declares a reader of {@link topAsOf} (at build time): from then on the step keeps the history that needs. */
+  addReader(): void {
+    this.readers++;
+  }
+
+  /** Whether the step must keep the lists it replaces. */
+  get keepsHistory(): boolean {
+    return this.readers > 0;
+  }
+
   /**
-   * `boughtTogether(productId)`: the top {@link BOUGHT_TOGETHER_TOP} other products by pair count,
-   * count descending, ties by productId ascending; empty when it has none. Do not mutate.
+   * `boughtTogether(productId)` now: the top {@link BOUGHT_TOGETHER_TOP} other products by pair
+   * count, count descending, ties by productId ascending; empty when it has none. Do not mutate.
    */
   top(productId: string): readonly BoughtTogetherItem[] {
     return this.live().top(productId) ?? [];
   }
 
-  /** The whole table: one entry per product that has any, sorted by productId (UTF-16 code units). */
+  /** `boughtTogether(productId)` over the baskets with `ts <= t` (see the class notes). Do not mutate. */
+  topAsOf(productId: string, t: number): readonly BoughtTogetherItem[] {
+    if (t > this.horizon) this.horizon = t;
+    const r = this.live();
+    const changes = r.changes(productId);
+    if (changes !== undefined) {
+      for (const c of changes) if (c.ts > this.horizon) return c.prev;
+    }
+    return r.top(productId) ?? [];
+  }
+
+  /** The whole table now: one entry per product that has any, sorted by productId (UTF-16 code units). */
   table(): BoughtTogether[] {
     const r = this.live();
     const out: BoughtTogether[] = [];
@@ -148,9 +191,11 @@ function raise(top: BoughtTogetherItem[], productId: string, count: number): boo
  * gets its own record). State per product: its co-purchase counts (`counts`, a map from the other
  * product to the count) and its current top list (`top`), kept exact incrementally (see {@link raise}),
  * plus the list of products with state (`products`, under the key `*`) so the table can be read
- * whole. Nothing expires: the table covers all of the input.
+ * whole, and, while a reader is behind, the lists it replaced (`history`, see
+ * {@link BoughtTogetherIndex}). Counts never expire: the table covers all of the input.
  *
- * Baskets are applied on arrival (event time does not matter to a sum); records are never late.
+ * Baskets are applied in event-time order as the watermark passes them (the final table does not
+ * depend on order, but readers as of a time do); one behind the watermark is applied at once.
  * Output: the changelog of the table, one {@link BoughtTogether} for X (keyed by X, at the pos
  * event's ts) each time a basket changes X's top list; the last record per product is its current
  * entry. Reads in the same process go through `index` (see {@link BoughtTogetherIndex} for the
@@ -177,37 +222,58 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
     .keyBy((m) => m.productId, { name: `${stepId}.by_product` });
 
   return members.process<BoughtTogether>(stepId, (state) => {
+    const buffer = eventTimeBuffer<BasketMember & { readonly ts: number }>(state);
     const counts = state.value<Map<string, number>>('counts');
     const tops = state.value<BoughtTogetherItem[]>('top');
+    const history = state.value<TopChange[]>('history');
     const products = state.map<true>('products');
     index.attach({
       top: (productId) => tops.get(productId),
+      changes: (productId) => history.get(productId),
       products: () => products.entries(ALL)?.keys() ?? [],
     });
 
+    const apply = (m: BasketMember, ts: number, ctx: ProcessContext<BoughtTogether>) => {
+      const x = ctx.key;
+      let row = counts.get(x);
+      let top = tops.get(x);
+      if (row === undefined || top === undefined) {
+        row = new Map();
+        top = [];
+        products.set(ALL, x, true);
+      }
+      const prev = index.keepsHistory ? top.slice() : undefined;
+      let changed = false;
+      const basket = m.basket;
+      for (let i = 0; i < basket.length; i++) {
+        const y = basket[i]!;
+        if (y === x) continue;
+        const c = (row.get(y) ?? 0) + 1;
+        row.set(y, c);
+        if (raise(top, y, c)) changed = true;
+      }
+      // Mutated in place (the hot path: tens of millions of pairs on a real catalogue); set marks them written.
+      counts.set(x, row);
+      tops.set(x, top);
+      if (!changed) return;
+      if (prev !== undefined && ts > index.horizon) {
+        // Keep what a reader behind us may still ask for: the changes after its horizon.
+        const kept = (history.get(x) ?? []).filter((c) => c.ts > index.horizon);
+        kept.push({ ts: Math.max(ts, kept.at(-1)?.ts ?? ts), prev });
+        history.set(x, kept);
+      }
+      ctx.emit({ productId: x, items: top.map((i) => ({ productId: i.productId, count: i.count })) }, ts);
+    };
+
     return {
       onElement(m, ctx) {
-        const x = ctx.key;
-        let row = counts.get(x);
-        let top = tops.get(x);
-        if (row === undefined || top === undefined) {
-          row = new Map();
-          top = [];
-          products.set(ALL, x, true);
-        }
-        let changed = false;
-        const basket = m.basket;
-        for (let i = 0; i < basket.length; i++) {
-          const y = basket[i]!;
-          if (y === x) continue;
-          const c = (row.get(y) ?? 0) + 1;
-          row.set(y, c);
-          if (raise(top, y, c)) changed = true;
-        }
-        // Mutated in place (the hot path: tens of millions of pairs on a real catalogue); set marks them written.
-        counts.set(x, row);
-        tops.set(x, top);
-        if (changed) ctx.emit({ productId: x, items: top.map((i) => ({ productId: i.productId, count: i.count })) });
+        const e = { productId: m.productId, basket: m.basket, ts: ctx.ts };
+        if (!buffer.hold(e, ctx)) apply(m, ctx.ts, ctx);
+      },
+      onEventTimer(ts, _tag, ctx) {
+        for (const e of buffer.release(ctx.key, ts)) apply(e, e.ts, ctx);
+        const h = history.get(ctx.key);
+        if (h !== undefined && h.every((c) => c.ts <= index.horizon)) history.delete(ctx.key);
       },
     };
   });

@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { isScenestreamError } from '../runtime/errors.js';
+import { pipeline } from '../runtime/core/stream.js';
+import { validate, type ClickEvent, type PosEvent, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
+import { TestDriver } from '../testkit/driver.js';
+import { buildRecommendations, RECOMMENDATION_DEFAULTS, type RecommendationParams } from './recommendations.js';
+import { retailSources } from './sources.js';
+
+let n = 0;
+const click = (customerId: string, type: ClickEvent['type'], ts: number, productId: string | null = null): ClickEvent => ({
+  eventId: `c${++n}`,
+  customerId,
+  sessionId: null,
+  ts,
+  type,
+  productId,
+  category: null,
+  price: null,
+  quantity: null,
+  channel: 'app',
+});
+/** A till transaction; `-P` is a return line of P. */
+const till = (customerId: string | null, ts: number, lines: string[]): PosEvent => {
+  const items = lines.map((l) => ({ productId: l.replace(/^-/, ''), category: null, quantity: l.startsWith('-') ? -1 : 1, unitPrice: 3 }));
+  return { eventId: `t${++n}`, customerId, storeId: 's1', ts, items, total: items.reduce((s, i) => s + i.quantity * 3, 0) };
+};
+const trigger = (customerId: string, ts: number, storeId: string | null, scene: Trigger['scene'] = 'store_proximity'): Trigger => ({
+  scene,
+  customerId,
+  ts,
+  storeId,
+  productIds: [],
+  category: null,
+  eventId: `g${++n}`,
+});
+
+function build(params: RecommendationParams = RECOMMENDATION_DEFAULTS) {
+  const p = pipeline('recs');
+  const src = retailSources(p, { outOfOrdernessMs: 0 });
+  const triggers = p.keyedSource<Trigger>('scene_triggers', { timestamp: (t) => t.ts, key: (t) => t.customerId, outOfOrdernessMs: 0 });
+  const r = buildRecommendations(src, triggers, params);
+  r.updates.to('recommendations');
+  return { d: TestDriver.of(p), index: r.index };
+}
+
+/** The updates, each validated against the contract. */
+function updates(d: TestDriver, customerId?: string): RecommendationUpdate[] {
+  const all = d.values<RecommendationUpdate>('recommendations');
+  for (const u of all) {
+    const v = validate('RecommendationUpdate', u);
+    expect(v.ok, v.ok ? '' : v.error.message).toBe(true);
+  }
+  return customerId === undefined ? all : all.filter((u) => u.customerId === customerId);
+}
+const brief = (u: RecommendationUpdate) => [u.storeId, u.ts, u.items.map((i) => `${i.productId} ${i.score} ${i.reason.replace('bought together with ', '<')}`)];
+
+/** A~B 3, A~C 1, B~D 2: from anonymous shoppers (their baskets count). */
+function seedTable(d: TestDriver): void {
+  for (let i = 0; i < 3; i++) d.push('pos', till(null, 100 + i, ['A', 'B']));
+  d.push('pos', till(null, 110, ['A', 'C']));
+  d.push('pos', till(null, 120, ['B', 'D']));
+  d.push('pos', till(null, 130, ['B', 'D']));
+}
+
+/** A random day of shoppers over 25 products, each topic in ts order. */
+function randomInput(seed0: number): Array<[string, unknown]> {
+  const events: Array<[string, unknown]> = [];
+  let seed = seed0;
+  const rnd = (k: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return Math.floor(seed / 65_536) % k;
+  };
+  const pid = () => `p${rnd(25)}`;
+  for (let t = 1; t <= 600; t++) {
+    const ts = t * 60_000 + rnd(1000);
+    const who = `c${rnd(12)}`;
+    const r = rnd(10);
+    if (r < 3) events.push(['pos', till(rnd(2) === 0 ? null : who, ts, Array.from({ length: 1 + rnd(5) }, () => (rnd(6) === 0 ? '-' : '') + pid()))]);
+    else if (r < 6) events.push(['clickstream', click(who, 'product_view', ts, pid())]);
+    else if (r < 8) events.push(['clickstream', click(who, 'add_to_cart', ts, pid())]);
+    else if (r < 9) events.push(['clickstream', click(who, 'checkout', ts)]);
+    else events.push(['scene_triggers', trigger(who, ts, `shop-${rnd(3)}`)]);
+  }
+  return events;
+}
+
+function runAll(events: ReadonlyArray<[string, unknown]>): RecommendationUpdate[] {
+  const { d } = build();
+  for (const [source, e] of events) d.push(source, e);
+  d.end();
+  return updates(d);
+}
+
+describe('recommendations (SCENES §5)', () => {
+  it('suggests what was bought together with what the customer viewed and bought, excluding what they bought; updates only on change', () => {
+    const { d } = build();
+    seedTable(d);
+    d.push('clickstream', click('u', 'product_view', 1000, 'A'));
+    d.push('clickstream', click('u', 'product_view', 2000, 'A')); // same interest: unchanged
+    d.push('clickstream', click('u', 'product_view', 3000, 'Z')); // no pairs; A decays by 1 s of 7 days: rounds the same
+    d.push('pos', till('u', 4000, ['B', '-C'])); // buys B; the return of C is not a purchase of C
+    d.end();
+    expect(updates(d, 'u').map(brief)).toEqual([
+      [null, 1000, ['B 3 <A', 'C 1 <A']],
+      [null, 4000, ['A 9 <B', 'D 6 <B', 'C 1 <A']],
+    ]);
+  });
+
+  it('updates a store screen on a store_proximity trigger with the suggestions current then; other scenes do not', () => {
+    const { d } = build();
+    seedTable(d);
+    d.push('clickstream', click('u', 'product_view', 1000, 'A'));
+    d.push('scene_triggers', trigger('u', 5000, 'shop-1'));
+    d.push('scene_triggers', trigger('u', 5000, null, 'cart_abandonment'));
+    d.push('scene_triggers', trigger('u', 6000, 'shop-2'));
+    d.end();
+    expect(updates(d, 'u').map(brief)).toEqual([
+      [null, 1000, ['B 3 <A', 'C 1 <A']],
+      ['shop-1', 5000, ['B 3 <A', 'C 1 <A']],
+      ['shop-2', 6000, ['B 3 <A', 'C 1 <A']],
+    ]);
+    expect(d.records<RecommendationUpdate>('recommendations').map((r) => r.key)).toEqual(['u', 'u', 'u']);
+  });
+
+  it('lets a trigger see the events of its own ts, whichever topic delivered first; an empty screen update when there is nothing to suggest', () => {
+    const { d } = build();
+    seedTable(d);
+    d.push('scene_triggers', trigger('v', 7000, 'shop-1')); // arrives first...
+    d.push('clickstream', click('v', 'add_to_cart', 7000, 'B')); // ...but the click at the same ts is applied before it
+    d.push('scene_triggers', trigger('w', 7000, 'shop-1'));
+    d.end();
+    expect(updates(d, 'v').map(brief)).toEqual([
+      [null, 7000, ['A 6 <B', 'D 4 <B']],
+      ['shop-1', 7000, ['A 6 <B', 'D 4 <B']],
+    ]);
+    expect(updates(d, 'w').map(brief)).toEqual([['shop-1', 7000, []]]);
+  });
+
+  it('shows a change of the table made by other shoppers at the customer’s next event', () => {
+    const { d } = build();
+    seedTable(d);
+    d.push('clickstream', click('u', 'product_view', 1000, 'A'));
+    for (let i = 0; i < 4; i++) d.push('pos', till(null, 1100 + i, ['A', 'E']));
+    d.push('clickstream', click('u', 'product_view', 2000, 'A'));
+    d.end();
+    expect(updates(d, 'u').map(brief)).toEqual([
+      [null, 1000, ['B 3 <A', 'C 1 <A']],
+      [null, 2000, ['E 4 <A', 'B 3 <A', 'C 1 <A']],
+    ]);
+  });
+
+  it('weighs carted over viewed, decays by age relative to the latest interest, cuts at 5 with ties by productId', () => {
+    const { d } = build();
+    for (const y of ['P5', 'P4', 'P3', 'P2', 'P1', 'P0']) d.push('pos', till(null, 10, ['X', y])); // X~P0..P5 at 1 each
+    d.push('pos', till(null, 11, ['Y', 'Q']));
+    const week = RECOMMENDATION_DEFAULTS.halfLifeMs;
+    d.push('clickstream', click('u', 'product_view', 1000, 'X'));
+    d.push('clickstream', click('u', 'add_to_cart', 1000 + week, 'Y')); // X is now one half-life old: weight 0.5; Y carted: 2
+    d.end();
+    expect(updates(d, 'u').map(brief)).toEqual([
+      [null, 1000, ['P0 1 <X', 'P1 1 <X', 'P2 1 <X', 'P3 1 <X', 'P4 1 <X']],
+      [null, 1000 + week, ['Q 2 <Y', 'P0 0.5 <X', 'P1 0.5 <X', 'P2 0.5 <X', 'P3 0.5 <X']],
+    ]);
+  });
+
+  it('buys the cart on a checkout without productId; a product removed from the cart is not bought', () => {
+    const { d } = build();
+    d.push('pos', till(null, 10, ['K', 'L']));
+    d.push('pos', till(null, 11, ['K', 'L']));
+    d.push('pos', till(null, 12, ['K', 'N']));
+    d.push('pos', till(null, 13, ['L', 'M']));
+    d.push('clickstream', click('x', 'add_to_cart', 1000, 'K'));
+    d.push('clickstream', click('x', 'add_to_cart', 1000, 'L'));
+    d.push('clickstream', click('x', 'remove_from_cart', 1000, 'L'));
+    d.push('clickstream', click('x', 'checkout', 2000));
+    d.end();
+    // At 1000 both carted (weight 2): K -> L 4, N 2; L -> K 4, M 2. At 2000 K is bought (3) and excluded.
+    expect(updates(d, 'x').map(brief)).toEqual([
+      [null, 1000, ['K 4 <L', 'L 4 <K', 'M 2 <L', 'N 2 <K']],
+      [null, 2000, ['L 6 <K', 'N 3 <K', 'M 2 <L']],
+    ]);
+  });
+
+  it('keeps its state and the table across a snapshot: an unchanged list is not re-emitted after a restore', () => {
+    const a = build();
+    seedTable(a.d);
+    a.d.push('clickstream', click('u', 'product_view', 1000, 'A'));
+    a.d.push('clickstream', click('u', 'page_view', 1500)); // moves the watermark past 1000
+    a.d.watermark('pos', 1500).watermark('scene_triggers', 1500);
+    expect(updates(a.d, 'u')).toHaveLength(1);
+    const snap = JSON.parse(JSON.stringify(a.d.snapshot())) as ReturnType<TestDriver['snapshot']>;
+    const b = build();
+    b.d.restore(snap);
+    b.d.push('clickstream', click('u', 'product_view', 2000, 'A'));
+    b.d.push('pos', till('u', 3000, ['B']));
+    b.d.end();
+    expect(updates(b.d, 'u').map(brief)).toEqual([[null, 3000, ['A 9 <B', 'D 6 <B', 'C 1 <A']]]);
+  });
+
+  it('reads the table as of each event: the same updates whether the pos topic arrives with the others or long before them', () => {
+    const events = randomInput(11);
+    const interleaved = runAll(events);
+    const posFirst = runAll([...events.filter(([s]) => s === 'pos'), ...events.filter(([s]) => s !== 'pos')]);
+    const perCustomer = (us: RecommendationUpdate[]) => us.map((u) => JSON.stringify(u)).sort();
+    expect(interleaved.length).toBeGreaterThan(50);
+    expect(perCustomer(posFirst)).toEqual(perCustomer(interleaved));
+  });
+
+  it('produces the same bytes on two runs of the same input', () => {
+    const events = randomInput(7);
+    const first = runAll(events)
+      .map((u) => JSON.stringify(u))
+      .join('\n');
+    expect(first.split('\n').length).toBeGreaterThan(50);
+    expect(first).toMatch(/"storeId":"shop-\d"/);
+    expect(
+      runAll(events)
+        .map((u) => JSON.stringify(u))
+        .join('\n'),
+    ).toBe(first);
+  });
+
+  it('rejects bad parameters at build time, naming the field', () => {
+    let caught: unknown;
+    try {
+      build({ ...RECOMMENDATION_DEFAULTS, topN: 0 });
+    } catch (e) {
+      caught = e;
+    }
+    expect(isScenestreamError(caught, 'SS_ERR_CONFIG')).toBe(true);
+    expect(String(caught)).toMatch(/\[step recommend\] recommendations\.topN is 0/);
+  });
+});
