@@ -1,6 +1,6 @@
 import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
-import { isKnownCustomer, isPurchase, retailSources, type KnownPosEvent, type RetailSourceOptions } from './sources.js';
+import { isKnownCustomer, isPurchase, retailSources, type KnownPosEvent, type RetailSourceOptions, type RetailSources } from './sources.js';
 
 export interface CartAbandonmentParams {
   /** T: how long a cart may wait for a purchase after its last add_to_cart (default 30 min). */
@@ -106,11 +106,14 @@ export function cartAbandonment(stepId: string, events: KeyedStream<CartInput>, 
   });
 }
 
-/** The cart-abandonment scene on its own: triggers to the sink `triggers`. */
+/** The scene's input: cart clicks and checkouts, and known customers' tills, keyed by customer. */
+export function cartAbandonmentInput(src: Pick<RetailSources, 'clicks' | 'pos'>): KeyedStream<CartInput> {
+  const relevant = src.clicks.filter((e) => e.type === 'add_to_cart' || e.type === 'remove_from_cart' || e.type === 'checkout', { name: 'cart_abandonment.clicks' });
+  const tills = src.pos.filter(isKnownCustomer, { name: 'cart_abandonment.tills' });
+  return relevant.keyBy((e) => e.customerId, { name: 'cart_abandonment.by_customer' }).mergeKeyed(tills.keyBy((e) => e.customerId, { name: 'cart_abandonment.tills_by_customer' }));
+}
+
+/** The cart-abandonment scene on its own (tests): its own sources, its triggers. */
 export function buildCartAbandonment(p: Pipeline, params: CartAbandonmentParams = CART_ABANDONMENT_DEFAULTS, sources: RetailSourceOptions = {}): Stream<Trigger> {
-  const { clicks, pos } = retailSources(p, sources);
-  const relevant = clicks.filter((e) => e.type === 'add_to_cart' || e.type === 'remove_from_cart' || e.type === 'checkout');
-  const tills = pos.filter(isKnownCustomer);
-  const keyed = relevant.keyBy((e) => e.customerId).mergeKeyed(tills.keyBy((e) => e.customerId));
-  return cartAbandonment('cart_abandonment', keyed, params);
+  return cartAbandonment('cart_abandonment', cartAbandonmentInput(retailSources(p, sources)), params);
 }

@@ -129,9 +129,12 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  * decisions:                                                cart@t, commute@t(s1), commute@t(s2)
  * ```
  */
-export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfig = DECISION_DEFAULTS): DecisionStreams {
-  checkConfig(config, stepId);
-  const { params: p, templates, defaultTimezone } = config;
+/** A fixed configuration, or a getter read once per trigger (a reloadable campaign). */
+export type DecisionConfigSource = DecisionConfig | (() => DecisionConfig);
+
+export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfigSource = DECISION_DEFAULTS): DecisionStreams {
+  const current = typeof config === 'function' ? config : () => config;
+  checkConfig(current(), stepId);
   const zoneOk = new Map<string, boolean>();
   const zoneOf = (tz: string): string => {
     let ok = zoneOk.get(tz);
@@ -139,7 +142,7 @@ export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles:
       ok = isValidTimeZone(tz);
       zoneOk.set(tz, ok);
     }
-    return ok ? tz : defaultTimezone;
+    return ok ? tz : current().defaultTimezone;
   };
 
   const decisions = triggers.process<Decision>(
@@ -149,6 +152,8 @@ export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles:
       const sent = state.value<SentToday>('sent');
 
       const decideOne = (t: Trigger, ctx: ProcessContext<Decision>): void => {
+        // Read per trigger: a reloaded campaign applies to the next trigger decided.
+        const { params: p, templates, defaultTimezone } = current();
         const key = ctx.key;
         const channel = p.channels[t.scene];
         const profile = resolveProfile(profiles, t.customerId, defaultTimezone);
@@ -230,6 +235,6 @@ export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles:
  * The decision step of the retail pipeline (step id `decide`: step ids share one namespace with sink names, and the sink is `decisions`), over the merged triggers of
  * every scene keyed by customerId: `decisions` to the sink `decisions`, `offers` to `offers`.
  */
-export function buildDecisions(triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfig = DECISION_DEFAULTS): DecisionStreams {
+export function buildDecisions(triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfigSource = DECISION_DEFAULTS): DecisionStreams {
   return decide('decide', triggers, profiles, config);
 }

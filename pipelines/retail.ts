@@ -1,19 +1,87 @@
-import type { Pipeline } from '../runtime/core/stream.js';
-import { buildCartAbandonment, CART_ABANDONMENT_DEFAULTS, type CartAbandonmentParams } from './cartAbandonment.js';
-import type { RetailSourceOptions } from './sources.js';
+import type { KeyedStream, Pipeline } from '../runtime/core/stream.js';
+import type { Decision, Offer, Trigger } from '../schemas/index.js';
+import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
+import { staticCampaign, type CampaignSource } from './campaign.js';
+import { browseAbandonment, browseAbandonmentInput } from './browseAbandonment.js';
+import { cartAbandonment, cartAbandonmentInput } from './cartAbandonment.js';
+import { commute, commuteInput, timezoneOf } from './commute.js';
+import { decide } from './decisions.js';
+import type { RetailDeps } from './deps.js';
+import { dormantReactivation, dormantReactivationInput, profileLastPurchase } from './dormantReactivation.js';
+import { isKnownCustomer, isPurchase, retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
+import { storeIndex } from './stores.js';
+import { storeProximity, storeProximityInput } from './storeProximity.js';
 
-export interface RetailParams {
+/** Sink names of the retail pipelines (also the replay's file names and the Kafka topics). */
+export const RETAIL_SINKS = {
+  triggers: 'triggers',
+  decisions: 'decisions',
+  offers: 'offers',
+  attribution: 'attribution',
+} as const;
+
+export interface RetailOptions {
+  /** Stores and customer profiles. */
+  readonly deps: RetailDeps;
+  /** The campaign (scene and decision parameters, offer templates); default: SCENES.md's defaults. */
+  readonly campaign?: CampaignSource;
   readonly sources?: RetailSourceOptions;
-  readonly cartAbandonment?: CartAbandonmentParams;
 }
 
-/** Sink names of the retail pipelines. */
-export const RETAIL_SINKS = { triggers: 'triggers' } as const;
+/** The streams of the retail pipelines, for callers that add their own steps. */
+export interface RetailStreams {
+  readonly sources: RetailSources;
+  readonly triggers: KeyedStream<Trigger>;
+  readonly decisions: KeyedStream<Decision>;
+  readonly offers: KeyedStream<Offer>;
+  readonly attribution: KeyedStream<AttributionEvent>;
+  /** Purchases of known customers (checkout clicks and till purchases), keyed by customer. */
+  readonly purchases: KeyedStream<PurchaseInput>;
+}
 
 /**
- * The retail pipelines on one graph: the scenes of SCENES.md, their triggers to the sink
- * `triggers`. (Decisions, offers, recommendations and attribution come with the retail issue.)
+ * The retail pipelines of SCENES.md on one graph: the five scenes (§3) merged into one trigger
+ * stream, one decision per trigger with its offer (§4), and attribution against the holdout group
+ * (§6). Sinks: `triggers`, `decisions`, `offers`, `attribution`.
+ *
+ * Scene parameters are read from the campaign when the graph is built; the decision step reads the
+ * campaign again for every trigger, so a reloaded campaign's channels, caps, quiet hours, holdout
+ * and offer templates apply to the next trigger decided, and nothing in flight is lost.
  */
-export function buildRetail(p: Pipeline, params: RetailParams = {}): void {
-  buildCartAbandonment(p, params.cartAbandonment ?? CART_ABANDONMENT_DEFAULTS, params.sources).to(RETAIL_SINKS.triggers);
+export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
+  const campaign = opts.campaign ?? staticCampaign();
+  const { params } = campaign.current();
+  const scenes = params.scenes;
+  const src = retailSources(p, opts.sources);
+  const stores = storeIndex(opts.deps.stores, params.defaultStoreRadiusM);
+
+  const triggers = cartAbandonment('cart_abandonment', cartAbandonmentInput(src), scenes.cartAbandonment).mergeKeyed(
+    browseAbandonment('browse_abandonment', browseAbandonmentInput(src), scenes.browseAbandonment),
+    storeProximity('store_proximity', storeProximityInput(src, scenes.storeProximity), stores, scenes.storeProximity),
+    commute('commute', commuteInput(src, scenes.commute), stores, timezoneOf(opts.deps, params.defaultTimezone), scenes.commute),
+    dormantReactivation('dormant_reactivation', dormantReactivationInput(src), profileLastPurchase(opts.deps, params.defaultTimezone), scenes.dormantReactivation),
+  );
+  triggers.to(RETAIL_SINKS.triggers);
+
+  const { decisions, offers } = decide('decide', triggers, opts.deps.profiles, () => {
+    const c = campaign.current();
+    return { params: c.params.decisions, templates: c.templates, defaultTimezone: c.params.defaultTimezone };
+  });
+  decisions.to(RETAIL_SINKS.decisions);
+  const keyedOffers = offers as KeyedStream<Offer>;
+  keyedOffers.to(RETAIL_SINKS.offers);
+
+  const purchases: KeyedStream<PurchaseInput> = src.clicks
+    .filter((e) => e.type === 'checkout', { name: 'purchases.checkouts' })
+    .keyBy((e) => e.customerId, { name: 'purchases.checkouts_by_customer' })
+    .mergeKeyed(
+      src.pos
+        .filter(isKnownCustomer, { name: 'purchases.known' })
+        .filter(isPurchase, { name: 'purchases.tills' })
+        .keyBy((e) => e.customerId, { name: 'purchases.tills_by_customer' }),
+    );
+  const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs);
+  attributed.to(RETAIL_SINKS.attribution);
+
+  return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases };
 }

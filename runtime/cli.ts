@@ -1,27 +1,42 @@
 /**
  * The `scenestream` command.
  *
- *   scenestream run [--seed S] [--customers N] [--days D]   the main job (embedded default: no Kafka, no Redis)
- *   scenestream simulate [simulator options]                 the event simulator (see --help)
+ *   scenestream run        the main job; embedded by default (no Kafka, no Redis), or on Kafka and
+ *                          Redis with SCENESTREAM_MODE=kafka
+ *   scenestream replay     the retail pipelines over a JSONL file, outputs to a directory
+ *   scenestream simulate   the event simulator
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Trigger } from '../schemas/index.js';
+import type { Summary } from '../pipelines/attribution.js';
+import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { RETAIL_SINKS } from '../pipelines/retail.js';
+import { SCENES, type Offer, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from '../simulator/main.js';
+import { generateWorld } from '../simulator/world.js';
+import { ScreenHub } from './channels/screens.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from './errors.js';
+import { startServer } from './http/server.js';
+import { Metrics } from './metrics.js';
+import { replayFiles } from './replay.js';
+import { RetailMetrics } from './retailMetrics.js';
 
 const USAGE = `usage: scenestream <command> [options]
 
 commands:
-  run        the main job: simulated retail life through the retail pipelines, printing what they detect
-             --seed S  --customers N (default 200)  --days D (default 2)  --quiet
+  run        the main job. Embedded (default): a simulated city through the retail pipelines, with
+             offers printed as they happen, metrics on /metrics and store screens on /stores/<id>.
+               --customers N (200)  --days D (2)  --seed S  --speed X (simulated ms per real ms; 0 = flat out; default 3600)
+               --config campaign.json  --exit (stop when the simulation ends)  --quiet
+             With SCENESTREAM_MODE=kafka: consumes clickstream, pos and location from KAFKA_BROKERS
+             with state in REDIS_URL (see README).
+  replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--config campaign.json]
   simulate   the event simulator (scenestream simulate --help)
 `;
 
 const localTime = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai',
-  year: 'numeric',
   month: '2-digit',
   day: '2-digit',
   hour: '2-digit',
@@ -36,30 +51,112 @@ export function formatTrigger(t: Trigger): string {
   return `${localTime.format(t.ts)}  ${t.scene.padEnd(20)} ${t.customerId}${where}${what}`;
 }
 
-function count(flag: string, v: string | undefined): number | undefined {
+export function formatOffer(o: Offer): string {
+  const where = o.storeId !== null ? ` at ${o.storeId}` : '';
+  return `${localTime.format(o.ts)}  offer ${o.channel.padEnd(8)} ${o.customerId}${where}  "${o.title}" (${o.discountPct}% off, ${o.scene})`;
+}
+
+/** The per-scene table printed at the end of a run. */
+export function formatSummary(s: Summary): string {
+  const rows = SCENES.map((scene) => {
+    const x = s.scenes[scene];
+    const sup = x.suppressed;
+    const a = x.attribution;
+    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}   ${(a.uplift * 100).toFixed(1).padStart(6)} pp`;
+  });
+  return [`${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}   uplift`, ...rows].join('\n');
+}
+
+function count(flag: string, v: string | undefined, min = 1): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw ssError('SS_ERR_CONFIG', `--${flag} must be an integer >= 1, got ${JSON.stringify(v)}`, { field: flag });
+  if (!/^\d+$/.test(v) || Number(v) < min) throw ssError('SS_ERR_CONFIG', `--${flag} must be an integer >= ${min}, got ${JSON.stringify(v)}`, { field: flag });
   return Number(v);
+}
+
+function campaignFrom(path: string | undefined, metrics: Metrics): { source: CampaignSource; close(): void } {
+  if (path === undefined) return { source: staticCampaign(), close: () => {} };
+  const handle = openCampaign(path, {
+    reloads: metrics.campaignReloads,
+    log: { info: (_o, msg) => console.error(`campaign: ${msg}`), error: (_o, msg) => console.error(`campaign error: ${msg}`) },
+  });
+  handle.watch();
+  return { source: handle, close: () => handle.close() };
 }
 
 async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { seed: { type: 'string' }, customers: { type: 'string' }, days: { type: 'string' }, quiet: { type: 'boolean', default: false } },
+    options: {
+      seed: { type: 'string' },
+      customers: { type: 'string' },
+      days: { type: 'string' },
+      speed: { type: 'string' },
+      config: { type: 'string' },
+      exit: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
   });
+  if ((process.env['SCENESTREAM_MODE'] ?? 'embedded') === 'kafka') {
+    const { runKafkaMode } = await import('./production.js');
+    return runKafkaMode({ ...(values.config !== undefined ? { config: values.config } : {}) });
+  }
   const customers = count('customers', values.customers);
   const days = count('days', values.days);
-  console.log(`scenestream: simulated city${values.seed !== undefined ? ` (seed ${values.seed})` : ''} -> retail pipelines, embedded in-memory state\n`);
-  const summary = runEmbedded({
-    ...(values.seed !== undefined ? { seed: values.seed } : {}),
-    ...(customers !== undefined ? { customers } : {}),
+  const speed = count('speed', values.speed, 0) ?? 3600;
+  const world = generateWorld({ ...(values.seed !== undefined ? { seed: values.seed } : {}), ...(customers !== undefined ? { customers } : {}) });
+  const metrics = new Metrics();
+  const retail = new RetailMetrics(metrics);
+  const hub = new ScreenHub({ stores: world.stores });
+  const campaign = campaignFrom(values.config, metrics);
+  const server = await startServer({ metrics, screens: hub });
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  console.log(
+    `scenestream: ${world.customers.length} simulated customers, ${world.stores.length} stores, ${days ?? 2} days at ${speed === 0 ? 'full speed' : `${speed}x`}; embedded in-memory state\n` +
+      `  metrics  ${server.url}/metrics\n  screens  ${server.url}/stores/${world.stores[0]?.storeId ?? '<storeId>'}\n`,
+  );
+  const result = await runEmbedded({
+    world,
     ...(days !== undefined ? { days } : {}),
-    onTrigger: values.quiet ? undefined : (t) => console.log(formatTrigger(t)),
-    onDeadLetter: (d) => console.error(`dead letter from ${d.source}: ${d.error.message}`),
+    speed,
+    campaign: campaign.source,
+    signal: abort.signal,
+    onOutput: (sink, v) => {
+      retail.observe(sink, v);
+      if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer));
+    },
+    onDeadLetter: (d) => {
+      metrics.countDeadLetter(d.source, d.error.code);
+      console.error(`dead letter from ${d.source}: ${d.error.message}`);
+    },
   });
-  const events = Object.entries(summary.events).map(([k, v]) => `${k} ${v}`).join(', ');
-  const triggers = Object.entries(summary.triggers).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  console.log(`\nprocessed ${events} in ${summary.seconds.toFixed(1)} s; triggers: ${triggers}; dead letters: ${summary.deadLetters}`);
+  const events = Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(`\nprocessed ${events} in ${result.seconds.toFixed(1)} s; dead letters: ${result.deadLetters}\n\n${formatSummary(result.summary)}\n`);
+  if (!values.exit && !abort.signal.aborted) {
+    console.log(`still serving ${server.url} (Ctrl-C to stop)`);
+    await new Promise<void>((res) => abort.signal.addEventListener('abort', () => res(), { once: true }));
+  }
+  campaign.close();
+  await server.close();
+  return 0;
+}
+
+async function replay(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { input: { type: 'string' }, out: { type: 'string' }, stores: { type: 'string' }, profiles: { type: 'string' }, config: { type: 'string' } },
+  });
+  if (values.input === undefined || values.out === undefined) throw ssError('SS_ERR_CONFIG', 'replay needs --input FILE and --out DIR', { field: values.input === undefined ? 'input' : 'out' });
+  const r = await replayFiles({
+    input: values.input,
+    out: values.out,
+    ...(values.stores !== undefined ? { stores: values.stores } : {}),
+    ...(values.profiles !== undefined ? { profiles: values.profiles } : {}),
+    ...(values.config !== undefined ? { config: values.config } : {}),
+  });
+  console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
+  for (const f of r.files) console.log(`  ${f}`);
+  console.log(`\n${formatSummary(r.summary)}`);
   return 0;
 }
 
@@ -70,6 +167,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'run':
       case undefined:
         return await run(rest);
+      case 'replay':
+        return await replay(rest);
       case 'simulate':
         return await simulatorMain(rest);
       case '--help':

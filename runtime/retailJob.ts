@@ -1,10 +1,14 @@
 import type { Kafka } from 'kafkajs';
+import type { CampaignSource } from '../pipelines/campaign.js';
+import type { RetailDeps } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
-import type { Trigger } from '../schemas/index.js';
+import type { Decision, Offer, Trigger } from '../schemas/index.js';
 import { pipeline } from './core/stream.js';
 import type { JobOptions, JobSink } from './kafka/job.js';
 import type { RedisCommands } from './redis/checkpoints.js';
+
+const NO_REFERENCE_DATA: RetailDeps = { stores: [], profiles: new Map() };
 
 /** Deterministic id of a trigger (triggers carry no id field of their own). */
 export function triggerId(t: Trigger): string {
@@ -12,6 +16,9 @@ export function triggerId(t: Trigger): string {
 }
 
 export interface RetailJobConfig {
+  /** Stores and customer profiles (default none: no store scenes, and no consent, so nothing is sent). */
+  readonly deps?: RetailDeps;
+  readonly campaign?: CampaignSource;
   readonly kafka: Kafka;
   readonly redis: RedisCommands;
   /** Consumer group and checkpoint namespace (default `scenestream-retail`). */
@@ -32,11 +39,27 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
     key: (v) => (v as Trigger).customerId,
     id: (v) => triggerId(v as Trigger),
   };
+  const decisions: JobSink = {
+    topic: `${prefix}decisions`,
+    schema: 'Decision',
+    key: (v) => (v as Decision).customerId,
+    id: (v) => (v as Decision).decisionId,
+  };
+  const offers: JobSink = {
+    topic: `${prefix}offers`,
+    schema: 'Offer',
+    key: (v) => (v as Offer).customerId,
+    id: (v) => (v as Offer).offerId,
+  };
   return {
     name: c.name ?? 'scenestream-retail',
     graph: () => {
       const p = pipeline('retail');
-      buildRetail(p, c.idleTimeoutMs !== undefined ? { sources: { idleTimeoutMs: c.idleTimeoutMs } } : {});
+      buildRetail(p, {
+        deps: c.deps ?? NO_REFERENCE_DATA,
+        ...(c.campaign !== undefined ? { campaign: c.campaign } : {}),
+        ...(c.idleTimeoutMs !== undefined ? { sources: { idleTimeoutMs: c.idleTimeoutMs } } : {}),
+      });
       return p.build();
     },
     sources: {
@@ -44,7 +67,7 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
       [TOPICS.pos]: { topic: `${prefix}${TOPICS.pos}`, schema: 'PosEvent' },
       [TOPICS.location]: { topic: `${prefix}${TOPICS.location}`, schema: 'LocationEvent' },
     },
-    sinks: { [RETAIL_SINKS.triggers]: triggers },
+    sinks: { [RETAIL_SINKS.triggers]: triggers, [RETAIL_SINKS.decisions]: decisions, [RETAIL_SINKS.offers]: offers },
     kafka: c.kafka,
     redis: c.redis,
     ...(c.tickMs !== undefined ? { tickMs: c.tickMs } : {}),

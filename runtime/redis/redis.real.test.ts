@@ -5,33 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from '@redis/client';
-import { EntityId, EntityKeyName, Repository, Schema, type Entity, type RedisClientConnection } from 'redis-om';
+import { EntityId, EntityKeyName, Repository, Schema, type Entity } from 'redis-om';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig } from '../config.js';
-
-/**
- * The part of a node-redis client that redis-om 0.4 calls for HASH entities (save, fetch, remove,
- * expire; no `ft` search, no `json`).
- */
-interface RedisOmHashSurface {
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string): Promise<string | null>;
-  hGetAll(key: string): Promise<Record<string, string>>;
-  expire(key: string, seconds: number): Promise<boolean>;
-  expireAt(key: string, timestamp: number | Date): Promise<boolean>;
-  unlink(keys: string | string[]): Promise<number>;
-  multi(): { unlink(key: string): { hSet(key: string, data: Record<string, string>): { exec(): Promise<unknown> } } };
-}
-
-/**
- * redis-om types its connection as the client of the `redis` package, which is this same
- * `@redis/client` client with module namespaces (`ft`, `json`, ...) added to its type. The parameter
- * type checks at compile time that our client has every method redis-om uses for HASH data; the
- * module namespaces it lacks are never touched without an index.
- */
-function asRedisOmConnection(client: RedisOmHashSurface): RedisClientConnection {
-  return client as unknown as RedisClientConnection;
-}
+import { asRedisOmConnection } from './reference.js';
 
 interface Profile extends Entity {
   customerId: string;

@@ -1,0 +1,170 @@
+import { Repository, Schema, type Entity, type RedisClientConnection } from 'redis-om';
+import type { ProfileLookup } from '../../pipelines/deps.js';
+import { validate, type CustomerProfile, type Store, type Tier } from '../../schemas/index.js';
+import { ssError } from '../errors.js';
+
+/**
+ * Reference data in Redis: customer profiles through redis-om (HASH entities: our Redis has no
+ * search or JSON module, so profiles are fetched by id, never searched), and stores as a GEO set
+ * with their details in a hash. The engine loads both into memory (a profile cache refreshed in
+ * the background, the in-process circle index of stores), so scenes never wait on Redis per event.
+ */
+
+/** The part of a node-redis (v1 `@redis/client`) client that redis-om calls for HASH entities. */
+export interface RedisOmHashSurface {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<string | null>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  expire(key: string, seconds: number): Promise<boolean>;
+  expireAt(key: string, timestamp: number | Date): Promise<boolean>;
+  unlink(keys: string | string[]): Promise<number>;
+  multi(): { unlink(key: string): { hSet(key: string, data: Record<string, string>): { exec(): Promise<unknown> } } };
+}
+
+/**
+ * redis-om types its connection as the `redis` package's client, which is this same
+ * `@redis/client` client with module namespaces (`ft`, `json`) added to its type. The parameter
+ * checks at compile time that our client has every method redis-om uses for HASH data; the module
+ * namespaces it lacks are never touched without an index.
+ */
+export function asRedisOmConnection(client: RedisOmHashSurface): RedisClientConnection {
+  return client as unknown as RedisClientConnection;
+}
+
+/** What the reference loaders need of a client besides redis-om's surface. */
+export interface ReferenceClient extends RedisOmHashSurface {
+  scanIterator(options?: { MATCH?: string; COUNT?: number }): AsyncIterable<string>;
+  hSet(key: string, field: string, value: string): Promise<number>;
+  geoAdd(key: string, member: { longitude: number; latitude: number; member: string }): Promise<number>;
+  del(keys: string | string[]): Promise<number>;
+}
+
+interface ProfileEntity extends Entity {
+  customerId: string;
+  tier: string;
+  timezone: string;
+  consentPush: boolean;
+  consentSms: boolean;
+  consentEmail: boolean;
+  consentInStore: boolean;
+  lastPurchaseTs?: number;
+}
+
+export const PROFILE_PREFIX = 'ss:profile';
+
+const profileSchema = new Schema<ProfileEntity>(
+  PROFILE_PREFIX,
+  {
+    customerId: { type: 'string' },
+    tier: { type: 'string' },
+    timezone: { type: 'string' },
+    consentPush: { type: 'boolean' },
+    consentSms: { type: 'boolean' },
+    consentEmail: { type: 'boolean' },
+    consentInStore: { type: 'boolean' },
+    lastPurchaseTs: { type: 'number' },
+  },
+  { dataStructure: 'HASH' },
+);
+
+function toEntity(p: CustomerProfile): ProfileEntity {
+  const e: ProfileEntity = {
+    customerId: p.customerId,
+    tier: p.tier,
+    timezone: p.timezone,
+    consentPush: p.consent.push,
+    consentSms: p.consent.sms,
+    consentEmail: p.consent.email,
+    consentInStore: p.consent.in_store,
+  };
+  if (p.lastPurchaseTs !== null) e.lastPurchaseTs = p.lastPurchaseTs;
+  return e;
+}
+
+function fromEntity(e: ProfileEntity): CustomerProfile | undefined {
+  if (typeof e.customerId !== 'string' || e.customerId === '') return undefined; // redis-om returns an empty entity for a missing id
+  const r = validate('CustomerProfile', {
+    customerId: e.customerId,
+    tier: e.tier as Tier,
+    timezone: e.timezone,
+    consent: { push: e.consentPush === true, sms: e.consentSms === true, email: e.consentEmail === true, in_store: e.consentInStore === true },
+    lastPurchaseTs: typeof e.lastPurchaseTs === 'number' ? e.lastPurchaseTs : null,
+  });
+  return r.ok ? r.value : undefined;
+}
+
+/** Customer profiles in Redis, by redis-om. */
+export class RedisProfiles {
+  private readonly repo: Repository<ProfileEntity>;
+  constructor(private readonly client: ReferenceClient) {
+    this.repo = new Repository<ProfileEntity>(profileSchema, asRedisOmConnection(client));
+  }
+
+  async save(p: CustomerProfile): Promise<void> {
+    await this.repo.save(p.customerId, toEntity(p));
+  }
+
+  async fetch(customerId: string): Promise<CustomerProfile | undefined> {
+    return fromEntity(await this.repo.fetch(customerId));
+  }
+
+  /** Every profile (SCAN over the prefix, then fetched by id in chunks). */
+  async all(): Promise<CustomerProfile[]> {
+    const ids: string[] = [];
+    for await (const key of this.client.scanIterator({ MATCH: `${PROFILE_PREFIX}:*`, COUNT: 1000 })) ids.push(key.slice(PROFILE_PREFIX.length + 1));
+    ids.sort();
+    const out: CustomerProfile[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const e of await this.repo.fetch(ids.slice(i, i + 500))) {
+        const p = fromEntity(e);
+        if (p !== undefined) out.push(p);
+      }
+    }
+    return out;
+  }
+}
+
+/** An in-process profile cache the pipelines read synchronously; refreshed from Redis. */
+export class CachedProfiles implements ProfileLookup {
+  private map = new Map<string, CustomerProfile>();
+  constructor(private readonly source: RedisProfiles) {}
+  get(customerId: string): CustomerProfile | undefined {
+    return this.map.get(customerId);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  async refresh(): Promise<number> {
+    const next = new Map<string, CustomerProfile>();
+    for (const p of await this.source.all()) next.set(p.customerId, p);
+    this.map = next;
+    return next.size;
+  }
+}
+
+export const STORES_GEO = 'ss:stores:geo';
+export const STORES_HASH = 'ss:stores';
+
+/** Stores in Redis: a GEO set (positions) and a hash (each store's JSON). */
+export class RedisStores {
+  constructor(private readonly client: ReferenceClient) {}
+
+  async replaceAll(stores: readonly Store[]): Promise<void> {
+    await this.client.del([STORES_GEO, STORES_HASH]);
+    for (const s of stores) {
+      await this.client.geoAdd(STORES_GEO, { longitude: s.lon, latitude: s.lat, member: s.storeId });
+      await this.client.hSet(STORES_HASH, s.storeId, JSON.stringify(s));
+    }
+  }
+
+  async all(): Promise<Store[]> {
+    const raw = await this.client.hGetAll(STORES_HASH);
+    return Object.keys(raw)
+      .sort()
+      .map((id) => {
+        const r = validate('Store', JSON.parse(raw[id]!) as unknown);
+        if (!r.ok) throw ssError('SS_ERR_CONFIG', `store ${id} in Redis is invalid: ${r.error.message}`, { field: `stores.${id}` });
+        return r.value;
+      });
+  }
+}
