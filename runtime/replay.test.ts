@@ -1,0 +1,72 @@
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCENES, validate, type Decision, type Offer, type SchemaName, type Trigger } from '../schemas/index.js';
+import { simulate } from '../simulator/simulate.js';
+import { main } from './cli.js';
+import { replayFiles } from './replay.js';
+
+const readLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
+
+describe('scenestream replay', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ss-replay-'));
+    await simulate({ seed: 'replay-test', customers: 120, days: 3, dir: join(dir, 'in') });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const args = (out: string) => ({ input: join(dir, 'in/events.jsonl'), stores: join(dir, 'in/stores.json'), profiles: join(dir, 'in/profiles.jsonl'), out: join(dir, out) });
+
+  it('gives the same output byte for byte on the same input', async () => {
+    await replayFiles(args('a'));
+    expect(await main(['replay', '--input', args('b').input, '--stores', args('b').stores, '--profiles', args('b').profiles, '--out', args('b').out])).toBe(0);
+    for (const f of ['triggers.jsonl', 'decisions.jsonl', 'offers.jsonl', 'summary.json', 'dead_letters.jsonl']) {
+      expect(await readFile(join(dir, 'b', f), 'utf8'), f).toBe(await readFile(join(dir, 'a', f), 'utf8'));
+    }
+  });
+
+  it('detects all five scenes and decides every trigger exactly once, with an offer per sent decision', async () => {
+    const r = await replayFiles(args('c'));
+    const triggers = (await readLines(join(dir, 'c/triggers.jsonl'))) as Trigger[];
+    const decisions = (await readLines(join(dir, 'c/decisions.jsonl'))) as Decision[];
+    const offers = (await readLines(join(dir, 'c/offers.jsonl'))) as Offer[];
+    expect(new Set(triggers.map((t) => t.scene))).toEqual(new Set(SCENES));
+    const key = (x: { scene: string; customerId: string; ts: number }) => `${x.scene}|${x.customerId}|${x.ts}`;
+    expect(decisions.map(key).sort()).toEqual(triggers.map(key).sort());
+    expect(new Set(decisions.map((d) => d.decisionId)).size).toBe(decisions.length);
+    const sent = decisions.filter((d) => d.outcome === 'sent');
+    expect(offers.map((o) => o.offerId).sort()).toEqual(sent.map((d) => d.offerId).sort());
+    expect(sent.length).toBeGreaterThan(0);
+    expect(decisions.some((d) => d.reason === 'no_consent')).toBe(true);
+    const check = (name: SchemaName, xs: unknown[]) => xs.forEach((x) => expect(validate(name, x).ok, `${name} ${JSON.stringify(x)}`).toBe(true));
+    check('Trigger', triggers);
+    check('Decision', decisions);
+    check('Offer', offers);
+    const summary = JSON.parse(await readFile(join(dir, 'c/summary.json'), 'utf8')) as typeof r.summary;
+    expect(Object.keys(summary.scenes)).toEqual([...SCENES]);
+    for (const s of SCENES) {
+      const x = summary.scenes[s];
+      expect(x.triggers).toBe(triggers.filter((t) => t.scene === s).length);
+      expect(x.sent + Object.values(x.suppressed).reduce((a, b) => a + b, 0)).toBe(x.triggers);
+    }
+  });
+
+  it('puts undecodable and invalid lines in dead_letters.jsonl with the reason, and goes on', async () => {
+    await replayFiles(args('d'));
+    const input = args('e').input.replace('events.jsonl', 'events-bad.jsonl');
+    await appendFile(input, await readFile(args('e').input, 'utf8'));
+    await appendFile(input, 'not json\n{"topic":"clicks","value":{}}\n{"topic":"location","value":{"eventId":"x","customerId":"c","ts":1,"lat":95,"lon":0,"accuracyM":null,"speedMps":null}}\n');
+    const r = await replayFiles({ ...args('e'), input });
+    expect(r.rejected.map((x) => [x.code, x.field])).toEqual([
+      ['SS_ERR_DECODE', null],
+      ['SS_ERR_VALIDATION', 'topic'],
+      ['SS_ERR_VALIDATION', 'value.lat'],
+    ]);
+    const dead = await readLines(join(dir, 'e/dead_letters.jsonl'));
+    expect(dead).toHaveLength(3);
+    expect(await readFile(join(dir, 'e/triggers.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'd/triggers.jsonl'), 'utf8'));
+  });
+});
