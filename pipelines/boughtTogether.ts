@@ -114,7 +114,8 @@ export class BoughtTogetherIndex {
     const r = this.live();
     const changes = r.changes(productId);
     if (changes !== undefined) {
-      for (const c of changes) if (c.ts > this.horizon) return c.prev;
+      const i = firstAfter(changes, this.horizon);
+      if (i < changes.length) return changes[i]!.prev;
     }
     return r.top(productId) ?? [];
   }
@@ -141,6 +142,18 @@ export function boughtTogetherJsonl(table: readonly BoughtTogether[]): string {
   let out = '';
   for (const row of table) out += JSON.stringify({ productId: row.productId, items: row.items.map((i) => ({ productId: i.productId, count: i.count })) }) + '\n';
   return out;
+}
+
+/** The index of the first change with `ts > t` (changes are ts ascending), or `changes.length`. */
+function firstAfter(changes: readonly TopChange[], t: number): number {
+  let lo = 0;
+  let hi = changes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (changes[mid]!.ts > t) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** The key under which the step lists the products it has state for (so the table can be read whole). */
@@ -257,10 +270,12 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
       tops.set(x, top);
       if (!changed) return;
       if (prev !== undefined && ts > index.horizon) {
-        // Keep what a reader behind us may still ask for: the changes after its horizon.
-        const kept = (history.get(x) ?? []).filter((c) => c.ts > index.horizon);
-        kept.push({ ts: Math.max(ts, kept.at(-1)?.ts ?? ts), prev });
-        history.set(x, kept);
+        // Keep what a reader behind us may still ask for: the changes after its horizon (ts ascending).
+        const h = history.get(x) ?? [];
+        const old = firstAfter(h, index.horizon);
+        if (old > 0) h.splice(0, old);
+        h.push({ ts: Math.max(ts, h.at(-1)?.ts ?? ts), prev });
+        history.set(x, h);
       }
       ctx.emit({ productId: x, items: top.map((i) => ({ productId: i.productId, count: i.count })) }, ts);
     };
@@ -273,7 +288,7 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
       onEventTimer(ts, _tag, ctx) {
         for (const e of buffer.release(ctx.key, ts)) apply(e, e.ts, ctx);
         const h = history.get(ctx.key);
-        if (h !== undefined && h.every((c) => c.ts <= index.horizon)) history.delete(ctx.key);
+        if (h !== undefined && h.at(-1)!.ts <= index.horizon) history.delete(ctx.key);
       },
     };
   });

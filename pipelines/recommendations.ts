@@ -181,10 +181,10 @@ const isPos = (e: RecommendationInput): e is KnownPosEvent => 'items' in e;
  *
  * ```text
  * table: A~B 3, A~C 1          (w: viewed 1, carted 2, bought 3)
- * u: view A @t        -> update(null, t, [B 3 "bought together with A", C 1 ...])
- * u: page_view @t+1   -> (unchanged: nothing)
- * u: buy B @t+2       -> update(null, t+2, [C ...])
- * u: store_proximity S @t+3 -> update(S, t+3, [C ...])
+ * u: view A @t              -> update(null, t,   [B 3 "bought together with A", C 1 "... with A"])
+ * u: view A again @t+1      -> (unchanged: nothing)
+ * u: buy B at a till @t+2   -> update(null, t+2, [A 9 "... with B", C 1 "... with A"])   (B bought: excluded)
+ * u: store_proximity S @t+3 -> update(S,    t+3, [A 9 ..., C 1 ...])
  * ```
  */
 export function recommend(
