@@ -1,6 +1,7 @@
 import type { KeyedStream, Pipeline } from '../runtime/core/stream.js';
-import type { Decision, Offer, Trigger } from '../schemas/index.js';
+import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
+import type { BoughtTogetherIndex } from './boughtTogether.js';
 import { staticCampaign, type CampaignSource } from './campaign.js';
 import { browseAbandonment, browseAbandonmentInput } from './browseAbandonment.js';
 import { cartAbandonment, cartAbandonmentInput } from './cartAbandonment.js';
@@ -8,6 +9,7 @@ import { commute, commuteInput, timezoneOf } from './commute.js';
 import { decide } from './decisions.js';
 import type { RetailDeps } from './deps.js';
 import { dormantReactivation, dormantReactivationInput, profileLastPurchase } from './dormantReactivation.js';
+import { buildRecommendations } from './recommendations.js';
 import { isKnownCustomer, isPurchase, retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 import { storeIndex } from './stores.js';
 import { storeProximity, storeProximityInput } from './storeProximity.js';
@@ -18,6 +20,7 @@ export const RETAIL_SINKS = {
   decisions: 'decisions',
   offers: 'offers',
   attribution: 'attribution',
+  recommendations: 'recommendations',
 } as const;
 
 export interface RetailOptions {
@@ -37,12 +40,18 @@ export interface RetailStreams {
   readonly attribution: KeyedStream<AttributionEvent>;
   /** Purchases of known customers (checkout clicks and till purchases), keyed by customer. */
   readonly purchases: KeyedStream<PurchaseInput>;
+  /** Suggestion updates per customer, and for a store's screens on a proximity trigger there. */
+  readonly recommendations: KeyedStream<RecommendationUpdate>;
+  /** The live bought-together table (`index.table()` at the end of a replay). */
+  readonly boughtTogether: BoughtTogetherIndex;
 }
 
 /**
  * The retail pipelines of SCENES.md on one graph: the five scenes (§3) merged into one trigger
  * stream, one decision per trigger with its offer (§4), and attribution against the holdout group
- * (§6). Sinks: `triggers`, `decisions`, `offers`, `attribution`.
+ * (§6), and recommendations (§5: bought-together counts from till baskets, suggestions per customer,
+ * updates for a store's screens when a proximity trigger fires there). Sinks: `triggers`,
+ * `decisions`, `offers`, `attribution`, `recommendations`.
  *
  * Scene parameters are read from the campaign when the graph is built; the decision step reads the
  * campaign again for every trigger, so a reloaded campaign's channels, caps, quiet hours, holdout
@@ -83,5 +92,8 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs);
   attributed.to(RETAIL_SINKS.attribution);
 
-  return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases };
+  const recs = buildRecommendations(src, triggers);
+  recs.updates.to(RETAIL_SINKS.recommendations);
+
+  return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, boughtTogether: recs.index };
 }

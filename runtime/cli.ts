@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
 import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
-import { SCENES, type Offer, type Trigger } from '../schemas/index.js';
+import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from '../simulator/main.js';
 import { generateWorld } from '../simulator/world.js';
 import { ScreenHub } from './channels/screens.js';
@@ -121,9 +121,11 @@ async function run(argv: string[]): Promise<number> {
     speed,
     campaign: campaign.source,
     signal: abort.signal,
+    metrics,
     onOutput: (sink, v) => {
       retail.observe(sink, v);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer));
+      if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);
     },
     onDeadLetter: (d) => {
       metrics.countDeadLetter(d.source, d.error.code);

@@ -23,7 +23,7 @@ describe('scenestream replay', () => {
   it('gives the same output byte for byte on the same input', async () => {
     await replayFiles(args('a'));
     expect(await main(['replay', '--input', args('b').input, '--stores', args('b').stores, '--profiles', args('b').profiles, '--out', args('b').out])).toBe(0);
-    for (const f of ['triggers.jsonl', 'decisions.jsonl', 'offers.jsonl', 'summary.json', 'dead_letters.jsonl']) {
+    for (const f of ['triggers.jsonl', 'decisions.jsonl', 'offers.jsonl', 'recommendations.jsonl', 'bought_together.jsonl', 'summary.json', 'dead_letters.jsonl']) {
       expect(await readFile(join(dir, 'b', f), 'utf8'), f).toBe(await readFile(join(dir, 'a', f), 'utf8'));
     }
   });
@@ -45,6 +45,16 @@ describe('scenestream replay', () => {
     check('Trigger', triggers);
     check('Decision', decisions);
     check('Offer', offers);
+    const recs = await readLines(join(dir, 'c/recommendations.jsonl'));
+    check('RecommendationUpdate', recs);
+    // Every proximity trigger updates that store's screens.
+    const screenUpdates = (recs as Array<{ storeId: string | null; customerId: string; ts: number }>).filter((u) => u.storeId !== null);
+    expect(screenUpdates.map((u) => `${u.customerId}|${u.storeId}|${u.ts}`).sort()).toEqual(
+      triggers.filter((t) => t.scene === 'store_proximity').map((t) => `${t.customerId}|${t.storeId}|${t.ts}`).sort(),
+    );
+    const table = await readLines(join(dir, 'c/bought_together.jsonl'));
+    check('BoughtTogether', table);
+    expect(table.length).toBeGreaterThan(0);
     const summary = JSON.parse(await readFile(join(dir, 'c/summary.json'), 'utf8')) as typeof r.summary;
     expect(Object.keys(summary.scenes)).toEqual([...SCENES]);
     for (const s of SCENES) {

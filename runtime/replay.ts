@@ -3,11 +3,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { summarise, type AttributionEvent, type Summary } from '../pipelines/attribution.js';
+import { boughtTogetherJsonl } from '../pipelines/boughtTogether.js';
 import { readCampaignFile, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
 import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
-import { fromJson, toJson, type CustomerProfile, type Decision, type SchemaName, type Store } from '../schemas/index.js';
+import { fromJson, toJson, type BoughtTogether, type CustomerProfile, type Decision, type SchemaName, type Store } from '../schemas/index.js';
 import { VirtualClock } from './core/clock.js';
 import { Executor, type DeadLetter } from './core/executor.js';
 import { pipeline } from './core/stream.js';
@@ -107,6 +108,8 @@ export async function readProfiles(path: string): Promise<CustomerProfile[]> {
 
 export interface ReplayResult {
   readonly outputs: Readonly<Record<string, readonly unknown[]>>;
+  /** The bought-together table at the end of input (SCENES.md §5). */
+  readonly boughtTogether: readonly BoughtTogether[];
   readonly summary: Summary;
   readonly deadLetters: readonly DeadLetter[];
 }
@@ -118,7 +121,7 @@ export interface ReplayResult {
 export function replayRecords(records: readonly InputRecord[], deps: RetailDeps, campaign: CampaignSource = staticCampaign()): ReplayResult {
   const sorted = records.map((r, i) => ({ r, i })).sort((a, b) => a.r.value.ts - b.r.value.ts || a.i - b.i);
   const p = pipeline('retail');
-  buildRetail(p, { deps, campaign });
+  const retail = buildRetail(p, { deps, campaign });
   const graph = p.build();
   const outputs: Record<string, unknown[]> = Object.fromEntries(graph.sinks.map((s) => [s.id, []]));
   const deadLetters: DeadLetter[] = [];
@@ -134,13 +137,14 @@ export function replayRecords(records: readonly InputRecord[], deps: RetailDeps,
   }
   exec.end();
   const summary = summarise(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[]);
-  return { outputs, summary, deadLetters };
+  return { outputs, summary, deadLetters, boughtTogether: retail.boughtTogether.table() };
 }
 
 const OUTPUT_FILES: ReadonlyArray<readonly [string, SchemaName, string]> = [
   [RETAIL_SINKS.triggers, 'Trigger', 'triggers.jsonl'],
   [RETAIL_SINKS.decisions, 'Decision', 'decisions.jsonl'],
   [RETAIL_SINKS.offers, 'Offer', 'offers.jsonl'],
+  [RETAIL_SINKS.recommendations, 'RecommendationUpdate', 'recommendations.jsonl'],
 ];
 
 export interface ReplayFilesOptions {
@@ -179,6 +183,7 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesRes
   for (const [sink, schema, file] of OUTPUT_FILES) {
     await write(file, (result.outputs[sink] ?? []).map((v) => `${toJson(schema, v as never)}\n`).join(''));
   }
+  await write('bought_together.jsonl', boughtTogetherJsonl(result.boughtTogether));
   await write('summary.json', `${JSON.stringify(result.summary, null, 2)}\n`);
   const dead = [
     ...rejected.map((r) => ({ line: r.line, code: r.code, field: r.field, message: r.message })),

@@ -3,7 +3,7 @@ import type { CampaignSource } from '../pipelines/campaign.js';
 import type { RetailDeps } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
-import type { Decision, Offer, Trigger } from '../schemas/index.js';
+import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { pipeline } from './core/stream.js';
 import type { JobOptions, JobSink } from './kafka/job.js';
 import type { RedisCommands } from './redis/checkpoints.js';
@@ -51,6 +51,15 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
     key: (v) => (v as Offer).customerId,
     id: (v) => (v as Offer).offerId,
   };
+  const recommendations: JobSink = {
+    topic: `${prefix}recommendations`,
+    schema: 'RecommendationUpdate',
+    key: (v) => (v as RecommendationUpdate).customerId,
+    id: (v) => {
+      const u = v as RecommendationUpdate;
+      return `${u.customerId}|${u.storeId ?? ''}|${u.ts}`;
+    },
+  };
   return {
     name: c.name ?? 'scenestream-retail',
     graph: () => {
@@ -67,7 +76,7 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
       [TOPICS.pos]: { topic: `${prefix}${TOPICS.pos}`, schema: 'PosEvent' },
       [TOPICS.location]: { topic: `${prefix}${TOPICS.location}`, schema: 'LocationEvent' },
     },
-    sinks: { [RETAIL_SINKS.triggers]: triggers, [RETAIL_SINKS.decisions]: decisions, [RETAIL_SINKS.offers]: offers },
+    sinks: { [RETAIL_SINKS.triggers]: triggers, [RETAIL_SINKS.decisions]: decisions, [RETAIL_SINKS.offers]: offers, [RETAIL_SINKS.recommendations]: recommendations },
     kafka: c.kafka,
     redis: c.redis,
     ...(c.tickMs !== undefined ? { tickMs: c.tickMs } : {}),
