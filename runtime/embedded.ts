@@ -9,6 +9,7 @@ import { VirtualClock } from './core/clock.js';
 import { Executor, type DeadLetter } from './core/executor.js';
 import { InMemoryStateBackend } from './core/state.js';
 import { pipeline } from './core/stream.js';
+import type { Metrics } from './metrics.js';
 
 export interface EmbeddedRunOptions extends WorldOptions {
   /** A world made beforehand (else one is generated from the world options). */
@@ -23,6 +24,14 @@ export interface EmbeddedRunOptions extends WorldOptions {
   /** Called once the world exists (e.g. to set up store screens). */
   readonly onWorld?: (world: World, executor: Executor) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Engine metrics to feed: `events_in{source}` per record pushed, `watermark_lag_seconds{source}`
+   * (the virtual clock minus each source's watermark, after every record; 0 once the input ended),
+   * `event_to_output_seconds` (wall time from pushing a record, or ending the input, to each output
+   * it caused) and `late_records{step}` (each step declaring a `late` side output starts at 0).
+   * Outputs, triggers and decisions are the caller's (`RetailMetrics` in `onOutput`).
+   */
+  readonly metrics?: Metrics;
 }
 
 export interface EmbeddedRunSummary {
@@ -49,6 +58,10 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   const decisions: Decision[] = [];
   const attributed: AttributionEvent[] = [];
   let deadLetters = 0;
+  const m = opts.metrics;
+  /** When the push (or end of input) being processed began: outputs are caused by it. */
+  let causeAt = performance.now();
+  if (m !== undefined) for (const n of graph.nodes) if (n.def?.sideOutputs?.includes('late') === true) m.lateRecords.inc({ step: n.id }, 0);
   const exec = new Executor(graph, {
     clock,
     state: new InMemoryStateBackend(),
@@ -57,6 +70,7 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
         s.id,
         (v: unknown) => {
           outputs[s.id] = (outputs[s.id] ?? 0) + 1;
+          m?.eventToOutput.observe((performance.now() - causeAt) / 1000);
           if (s.id === RETAIL_SINKS.decisions) decisions.push(v as Decision);
           else if (s.id === RETAIL_SINKS.attribution) attributed.push(v as AttributionEvent);
           opts.onOutput?.(s.id, v);
@@ -67,7 +81,11 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
       deadLetters++;
       opts.onDeadLetter?.(d);
     },
+    onSideOutput: (step, tag) => {
+      if (tag === 'late') m?.lateRecords.inc({ step });
+    },
   });
+  const sourceIds = graph.sources.map((n) => n.id);
   opts.onWorld?.(world, exec);
   const events: Record<string, number> = {};
   const speed = opts.speed ?? 0;
@@ -82,9 +100,19 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
       if (ahead > 20) await new Promise((res) => setTimeout(res, ahead));
     }
     if (ts > clock.now()) clock.set(ts);
+    causeAt = performance.now();
     exec.push(r.topic, r.value);
     events[r.topic] = (events[r.topic] ?? 0) + 1;
+    if (m !== undefined) {
+      m.eventsIn.inc({ source: r.topic });
+      for (const s of sourceIds) {
+        const w = exec.watermarkOf(s);
+        if (Number.isFinite(w)) m.watermarkLag.set({ source: s }, (clock.now() - w) / 1000);
+      }
+    }
   }
+  causeAt = performance.now();
   exec.end();
+  if (m !== undefined) for (const s of sourceIds) m.watermarkLag.set({ source: s }, 0);
   return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summarise(decisions, attributed) };
 }
