@@ -122,7 +122,6 @@ async function run(argv: string[]): Promise<number> {
     campaign: campaign.source,
     signal: abort.signal,
     metrics,
-    metrics,
     onOutput: (sink, v) => {
       retail.observe(sink, v);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer));
