@@ -4,15 +4,21 @@
  *
  *   npm run bench                  # all cases at full size
  *   npm run bench -- --quick       # 1/10 of the sizes, for a smoke run
+ *   npm run bench -- --e2e         # end to end on the real Kafka and Redis instead (bench/e2e.ts)
  */
 import { parseArgs } from 'node:util';
 import { Executor } from '../runtime/core/executor.js';
 import { pipeline } from '../runtime/core/stream.js';
+import { runE2e } from './e2e.js';
 import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
 import { fmt, machine } from './machine.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, e2e: { type: 'boolean', default: false } } });
 const scale = values.quick ? 0.1 : 1;
+if (values.e2e) {
+  await runE2e({ scale: values.quick ? 0.2 : 1 });
+  process.exit(0);
+}
 
 interface Ev {
   readonly customerId: string;
@@ -56,11 +62,27 @@ function withKeyedProcess(onOut: () => void): AbsenceCase {
   };
 }
 
+/** The same absence with the dedicated operator (`operators/notFollowedBy.ts`). */
+function withNotFollowedBy(onOut: () => void): AbsenceCase {
+  return {
+    label: 'notFollowedBy',
+    build: () => {
+      const p = pipeline('bench-absence-op');
+      p.source<Ev>('in', { timestamp: (e) => e.ts })
+        .keyBy((e) => e.customerId)
+        .notFollowedBy('abandon', { start: (e): e is Ev => e.type === 'add', absent: (e) => e.type === 'buy', withinMs: THIRTY_MIN })
+        .to('out');
+      return new Executor(p.build(), { sinks: { out: onOut } });
+    },
+  };
+}
+
 const results: BenchResult[] = [];
 results.push(statelessChain(Math.round(5_000_000 * scale)));
 results.push(keyedTumblingCount(Math.round(3_000_000 * scale), 10_000));
 results.push(keyedTumblingCount(Math.round(3_000_000 * scale), 1_000_000));
 results.push(absence(Math.round(1_000_000 * scale), withKeyedProcess));
+results.push(absence(Math.round(1_000_000 * scale), withNotFollowedBy));
 
 console.log(`\n## Engine benchmark (in process, one core)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
 console.log('| case | events | seconds | events/s | target | vs target | notes |');

@@ -69,3 +69,30 @@ describe('TimerQueue', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
   });
 });
+
+describe('TimerQueue with many keys at one timestamp', () => {
+  it('lets a callback delete a key of the timestamp being fired, and fires the rest once each', () => {
+    const q = new TimerQueue();
+    for (const k of ['a', 'b', 'c', 'd']) q.register(10, k);
+    const fired: string[] = [];
+    q.fire(10, (_ts, k) => {
+      fired.push(k);
+      if (k === 'a') expect(q.delete(10, 'c')).toBe(true);
+      if (k === 'b') expect(q.has(10, 'd')).toBe(true);
+    });
+    expect(fired).toEqual(['a', 'b', 'd']);
+    expect(q.size).toBe(0);
+  });
+
+  it('fires every one of many keys of one timestamp exactly once, in registration order', () => {
+    const q = new TimerQueue();
+    const n = 200_000;
+    for (let i = 0; i < n; i++) q.register(5, `k${i}`);
+    let expected = 0;
+    let inOrder = true;
+    q.fire(5, (_ts, k) => {
+      if (k !== `k${expected++}`) inOrder = false;
+    });
+    expect([expected, inOrder, q.size]).toEqual([n, true, 0]);
+  });
+});

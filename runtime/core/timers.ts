@@ -21,6 +21,9 @@ export class TimerQueue {
   /** Keys per timestamp: one key bare, more in a Set (insertion order = registration order). */
   private byTs = new Map<number, string | Set<string>>();
   private count = 0;
+  /** The keys of the timestamp being fired, detached from `byTs` (deletes must still reach them). */
+  private firing: Set<string> | null = null;
+  private firingTs = NaN;
 
   get size(): number {
     return this.count;
@@ -47,7 +50,12 @@ export class TimerQueue {
   /** Deletes a timer; the heap entry is dropped lazily when its timestamp comes up. */
   delete(ts: number, key: string): boolean {
     const cur = this.byTs.get(ts);
-    if (cur === undefined) return false;
+    if (cur === undefined) {
+      if (ts !== this.firingTs || this.firing === null || !this.firing.delete(key)) return false;
+      this.count--;
+      this.changes?.removed(ts, key);
+      return true;
+    }
     if (typeof cur === 'string') {
       if (cur !== key) return false;
       this.byTs.delete(ts);
@@ -62,7 +70,8 @@ export class TimerQueue {
 
   has(ts: number, key: string): boolean {
     const cur = this.byTs.get(ts);
-    return cur === undefined ? false : typeof cur === 'string' ? cur === key : cur.has(key);
+    if (cur === undefined) return ts === this.firingTs && this.firing !== null && this.firing.has(key);
+    return typeof cur === 'string' ? cur === key : cur.has(key);
   }
 
   /** The earliest pending timestamp, or undefined. */
@@ -82,21 +91,34 @@ export class TimerQueue {
   fire(upTo: number, onTimer: (ts: number, key: string) => void): number {
     let fired = 0;
     for (let ts = this.peek(); ts !== undefined && ts <= upTo; ts = this.peek()) {
-      // Take one key at a time: a callback may add or delete keys at this very timestamp.
       const cur = this.byTs.get(ts)!;
-      let key: string;
+      this.byTs.delete(ts);
       if (typeof cur === 'string') {
-        key = cur;
-        this.byTs.delete(ts);
-      } else {
-        key = cur.values().next().value as string;
-        cur.delete(key);
-        if (cur.size === 0) this.byTs.delete(ts);
+        this.count--;
+        fired++;
+        this.changes?.removed(ts, cur);
+        onTimer(ts, cur);
+        continue;
       }
-      this.count--;
-      fired++;
-      this.changes?.removed(ts, key);
-      onTimer(ts, key);
+      // Detach the keys and walk them once (taking the first key of a Set again and again rescans
+      // the holes deletions leave: quadratic). A callback may delete keys not yet fired (delete()
+      // looks here) or register new ones at this ts (a fresh entry, fired by the next round).
+      const outer = this.firing;
+      const outerTs = this.firingTs;
+      this.firing = cur;
+      this.firingTs = ts;
+      try {
+        for (const key of cur) {
+          cur.delete(key);
+          this.count--;
+          fired++;
+          this.changes?.removed(ts, key);
+          onTimer(ts, key);
+        }
+      } finally {
+        this.firing = outer;
+        this.firingTs = outerTs;
+      }
     }
     return fired;
   }
