@@ -4,6 +4,7 @@ import { ssError } from '../runtime/errors.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import type { RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
+import { liveParams, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 
@@ -66,18 +67,22 @@ function checkParams(stepId: string, p: BrowseAbandonmentParams): void {
  * trigger's ts while it is within the cooldown. A customer's state is deleted by an event-time
  * timer `W + cooldown` after their last click.
  *
+ * Live parameters (a getter, see `live.ts`): k, W and the cooldown are read once per click (or
+ * cleanup timer) and judge that click. The state kept is what the parameters of each click needed
+ * (the last k views within W), so raising k or W takes full effect once new views fill the
+ * history (at most W after the reload); a trigger's cooldown is judged with the cooldown current
+ * at the later view.
+ *
  * ```text
  * k = 3, W = 20 min:  view(c)@0  view(c)@5m  view(c)@20m        -> trigger@20m {category c}
  *                     view(c)@0  add(c)@0    view(c)@5m view(c)@20m -> nothing (cart at t_k)
  * ```
  */
-export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: KeyedStream<E>, params: BrowseAbandonmentParams = DEFAULT_PARAMS.scenes.browseAbandonment): KeyedStream<Trigger> {
-  checkParams(stepId, params);
-  const { views: k, windowMs: W, cooldownMs } = params;
-  const horizon = W + cooldownMs;
+export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: KeyedStream<E>, params: Live<BrowseAbandonmentParams> = DEFAULT_PARAMS.scenes.browseAbandonment): KeyedStream<Trigger> {
+  const current = liveParams(params, (p) => p, (p) => checkParams(stepId, p));
 
   /** The state still relevant to clicks at or after `now`, or null when nothing is. */
-  const prune = (s: CategoryState, now: number): CategoryState | null => {
+  const prune = (s: CategoryState, now: number, { windowMs: W, cooldownMs }: BrowseAbandonmentParams): CategoryState | null => {
     const views = s.views.filter((v) => v.ts >= now - W);
     const carts = s.carts.filter((ts) => ts >= now - W);
     const lastFired = s.lastFired !== null && now - s.lastFired < cooldownMs ? s.lastFired : null;
@@ -97,11 +102,12 @@ export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: 
       ctx.registerEventTimer(at, CLEANUP_TAG);
     };
 
-    const apply = (key: string, e: CategoryClick, ctx: ProcessContext<Trigger>) => {
+    const apply = (key: string, e: CategoryClick, p: BrowseAbandonmentParams, ctx: ProcessContext<Trigger>) => {
+      const { views: k, windowMs: W, cooldownMs } = p;
       const c = e.category;
       const t = e.ts;
       const prev = categories.get(key, c);
-      const s: CategoryState = (prev === undefined ? null : prune(prev, t)) ?? { views: [], carts: [], lastFired: null };
+      const s: CategoryState = (prev === undefined ? null : prune(prev, t, p)) ?? { views: [], carts: [], lastFired: null };
       let lastFired = s.lastFired;
       if (e.type === 'add_to_cart') {
         let i = s.carts.length;
@@ -125,25 +131,26 @@ export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: 
         }
       }
       categories.set(key, c, { views: s.views.slice(-k), carts: s.carts, lastFired });
-      scheduleCleanup(key, Math.max(cleanupAt.get(key) ?? -Infinity, t + horizon), ctx);
+      scheduleCleanup(key, Math.max(cleanupAt.get(key) ?? -Infinity, t + W + cooldownMs), ctx);
     };
 
     return {
       onElement(e, ctx) {
-        if (isCategoryClick(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, ctx);
+        if (isCategoryClick(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, current(), ctx);
       },
       onEventTimer(ts, tag, ctx) {
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, ctx);
+        const p = current();
+        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
         cleanupAt.delete(ctx.key);
         const all = categories.entries(ctx.key);
         if (all === undefined) return;
         for (const [c, s] of [...all]) {
-          const kept = prune(s, ts);
+          const kept = prune(s, ts, p);
           if (kept === null) categories.delete(ctx.key, c);
           else categories.set(ctx.key, c, kept);
         }
-        if (categories.entries(ctx.key) !== undefined) scheduleCleanup(ctx.key, ts + horizon, ctx);
+        if (categories.entries(ctx.key) !== undefined) scheduleCleanup(ctx.key, ts + p.windowMs + p.cooldownMs, ctx);
       },
     };
   });

@@ -29,6 +29,8 @@
  *   `browseAbandonment`, `storeProximity`, `commute`, `dormantReactivation`) and their fields.
  * - `decisions` has the fields of `DecisionParams`; `channels` and `offers` are keyed by the scene's
  *   wire name (`cart_abandonment`, ...), as in Trigger and Offer.
+ * - `recommendations` has the fields of `RecommendationParams` (`topN`, `weights.viewed|carted|bought`,
+ *   `halfLifeMs`, `maxHistory`, `maxBought`, `retentionMs`, `decimals`).
  * - Local-time windows (`decisions.quietHours`, `scenes.commute.windows`) are written
  *   `{"start": "HH:MM", "end": "HH:MM"}`, 24-hour clock, `[start, end)`; `end` may be `"24:00"`.
  *   Quiet hours may wrap midnight (`22:00` to `07:00`); commute windows may not. Strings rather than
@@ -42,11 +44,28 @@
  *
  * ## Reloading
  *
- * {@link openCampaign} returns a {@link CampaignHandle}. Pipelines call `handle.current()` once per
- * trigger and use that frozen {@link Campaign} for the whole of the trigger's work, so a reload
- * applies to the next triggers and never changes one half-way; nothing in flight is lost because
- * nothing is restarted. A file that fails to read or validate on reload keeps the current campaign,
- * is logged and counted (`result="error"`), and never throws out of the watcher.
+ * {@link openCampaign} returns a {@link CampaignHandle}. "Changes apply to new triggers, nothing in
+ * flight is lost", precisely (`buildRetail`):
+ *
+ * - Every step reads `handle.current()` once per record or timer it handles, and uses that frozen
+ *   {@link Campaign} for the whole of that work: a reload never changes one half-way.
+ * - Scenes (`scenes.*`, `defaultStoreRadiusM`, `defaultTimezone`) judge each record with the
+ *   parameters current when the step applies it: as the watermark passes its ts (scenes apply a
+ *   customer's records in event-time order), not when it arrives. What earlier records left in the
+ *   state stays as computed then: a cart armed before a reload keeps the deadline computed when it
+ *   was armed (the new timeout applies to carts armed after); a visit keeps its start, and its
+ *   dwell is judged with the dwell current at the ping that would fire; cooldowns run from the
+ *   last trigger as recorded, judged with the cooldown current at the later record; a commute
+ *   window remembers "fired today" by its bounds.
+ * - The decision step (`decisions.*` except `attributionMs`, offer templates) reads the campaign for
+ *   every trigger: offers made before keep their title, discount and expiry.
+ * - Recommendations (`recommendations.*` except `retentionMs`) apply from a customer's next event.
+ * - Read only when the graph is built (a state's TTL, a window's size are part of the graph):
+ *   `decisions.attributionMs` and `recommendations.retentionMs`; they change at the next start.
+ * - Nothing is restarted, so no state, timer or buffered record is dropped by a reload.
+ *
+ * A file that fails to read or validate on reload keeps the current campaign, is logged and
+ * counted (`result="error"`), and never throws out of the watcher.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, watch as fsWatch, type FSWatcher } from 'node:fs';
@@ -55,6 +74,7 @@ import { isScenestreamError, ScenestreamError, ssError } from '../runtime/errors
 import { DELIVERY_CHANNELS, SCENES, type DeliveryChannel, type Result, type Scene } from '../schemas/index.js';
 import { DEFAULT_OFFER_TEMPLATES, type OfferTemplate, type OfferTemplates } from './offers.js';
 import { DEFAULT_PARAMS, type DecisionParams, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
+import type { RecommendationParams } from './recommendations.js';
 
 /** A validated campaign: resolved parameters and templates, deeply frozen. */
 export interface Campaign {
@@ -187,6 +207,20 @@ const DECISION_SPEC: ObjectSpec<DecisionParams> = {
   },
 };
 
+const RECOMMENDATION_SPEC: ObjectSpec<RecommendationParams> = {
+  kind: 'object',
+  keyNoun: 'field',
+  fields: {
+    topN: intMin(1),
+    weights: { kind: 'object', keyNoun: 'weight', fields: { viewed: { kind: 'num', min: 0 }, carted: { kind: 'num', min: 0 }, bought: { kind: 'num', min: 0 } } },
+    halfLifeMs: positiveMs,
+    maxHistory: intMin(1),
+    maxBought: intMin(0),
+    retentionMs: positiveMs,
+    decimals: intMin(0, 10),
+  },
+};
+
 const TEMPLATE_SPEC: ObjectSpec<OfferTemplate> = {
   kind: 'object',
   keyNoun: 'field',
@@ -203,6 +237,7 @@ interface CampaignValues {
   readonly name: string;
   readonly scenes: SceneParams;
   readonly decisions: DecisionParams;
+  readonly recommendations: RecommendationParams;
   readonly defaultTimezone: string;
   readonly defaultStoreRadiusM: number;
   readonly offers: OfferTemplates;
@@ -215,6 +250,7 @@ const FILE_SPEC: ObjectSpec<CampaignValues> = {
     name: { kind: 'str', nonEmpty: true },
     scenes: SCENE_SPEC,
     decisions: DECISION_SPEC,
+    recommendations: RECOMMENDATION_SPEC,
     defaultTimezone: { kind: 'timezone' },
     defaultStoreRadiusM: { kind: 'num', min: 0, above: true },
     offers: { kind: 'object', keyNoun: 'scene', fields: Object.fromEntries(SCENES.map((s) => [s, TEMPLATE_SPEC])) as { readonly [S in Scene]: ObjectSpec<OfferTemplate> } },
@@ -376,6 +412,7 @@ const DEFAULT_VALUES: CampaignValues = {
   name: 'default',
   scenes: DEFAULT_PARAMS.scenes,
   decisions: DEFAULT_PARAMS.decisions,
+  recommendations: DEFAULT_PARAMS.recommendations,
   defaultTimezone: DEFAULT_PARAMS.defaultTimezone,
   defaultStoreRadiusM: DEFAULT_PARAMS.defaultStoreRadiusM,
   offers: DEFAULT_OFFER_TEMPLATES,
@@ -394,7 +431,7 @@ export function validateCampaign(json: unknown, source = '<inline>', text?: stri
   if (values === undefined || w.problems.length > 0) return { ok: false, problems: w.problems };
   const campaign: Campaign = {
     name: values.name,
-    params: { scenes: values.scenes, decisions: values.decisions, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },
+    params: { scenes: values.scenes, decisions: values.decisions, recommendations: values.recommendations, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },
     templates: values.offers,
     digest: digestOf(text ?? JSON.stringify(json)),
     source,

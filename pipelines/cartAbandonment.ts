@@ -1,5 +1,6 @@
 import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
+import { liveParams, type Live } from './live.js';
 import { isKnownCustomer, isPurchase, retailSources, type KnownPosEvent, type RetailSourceOptions, type RetailSources } from './sources.js';
 
 export interface CartAbandonmentParams {
@@ -15,6 +16,11 @@ interface Armed {
   /** ts of the add_to_cart that armed the deadline. */
   readonly tA: number;
   readonly eventId: string;
+  /**
+   * `tA + T` with the T current when the add_to_cart was applied: a reload does not move an armed
+   * deadline. Absent in state written before it was kept (then `tA + T` with the current T).
+   */
+  readonly deadline?: number;
 }
 
 /**
@@ -31,16 +37,21 @@ interface Armed {
  * Each customer's events are applied in event-time order as the watermark passes them (ties in
  * arrival order), so a till purchase arriving after a later click still counts in its place. The
  * deadline fires on an idle input once the sources' idle timeout lets event time advance.
+ *
+ * Live parameters (a getter, see `live.ts`): T is read when an `add_to_cart` is applied and the
+ * deadline it arms is kept with the cart, so a reload applies to carts armed after it; a cart
+ * armed before keeps its deadline (and fires, or is cancelled, exactly as it would have).
  */
-export function cartAbandonment(stepId: string, events: KeyedStream<CartInput>, params: CartAbandonmentParams = CART_ABANDONMENT_DEFAULTS): KeyedStream<Trigger> {
-  const T = params.timeoutMs;
+export function cartAbandonment(stepId: string, events: KeyedStream<CartInput>, params: Live<CartAbandonmentParams> = CART_ABANDONMENT_DEFAULTS): KeyedStream<Trigger> {
+  const timeoutMs = liveParams(params, (p) => p.timeoutMs);
+  const deadlineOf = (a: Armed, T: number): number => a.deadline ?? a.tA + T;
   return events.process<Trigger>(stepId, (state) => {
     const pending = state.list<CartInput>('pending');
     const cart = state.value<Record<string, number>>('cart');
     const armed = state.value<Armed>('armed');
     const lastPurchase = state.value<number>('lastPurchase');
 
-    const apply = (key: string, e: CartInput, ctx: { registerEventTimer(ts: number, tag?: string): void; deleteEventTimer(ts: number, tag?: string): void }) => {
+    const apply = (key: string, e: CartInput, T: number, ctx: { registerEventTimer(ts: number, tag?: string): void; deleteEventTimer(ts: number, tag?: string): void }) => {
       if (isPurchase(e)) {
         lastPurchase.set(key, Math.max(lastPurchase.get(key) ?? -Infinity, e.ts));
         cart.delete(key);
@@ -54,8 +65,8 @@ export function cartAbandonment(stepId: string, events: KeyedStream<CartInput>, 
         if (c[e.productId]! <= 0) delete c[e.productId];
         cart.set(key, c);
         const prev = armed.get(key);
-        if (prev !== undefined) ctx.deleteEventTimer(prev.tA + T, 'deadline');
-        armed.set(key, { tA: e.ts, eventId: e.eventId });
+        if (prev !== undefined) ctx.deleteEventTimer(deadlineOf(prev, T), 'deadline');
+        armed.set(key, { tA: e.ts, eventId: e.eventId, deadline: e.ts + T });
         ctx.registerEventTimer(e.ts + T, 'deadline');
       } else if (e.type === 'remove_from_cart') {
         const c0 = cart.get(key);
@@ -69,30 +80,31 @@ export function cartAbandonment(stepId: string, events: KeyedStream<CartInput>, 
     };
 
     /** Applies, in ts order (stable), the pending events with ts <= upTo. */
-    const flush = (key: string, upTo: number, ctx: Parameters<typeof apply>[2]) => {
+    const flush = (key: string, upTo: number, T: number, ctx: Parameters<typeof apply>[3]) => {
       const list = pending.get(key);
       if (list.length === 0) return;
       const due = list.filter((e) => e.ts <= upTo).sort((a, b) => a.ts - b.ts);
       if (due.length === 0) return;
       pending.set(key, list.filter((e) => e.ts > upTo));
-      for (const e of due) apply(key, e, ctx);
+      for (const e of due) apply(key, e, T, ctx);
     };
 
     return {
       onElement(e, ctx) {
         if (e.ts <= ctx.watermark) {
           // Later than the out-of-orderness bound: apply now rather than lose it.
-          apply(ctx.key, e, ctx);
+          apply(ctx.key, e, timeoutMs(), ctx);
           return;
         }
         pending.add(ctx.key, e);
         ctx.registerEventTimer(e.ts, 'apply');
       },
       onEventTimer(ts, tag, ctx) {
-        flush(ctx.key, ts, ctx);
+        const T = timeoutMs();
+        flush(ctx.key, ts, T, ctx);
         if (tag !== 'deadline') return;
         const a = armed.get(ctx.key);
-        if (a === undefined || a.tA + T !== ts) return;
+        if (a === undefined || deadlineOf(a, T) !== ts) return;
         armed.delete(ctx.key);
         const p = lastPurchase.get(ctx.key);
         if (p !== undefined && p > a.tA && p <= ts) return;
@@ -114,6 +126,6 @@ export function cartAbandonmentInput(src: Pick<RetailSources, 'clicks' | 'pos'>)
 }
 
 /** The cart-abandonment scene on its own (tests): its own sources, its triggers. */
-export function buildCartAbandonment(p: Pipeline, params: CartAbandonmentParams = CART_ABANDONMENT_DEFAULTS, sources: RetailSourceOptions = {}): Stream<Trigger> {
+export function buildCartAbandonment(p: Pipeline, params: Live<CartAbandonmentParams> = CART_ABANDONMENT_DEFAULTS, sources: RetailSourceOptions = {}): Stream<Trigger> {
   return cartAbandonment('cart_abandonment', cartAbandonmentInput(retailSources(p, sources)), params);
 }

@@ -6,6 +6,7 @@ import type { LocationEvent, Trigger } from '../schemas/index.js';
 import { isValidTimeZone, localParts } from '../simulator/tz.js';
 import { resolveProfile, type RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
+import { liveParams, readLive, type Live } from './live.js';
 import { DEFAULT_PARAMS, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 import { isAcceptedPing, storeIndex } from './stores.js';
@@ -22,7 +23,7 @@ interface LastPing {
 interface CommuteState {
   /** The last accepted ping (largest ts so far). */
   readonly last: LastPing;
-  /** ts of the trigger per `localDate/windowIndex` that fired, for two days. */
+  /** ts of the trigger per `localDate/startMin-endMin` (the window's bounds) that fired, for two days. */
   readonly fired: Record<string, number>;
 }
 
@@ -70,6 +71,11 @@ const inWindow = (w: LocalWindow, minute: number): boolean => (w.startMin < w.en
  * two days; deleted by an event-time timer once the last ping is older than `maxGapMs` and no
  * window fired within two days.
  *
+ * Live parameters (a getter, see `live.ts`), store index and default timezone (getters too) are
+ * read once per ping and judge that ping as p2; p1 is the last accepted ping as recorded. A window
+ * is remembered by its bounds, so a reload that keeps a window keeps "already fired today" for it,
+ * and a window it changes is a new window (it may fire once that day).
+ *
  * ```text
  * Mon 07:59:50 p1 ---- 10 s, 20 m ---- Mon 08:00:00 p2 (2 m/s, store 300 m away) -> trigger@p2
  * Mon 08:30:00 again                                                            -> nothing (same window, same date)
@@ -78,22 +84,21 @@ const inWindow = (w: LocalWindow, minute: number): boolean => (w.startMin < w.en
 export function commute<E extends LocationEvent>(
   stepId: string,
   pings: KeyedStream<E>,
-  stores: CircleIndex,
+  stores: Live<CircleIndex>,
   timezoneOf: (customerId: string) => string,
-  params: CommuteParams = DEFAULT_PARAMS.scenes.commute,
+  params: Live<CommuteParams> = DEFAULT_PARAMS.scenes.commute,
 ): KeyedStream<Trigger> {
-  checkParams(stepId, params);
-  const accepted = isAcceptedPing(params.maxAccuracyM);
-  const { maxGapMs, minSpeedMps, storeWithinM, windows } = params;
-  const weekdays = new Set(params.weekdays);
+  const current = liveParams(params, (p) => ({ ...p, accepted: isAcceptedPing(p.maxAccuracyM), weekdaySet: new Set(p.weekdays) }), (p) => checkParams(stepId, p));
+  const storesNow = readLive(stores);
+  type Resolved = ReturnType<typeof current>;
 
   /** The `localDate/window` key of p2, or null when p2 is in no commute window of a weekday. */
-  const windowOf = (customerId: string, ts: number): string | null => {
+  const windowOf = (customerId: string, ts: number, p: Resolved): string | null => {
     const lp = localParts(ts, timezoneOf(customerId));
-    if (!weekdays.has(lp.weekday)) return null;
+    if (!p.weekdaySet.has(lp.weekday)) return null;
     const minute = lp.hour * 60 + lp.minute;
-    const w = windows.findIndex((x) => inWindow(x, minute));
-    return w < 0 ? null : `${lp.year}-${lp.month}-${lp.day}/${w}`;
+    const w = p.windows.find((x) => inWindow(x, minute));
+    return w === undefined ? null : `${lp.year}-${lp.month}-${lp.day}/${w.startMin}-${w.endMin}`;
   };
 
   return pings.process<Trigger>(stepId, (state) => {
@@ -102,10 +107,11 @@ export function commute<E extends LocationEvent>(
     const cleanupAt = state.value<number>('cleanupAt');
 
     /** Until when the state can matter: the next ping may pair with `last`, a fired window may recur. */
-    const relevantUntil = (s: CommuteState): number => Math.max(s.last.ts + maxGapMs, ...Object.values(s.fired).map((ts) => ts + FIRED_RETENTION_MS));
+    const relevantUntil = (s: CommuteState, maxGapMs: number): number => Math.max(s.last.ts + maxGapMs, ...Object.values(s.fired).map((ts) => ts + FIRED_RETENTION_MS));
 
-    const apply = (key: string, e: LocationEvent, ctx: ProcessContext<Trigger>) => {
-      if (!accepted(e)) return;
+    const apply = (key: string, e: LocationEvent, p: Resolved, ctx: ProcessContext<Trigger>) => {
+      if (!p.accepted(e)) return;
+      const { maxGapMs, minSpeedMps, storeWithinM } = p;
       const prev = customers.get(key);
       if (prev !== undefined && e.ts < prev.last.ts) return; // older than the last ping: it pairs with nothing
       const fired: Record<string, number> = {};
@@ -114,9 +120,9 @@ export function commute<E extends LocationEvent>(
         const gap = e.ts - prev.last.ts;
         if (gap > 0 && gap <= maxGapMs) {
           const speed = e.speedMps ?? haversineM(prev.last.lat, prev.last.lon, e.lat, e.lon) / (gap / 1000);
-          const w = speed >= minSpeedMps ? windowOf(key, e.ts) : null;
+          const w = speed >= minSpeedMps ? windowOf(key, e.ts, p) : null;
           if (w !== null && fired[w] === undefined) {
-            const nearest = stores.nearest(e.lat, e.lon, storeWithinM, 1)[0];
+            const nearest = storesNow().nearest(e.lat, e.lon, storeWithinM, 1)[0];
             if (nearest !== undefined) {
               ctx.emit({ scene: 'commute', customerId: key, ts: e.ts, storeId: nearest.circle.id, productIds: [], category: null, eventId: e.eventId }, e.ts);
               fired[w] = e.ts;
@@ -127,7 +133,7 @@ export function commute<E extends LocationEvent>(
       const s: CommuteState = { last: { ts: e.ts, lat: e.lat, lon: e.lon }, fired };
       customers.set(key, s);
       if (cleanupAt.get(key) === undefined) {
-        const at = relevantUntil(s);
+        const at = relevantUntil(s, maxGapMs);
         cleanupAt.set(key, at);
         ctx.registerEventTimer(at, CLEANUP_TAG);
       }
@@ -135,13 +141,15 @@ export function commute<E extends LocationEvent>(
 
     return {
       onElement(e, ctx) {
-        if (accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, ctx);
+        const p = current();
+        if (p.accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, p, ctx);
       },
       onEventTimer(ts, tag, ctx) {
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, ctx);
+        const p = current();
+        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
         const s = customers.get(ctx.key);
-        const until = s === undefined ? -Infinity : relevantUntil(s);
+        const until = s === undefined ? -Infinity : relevantUntil(s, p.maxGapMs);
         if (until <= ts) {
           customers.delete(ctx.key);
           cleanupAt.delete(ctx.key);
@@ -154,19 +162,22 @@ export function commute<E extends LocationEvent>(
   });
 }
 
-/** The scene's input from the retail sources: accepted pings (accuracy rule), by customer. */
-export function commuteInput(src: Pick<RetailSources, 'location'>, params: CommuteParams = DEFAULT_PARAMS.scenes.commute): KeyedStream<LocationEvent> {
-  return src.location.filter(isAcceptedPing(params.maxAccuracyM), { name: 'commute.input' }).keyBy((e) => e.customerId, { name: 'commute.by_customer' });
+/** The scene's input from the retail sources: accepted pings (accuracy rule, read live), by customer. */
+export function commuteInput(src: Pick<RetailSources, 'location'>, params: Live<CommuteParams> = DEFAULT_PARAMS.scenes.commute): KeyedStream<LocationEvent> {
+  const accepted = liveParams(params, (p) => isAcceptedPing(p.maxAccuracyM));
+  return src.location.filter((e) => accepted()(e), { name: 'commute.input' }).keyBy((e) => e.customerId, { name: 'commute.by_customer' });
 }
 
 /**
  * A customer's local timezone: the profile's, or `defaultTimezone` without a profile or when the
  * profile names a zone the platform does not know (a bad profile must not stop the scene).
  */
-export function timezoneOf(deps: Pick<RetailDeps, 'profiles'>, defaultTimezone: string): (customerId: string) => string {
+export function timezoneOf(deps: Pick<RetailDeps, 'profiles'>, defaultTimezone: Live<string>): (customerId: string) => string {
+  const fallback = readLive(defaultTimezone);
   return (customerId) => {
-    const tz = resolveProfile(deps.profiles, customerId, defaultTimezone).timezone;
-    return isValidTimeZone(tz) ? tz : defaultTimezone;
+    const def = fallback();
+    const tz = resolveProfile(deps.profiles, customerId, def).timezone;
+    return isValidTimeZone(tz) ? tz : def;
   };
 }
 

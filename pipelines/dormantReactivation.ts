@@ -4,6 +4,7 @@ import { ssError } from '../runtime/errors.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import { resolveProfile, type RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
+import { liveParams, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { isKnownCustomer, isPurchase, retailSources, type KnownPosEvent, type RetailSourceOptions, type RetailSources } from './sources.js';
 
@@ -52,6 +53,11 @@ function checkParams(stepId: string, p: DormantReactivationParams): void {
  * State per customer: the latest purchase seen (kept for good: it tells a dormant customer from a
  * new one when the profile does not) and the last trigger while within the cooldown.
  *
+ * Live parameters (a getter, see `live.ts`): read once per record applied; an `app_open` is judged
+ * with the dormancy and cooldown current when it is applied, against the purchases and the last
+ * trigger as recorded (a cooldown that a reload lengthens still holds back a trigger whose
+ * record was kept, i.e. one younger than the cooldown current at the time of the later record).
+ *
  * ```text
  * checkout@day0   app_open@day29 -> nothing   app_open@day30 -> trigger   app_open@day36 -> nothing (cooldown)
  * ```
@@ -60,10 +66,9 @@ export function dormantReactivation<E extends DormantInput>(
   stepId: string,
   events: KeyedStream<E>,
   lastPurchaseOf: (customerId: string) => number | null,
-  params: DormantReactivationParams = DEFAULT_PARAMS.scenes.dormantReactivation,
+  params: Live<DormantReactivationParams> = DEFAULT_PARAMS.scenes.dormantReactivation,
 ): KeyedStream<Trigger> {
-  checkParams(stepId, params);
-  const { dormantMs, cooldownMs } = params;
+  const current = liveParams(params, (p) => p, (p) => checkParams(stepId, p));
   const relevant = (e: DormantInput): boolean => isPurchase(e) || ('type' in e && e.type === 'app_open');
 
   return events.process<Trigger>(stepId, (state) => {
@@ -75,7 +80,7 @@ export function dormantReactivation<E extends DormantInput>(
       else customers.set(key, s);
     };
 
-    const apply = (key: string, e: DormantInput, ctx: ProcessContext<Trigger>) => {
+    const apply = (key: string, e: DormantInput, { dormantMs, cooldownMs }: DormantReactivationParams, ctx: ProcessContext<Trigger>) => {
       const t = e.ts;
       const prev = customers.get(key) ?? { lastPurchase: null, lastFired: null };
       const lastFired = prev.lastFired !== null && t - prev.lastFired < cooldownMs ? prev.lastFired : null;
@@ -94,10 +99,11 @@ export function dormantReactivation<E extends DormantInput>(
 
     return {
       onElement(e, ctx) {
-        if (relevant(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, ctx);
+        if (relevant(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, current(), ctx);
       },
       onEventTimer(ts, _tag, ctx) {
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, ctx);
+        const p = current();
+        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
       },
     };
   });

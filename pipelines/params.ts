@@ -1,8 +1,11 @@
 import type { DeliveryChannel, Scene } from '../schemas/index.js';
+import { RECOMMENDATION_DEFAULTS, type RecommendationParams } from './recommendations.js';
 
 /**
  * The parameters of the retail pipelines, with SCENES.md's defaults. Campaign configuration
- * overrides them; builders take them as plain values, so tests can drive any edge.
+ * overrides them; builders take them as plain values (tests drive any edge) or as getters
+ * (`Live<P>` of `live.ts`: `buildRetail` reads the campaign's current parameters per record, so a
+ * reload applies to what is decided next).
  */
 
 const MIN = 60_000;
@@ -50,6 +53,8 @@ export interface DecisionParams {
 export interface RetailParams {
   readonly scenes: SceneParams;
   readonly decisions: DecisionParams;
+  /** Suggestions per customer (SCENES.md §5 gives no numbers: `RECOMMENDATION_DEFAULTS`). */
+  readonly recommendations: RecommendationParams;
   /** Timezone of a customer with no profile. */
   readonly defaultTimezone: string;
   /** Default radius of a store without one. */
@@ -90,6 +95,7 @@ export const DEFAULT_PARAMS: RetailParams = {
     capPerScenePerDay: 1,
     attributionMs: 24 * HOUR,
   },
+  recommendations: RECOMMENDATION_DEFAULTS,
   defaultTimezone: 'Asia/Shanghai',
   defaultStoreRadiusM: 150,
 };

@@ -4,6 +4,7 @@ import type { KeyedStream } from '../runtime/core/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, ClickEvent, RecommendationItem, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { buildBoughtTogether, BoughtTogetherIndex } from './boughtTogether.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
+import { liveParams, type Live } from './live.js';
 import { isKnownCustomer, isPurchase, type KnownPosEvent, type RetailSources } from './sources.js';
 
 const DAY = 86_400_000;
@@ -179,6 +180,12 @@ const isPos = (e: RecommendationInput): e is KnownPosEvent => 'items' in e;
  * Correct in one process, where both steps run in one executor; not across instances (see the
  * index for the limits and what multi-instance needs).
  *
+ * **Live parameters** (a getter, see `live.ts`, e.g. from a reloadable campaign): read once per
+ * record or timer; `topN`, `weights`, `halfLifeMs`, `maxHistory`, `maxBought` and `decimals` apply
+ * from the next evaluation (a customer's list changes at their next event, not at the reload).
+ * `retentionMs` is the TTL of the step's state, part of its declaration: read when the graph is
+ * built, so a reload changing it takes effect at the next start.
+ *
  * ```text
  * table: A~B 3, A~C 1          (w: viewed 1, carted 2, bought 3)
  * u: view A @t              -> update(null, t,   [B 3 "bought together with A", C 1 "... with A"])
@@ -191,14 +198,15 @@ export function recommend(
   stepId: string,
   events: KeyedStream<RecommendationInput>,
   index: BoughtTogetherIndex,
-  params: RecommendationParams = RECOMMENDATION_DEFAULTS,
+  params: Live<RecommendationParams> = RECOMMENDATION_DEFAULTS,
 ): KeyedStream<RecommendationUpdate> {
-  checkParams(stepId, params);
+  const current = liveParams(params, (p) => p, (p) => checkParams(stepId, p));
+  const retentionMs = current().retentionMs;
   index.addReader();
   return events.process<RecommendationUpdate>(stepId, (state) => {
     // Evidence (clicks, tills) before triggers at equal ts.
     const buffer = eventTimeBuffer<RecommendationInput>(state, 'pending', (e) => (isTrigger(e) ? 1 : 0));
-    const customers = state.value<CustomerState>('customers', { ttlMs: params.retentionMs });
+    const customers = state.value<CustomerState>('customers', { ttlMs: retentionMs });
 
     const load = (key: string): CustomerState => {
       const s = customers.get(key);
@@ -263,7 +271,7 @@ export function recommend(
     };
 
     /** Saves the customer and emits the customer-level update if the suggestions changed. */
-    const settle = (key: string, s: CustomerState, ts: number, ctx: ProcessContext<RecommendationUpdate>): RecommendationItem[] => {
+    const settle = (key: string, s: CustomerState, ts: number, params: RecommendationParams, ctx: ProcessContext<RecommendationUpdate>): RecommendationItem[] => {
       keepLatest(s.h, params.maxHistory, latestOf);
       keepLatest(s.bought, params.maxBought, (t) => t);
       const items = suggestionsOf(s.h, s.bought, (x) => index.topAsOf(x, ts), params);
@@ -277,11 +285,13 @@ export function recommend(
 
     /** Applies one ts's worth of a customer's events (released in order), evaluating at each ts change and trigger. */
     const run = (key: string, list: readonly RecommendationInput[], ctx: ProcessContext<RecommendationUpdate>): void => {
+      if (list.length === 0) return;
+      const p = current();
       let s: CustomerState | undefined;
       let at = 0;
       for (const e of list) {
         if (s !== undefined && e.ts !== at) {
-          settle(key, s, at, ctx);
+          settle(key, s, at, p, ctx);
           s = undefined;
         }
         s ??= load(key);
@@ -291,11 +301,11 @@ export function recommend(
           continue;
         }
         if (e.scene !== 'store_proximity' || e.storeId === null) continue;
-        const items = settle(key, s, e.ts, ctx);
+        const items = settle(key, s, e.ts, p, ctx);
         s = load(key);
         ctx.emit({ customerId: key, storeId: e.storeId, ts: e.ts, items: items.map((i) => ({ ...i })) }, e.ts);
       }
-      if (s !== undefined) settle(key, s, at, ctx);
+      if (s !== undefined) settle(key, s, at, p, ctx);
     };
 
     return {
@@ -337,7 +347,7 @@ export interface RecommendationStreams {
  * pos event) and the recommendation step (`recommend`: step ids share one namespace with sinks, and
  * the sink is `recommendations`), sharing one index.
  */
-export function buildRecommendations(src: Pick<RetailSources, 'clicks' | 'pos'>, triggers: KeyedStream<Trigger>, params: RecommendationParams = RECOMMENDATION_DEFAULTS): RecommendationStreams {
+export function buildRecommendations(src: Pick<RetailSources, 'clicks' | 'pos'>, triggers: KeyedStream<Trigger>, params: Live<RecommendationParams> = RECOMMENDATION_DEFAULTS): RecommendationStreams {
   const { changes, index } = buildBoughtTogether(src.pos, new BoughtTogetherIndex());
   const updates = recommend('recommend', recommendationInput(src, triggers), index, params);
   return { updates, boughtTogether: changes, index };

@@ -1,5 +1,6 @@
+import type { CircleIndex } from '../runtime/core/geo.js';
 import type { KeyedStream, Pipeline } from '../runtime/core/stream.js';
-import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
+import type { Decision, Offer, RecommendationUpdate, Store, Trigger } from '../schemas/index.js';
 import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
 import type { BoughtTogetherIndex } from './boughtTogether.js';
 import { staticCampaign, type CampaignSource } from './campaign.js';
@@ -11,6 +12,7 @@ import type { RetailDeps } from './deps.js';
 import { dormantReactivation, dormantReactivationInput, profileLastPurchase } from './dormantReactivation.js';
 import { buildRecommendations } from './recommendations.js';
 import { isKnownCustomer, isPurchase, retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
+import type { RetailParams, SceneParams } from './params.js';
 import { storeIndex } from './stores.js';
 import { storeProximity, storeProximityInput } from './storeProximity.js';
 
@@ -53,22 +55,29 @@ export interface RetailStreams {
  * updates for a store's screens when a proximity trigger fires there). Sinks: `triggers`,
  * `decisions`, `offers`, `attribution`, `recommendations`.
  *
- * Scene parameters are read from the campaign when the graph is built; the decision step reads the
- * campaign again for every trigger, so a reloaded campaign's channels, caps, quiet hours, holdout
- * and offer templates apply to the next trigger decided, and nothing in flight is lost.
+ * Every step reads the campaign's current parameters once per record or timer it handles (the
+ * scenes, through getters; see `live.ts`), the decision step once per trigger, so a reloaded
+ * campaign applies to what is decided next and nothing in flight is lost: the exact semantics
+ * are in `campaign.ts` ("Reloading"). Only `decisions.attributionMs` and
+ * `recommendations.retentionMs` are read when the graph is built.
  */
 export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   const campaign = opts.campaign ?? staticCampaign();
   const { params } = campaign.current();
-  const scenes = params.scenes;
+  const live = (): RetailParams => campaign.current().params;
+  const scene =
+    <K extends keyof SceneParams>(k: K) =>
+    (): SceneParams[K] =>
+      live().scenes[k];
   const src = retailSources(p, opts.sources);
-  const stores = storeIndex(opts.deps.stores, params.defaultStoreRadiusM);
+  const stores = liveStoreIndex(opts.deps.stores, () => live().defaultStoreRadiusM);
+  const defaultTimezone = (): string => live().defaultTimezone;
 
-  const triggers = cartAbandonment('cart_abandonment', cartAbandonmentInput(src), scenes.cartAbandonment).mergeKeyed(
-    browseAbandonment('browse_abandonment', browseAbandonmentInput(src), scenes.browseAbandonment),
-    storeProximity('store_proximity', storeProximityInput(src, scenes.storeProximity), stores, scenes.storeProximity),
-    commute('commute', commuteInput(src, scenes.commute), stores, timezoneOf(opts.deps, params.defaultTimezone), scenes.commute),
-    dormantReactivation('dormant_reactivation', dormantReactivationInput(src), profileLastPurchase(opts.deps, params.defaultTimezone), scenes.dormantReactivation),
+  const triggers = cartAbandonment('cart_abandonment', cartAbandonmentInput(src), scene('cartAbandonment')).mergeKeyed(
+    browseAbandonment('browse_abandonment', browseAbandonmentInput(src), scene('browseAbandonment')),
+    storeProximity('store_proximity', storeProximityInput(src, scene('storeProximity')), stores, scene('storeProximity')),
+    commute('commute', commuteInput(src, scene('commute')), stores, timezoneOf(opts.deps, defaultTimezone), scene('commute')),
+    dormantReactivation('dormant_reactivation', dormantReactivationInput(src), profileLastPurchase(opts.deps, params.defaultTimezone), scene('dormantReactivation')),
   );
   triggers.to(RETAIL_SINKS.triggers);
 
@@ -92,8 +101,22 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs);
   attributed.to(RETAIL_SINKS.attribution);
 
-  const recs = buildRecommendations(src, triggers);
+  const recs = buildRecommendations(src, triggers, () => live().recommendations);
   recs.updates.to(RETAIL_SINKS.recommendations);
 
   return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, boughtTogether: recs.index };
+}
+
+/** The stores' geofences, rebuilt only when the default radius (of stores without one) changes. */
+function liveStoreIndex(stores: readonly Store[], defaultRadiusM: () => number): () => CircleIndex {
+  let radius = defaultRadiusM();
+  let index = storeIndex(stores, radius);
+  return () => {
+    const r = defaultRadiusM();
+    if (r !== radius) {
+      radius = r;
+      index = storeIndex(stores, r);
+    }
+    return index;
+  };
 }

@@ -5,6 +5,7 @@ import { ssError } from '../runtime/errors.js';
 import type { LocationEvent, Trigger } from '../schemas/index.js';
 import type { RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
+import { liveParams, readLive, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 import { isAcceptedPing, storeIndex } from './stores.js';
@@ -63,14 +64,21 @@ function checkParams(stepId: string, p: StoreProximityParams): void {
  * cooldown runs (an event-time timer at the end of the last cooldown). SCENES.md ends a visit only
  * with an outside ping, so a customer who stops sending pings while inside keeps that visit open.
  *
+ * Live parameters (a getter, see `live.ts`), and a live store index (a getter too, when the
+ * default radius can change): both are read once per ping and judge that ping. A visit's dwell is
+ * judged with the dwell current at the ping that would fire, against the visit's start as
+ * recorded (a reload never restarts a visit); a cooldown is judged with the cooldown current at
+ * the later ping, from the last trigger as recorded; the accuracy limit applies to pings handled
+ * after the reload (the input filter reads it live too).
+ *
  * ```text
  * D = 120 s:  in@0  in@60s  in@120s -> trigger@120s   out@130s  in@140s (new visit; cooldown holds it)
  * ```
  */
-export function storeProximity<E extends LocationEvent>(stepId: string, pings: KeyedStream<E>, stores: CircleIndex, params: StoreProximityParams = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<Trigger> {
-  checkParams(stepId, params);
-  const { dwellMs: D, cooldownMs } = params;
-  const accepted = isAcceptedPing(params.maxAccuracyM);
+export function storeProximity<E extends LocationEvent>(stepId: string, pings: KeyedStream<E>, stores: Live<CircleIndex>, params: Live<StoreProximityParams> = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<Trigger> {
+  const current = liveParams(params, (p) => ({ ...p, accepted: isAcceptedPing(p.maxAccuracyM) }), (p) => checkParams(stepId, p));
+  const storesNow = readLive(stores);
+  type Resolved = ReturnType<typeof current>;
 
   return pings.process<Trigger>(stepId, (state) => {
     const buffer = eventTimeBuffer<LocationEvent>(state);
@@ -78,7 +86,7 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
     const cleanupAt = state.value<number>('cleanupAt');
 
     /** Stores the state, or deletes it when nothing in it can matter at or after `now`. */
-    const save = (key: string, s: ProximityState, now: number, ctx: ProcessContext<Trigger>) => {
+    const save = (key: string, s: ProximityState, now: number, cooldownMs: number, ctx: ProcessContext<Trigger>) => {
       const lastFired: Record<string, number> = {};
       let until = -Infinity;
       for (const [id, ts] of Object.entries(s.lastFired)) {
@@ -99,11 +107,12 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
       }
     };
 
-    const apply = (key: string, e: LocationEvent, ctx: ProcessContext<Trigger>) => {
-      if (!accepted(e)) return;
+    const apply = (key: string, e: LocationEvent, p: Resolved, ctx: ProcessContext<Trigger>) => {
+      if (!p.accepted(e)) return;
+      const { dwellMs: D, cooldownMs } = p;
       const t = e.ts;
       const prev = customers.get(key);
-      const inside = stores
+      const inside = storesNow()
         .containing(e.lat, e.lon)
         .map((h) => h.circle.id)
         .sort();
@@ -120,27 +129,30 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
         } else visits[id] = v;
       }
       // Open visits of stores not holding this ping are left out: the ping ended them.
-      save(key, { visits, lastFired }, t, ctx);
+      save(key, { visits, lastFired }, t, cooldownMs, ctx);
     };
 
     return {
       onElement(e, ctx) {
-        if (accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, ctx);
+        const p = current();
+        if (p.accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, p, ctx);
       },
       onEventTimer(ts, tag, ctx) {
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, ctx);
+        const p = current();
+        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
         const s = customers.get(ctx.key);
         cleanupAt.delete(ctx.key);
-        if (s !== undefined) save(ctx.key, s, ts, ctx);
+        if (s !== undefined) save(ctx.key, s, ts, p.cooldownMs, ctx);
       },
     };
   });
 }
 
-/** The scene's input from the retail sources: accepted pings (accuracy rule), by customer. */
-export function storeProximityInput(src: Pick<RetailSources, 'location'>, params: StoreProximityParams = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<LocationEvent> {
-  return src.location.filter(isAcceptedPing(params.maxAccuracyM), { name: 'store_proximity.input' }).keyBy((e) => e.customerId, { name: 'store_proximity.by_customer' });
+/** The scene's input from the retail sources: accepted pings (accuracy rule, read live), by customer. */
+export function storeProximityInput(src: Pick<RetailSources, 'location'>, params: Live<StoreProximityParams> = DEFAULT_PARAMS.scenes.storeProximity): KeyedStream<LocationEvent> {
+  const accepted = liveParams(params, (p) => isAcceptedPing(p.maxAccuracyM));
+  return src.location.filter((e) => accepted()(e), { name: 'store_proximity.input' }).keyBy((e) => e.customerId, { name: 'store_proximity.by_customer' });
 }
 
 /** The store-proximity scene on its own, over `deps.stores`: triggers out. */
