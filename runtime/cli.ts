@@ -32,6 +32,8 @@ commands:
              With SCENESTREAM_MODE=kafka: consumes clickstream, pos and location from KAFKA_BROKERS
              with state in REDIS_URL (see README).
   replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--config campaign.json]
+  load-reference --stores stores.json --profiles profiles.jsonl
+             puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode
   simulate   the event simulator (scenestream simulate --help)
 `;
 
@@ -162,6 +164,33 @@ async function replay(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function loadReference(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { stores: { type: 'string' }, profiles: { type: 'string' } } });
+  if (values.stores === undefined && values.profiles === undefined) throw ssError('SS_ERR_CONFIG', 'load-reference needs --stores FILE and/or --profiles FILE', { field: 'stores' });
+  const { createClient } = await import('@redis/client');
+  const { loadServiceConfig } = await import('./config.js');
+  const { RedisProfiles, RedisStores } = await import('./redis/reference.js');
+  const { readProfiles, readStores } = await import('./replay.js');
+  const redis = createClient({ url: loadServiceConfig().redisUrl });
+  await redis.connect();
+  try {
+    if (values.stores !== undefined) {
+      const stores = await readStores(values.stores);
+      await new RedisStores(redis).replaceAll(stores);
+      console.log(`${stores.length} stores loaded`);
+    }
+    if (values.profiles !== undefined) {
+      const profiles = await readProfiles(values.profiles);
+      const repo = new RedisProfiles(redis);
+      for (const p of profiles) await repo.save(p);
+      console.log(`${profiles.length} profiles loaded`);
+    }
+  } finally {
+    await redis.quit();
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -173,6 +202,8 @@ export async function main(argv: string[]): Promise<number> {
         return await replay(rest);
       case 'simulate':
         return await simulatorMain(rest);
+      case 'load-reference':
+        return await loadReference(rest);
       case '--help':
       case '-h':
       case 'help':
