@@ -6,6 +6,7 @@ import { isScenestreamError } from '../runtime/errors.js';
 import { DEFAULT_CAMPAIGN, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
 import { DEFAULT_OFFER_TEMPLATES } from './offers.js';
 import { DEFAULT_PARAMS } from './params.js';
+import { RECOMMENDATION_DEFAULTS } from './recommendations.js';
 
 /** The problems of an invalid campaign (fails the test if it is valid). */
 function problemsOf(json: unknown): Array<{ field: string; message: string }> {
@@ -315,5 +316,30 @@ describe('CampaignHandle', () => {
     other.close();
     expect(h.current().name).toBe('v2');
     expect(h.reloadCounts.applied).toBe(applied);
+  });
+});
+
+describe('campaign recommendations section', () => {
+  it('defaults to RECOMMENDATION_DEFAULTS, merges field by field, and names a bad field', () => {
+    expect(DEFAULT_CAMPAIGN.params.recommendations).toEqual(RECOMMENDATION_DEFAULTS);
+    const r = validateCampaign({ recommendations: { topN: 3, weights: { bought: 5 } } });
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    expect(r.campaign.params.recommendations).toEqual({ ...RECOMMENDATION_DEFAULTS, topN: 3, weights: { ...RECOMMENDATION_DEFAULTS.weights, bought: 5 } });
+    expect(problemsOf({ recommendations: { topN: 0 } })[0]!.message).toBe('recommendations.topN must be an integer >= 1 (got 0)');
+    expect(fieldsOf({ recommendations: { weights: { viewed: -1 }, decimals: 11, halfLifeMs: 0, colour: 'red' } }).sort()).toEqual([
+      'recommendations.colour',
+      'recommendations.decimals',
+      'recommendations.halfLifeMs',
+      'recommendations.weights.viewed',
+    ]);
+  });
+
+  it('the example at the repo root spells out every recommendation field', () => {
+    const text = readFileSync(new URL('../campaign.example.json', import.meta.url), 'utf8');
+    const raw = JSON.parse(text) as { recommendations: Record<string, unknown> };
+    expect(Object.keys(raw.recommendations).sort()).toEqual(Object.keys(RECOMMENDATION_DEFAULTS).sort());
+    const r = parseCampaign(text, 'campaign.example.json');
+    if (!r.ok) throw r.error;
+    expect(r.value.params.recommendations).toEqual(RECOMMENDATION_DEFAULTS);
   });
 });
