@@ -20,7 +20,10 @@ const WORKER = fileURLToPath(new URL('../runtime/kafka/worker.ts', import.meta.u
 export interface WorkerProgress {
   readonly eventsIn: number;
   readonly outputs: number;
+  /** Partitions this process holds tasks for (loaded on their first batch). */
   readonly partitions: number[];
+  /** Partitions the consumer group assigned this process at its last join. */
+  readonly assigned: number[];
   readonly checkpoints: number;
   readonly retries: number;
   readonly fenced: number;
@@ -29,7 +32,7 @@ export interface WorkerProgress {
   readonly roundTrips: number;
 }
 
-const ZERO: WorkerProgress = { eventsIn: 0, outputs: 0, partitions: [], checkpoints: 0, retries: 0, fenced: 0, delivered: 0, duplicatesDropped: 0, roundTrips: 0 };
+const ZERO: WorkerProgress = { eventsIn: 0, outputs: 0, partitions: [], assigned: [], checkpoints: 0, retries: 0, fenced: 0, delivered: 0, duplicatesDropped: 0, roundTrips: 0 };
 
 export interface WorkerExit {
   readonly code: number | null;

@@ -127,6 +127,7 @@ export class KafkaJob {
   private readonly registry: SchemaRegistry;
   private ticker: NodeJS.Timeout | undefined;
   private running = false;
+  private assigned: number[] = [];
   private readonly log: NonNullable<JobOptions['log']>;
 
   constructor(private readonly opts: JobOptions) {
@@ -151,6 +152,7 @@ export class KafkaJob {
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(Object.values(e.payload.memberAssignment).flat());
+      this.assigned = [...assigned].sort((a, b) => a - b);
       for (const p of [...this.tasks.keys()]) if (!assigned.has(p)) void this.dropTask(p, 'revoked');
       this.log('info', `assigned partitions [${[...assigned].sort((a, b) => a - b).join(', ')}]`);
     });
@@ -175,7 +177,12 @@ export class KafkaJob {
     await this.producer.disconnect();
   }
 
-  /** The partitions this instance holds now. */
+  /** The partition numbers the consumer group gave this instance at its last join. */
+  assignment(): number[] {
+    return [...this.assigned];
+  }
+
+  /** The partitions this instance holds tasks for now (a task is loaded on its first batch). */
   partitions(): number[] {
     return [...this.tasks.keys()].sort((a, b) => a - b);
   }

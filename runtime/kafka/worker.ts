@@ -9,7 +9,7 @@
  * It runs until SIGTERM or SIGINT, then stops gracefully (checkpoints, releases its tasks) and
  * exits 0. Every 250 ms it prints one JSON progress line on stdout:
  *
- *   {"eventsIn":1234,"outputs":5,"partitions":[0,2],"checkpoints":9,"retries":0,"fenced":0,
+ *   {"eventsIn":1234,"outputs":5,"partitions":[0,2],"assigned":[0,2],"checkpoints":9,"retries":0,"fenced":0,
  *    "delivered":5,"duplicatesDropped":0,"roundTrips":11}
  *
  * plus `{"event":"started"}` once consuming and `{"event":"stopped"}` after a graceful stop. Logs
@@ -18,7 +18,8 @@
  * `--webhook URL` delivers every trigger to a person-facing endpoint by HTTP POST (JSON
  * `{"id":..., "trigger":...}`), through the job's `deliver` hook, after the trigger is produced and
  * before the checkpoint. A delivery ledger in Redis (`SET ss:delivered:{<id>} 1 NX EX <ttl>`; the
- * prefix is `--ledger-prefix`, one per channel) drops ids delivered before, so the replay of a batch after a crash sends nothing twice. The claim is
+ * prefix is `--ledger-prefix`, one per channel) drops ids delivered before, so the replay of a
+ * batch after a crash sends nothing twice. The claim is
  * taken before the POST and given back if the POST fails: a delivery is at most once. Only a crash
  * between the claim and the POST's arrival loses a delivery; a crash after it never repeats one.
  *
@@ -207,6 +208,7 @@ async function main(): Promise<void> {
         eventsIn: s.eventsIn,
         outputs: s.outputs,
         partitions: job.partitions(),
+        assigned: job.assignment(),
         checkpoints: s.checkpoints,
         retries: s.retries,
         fenced: s.fenced,
