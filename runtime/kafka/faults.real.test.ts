@@ -24,6 +24,7 @@ import { loadServiceConfig } from '../config.js';
 import type { Executor } from '../core/executor.js';
 import { retailJobOptions } from '../retailJob.js';
 import { CheckpointStore, type RedisCommands } from '../redis/checkpoints.js';
+import { KafkaJob } from './job.js';
 
 const PARTITIONS = 6;
 const INPUTS = ['clickstream', 'pos', 'location'] as const;
@@ -129,6 +130,10 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
     await admin.disconnect();
     await redis.quit();
   });
+
+  let small: SimRecord[] | undefined;
+  /** 200 customers over 2 days: about 37k events. */
+  const smallData = () => (small ??= [...generateEvents(generateWorld({ seed: 'faults-small', customers: 200 }), { days: 2 })]);
 
   function worker(label: string, args: readonly string[]): WorkerProcess {
     const w = new WorkerProcess(label, args);
@@ -419,6 +424,37 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
   );
 
   it(
+    'Redis lost every checkpoint while no instance ran: the next one starts over from the log start, not from the offsets committed to Kafka',
+    async () => {
+      const data = smallData();
+      const expected = reference(data);
+      const prefix = `${uniqueId('lost')}.`;
+      const name = uniqueId('lost-job');
+      const store = new CheckpointStore(redis, name);
+      cleanupRedis(redis, store);
+      const half = Math.floor(data.length / 2);
+      await setupTopics(prefix, data.slice(0, half));
+      const job = () => new KafkaJob({ ...retailJobOptions({ kafka, redis, name, topicsPrefix: prefix, tickMs: 200, idleTimeoutMs: IDLE_MS }), consumer: { sessionTimeout: 6_000, heartbeatInterval: 1_000 } });
+      const first = job();
+      await first.start();
+      await waitFor(() => allCheckpointed(store, redis, prefix), 60_000, 'the first half checkpointed');
+      await first.stop(); // its offsets are committed to Kafka too (for lag monitoring)
+      for (let p = 0; p < PARTITIONS; p++) await redis.del(store.keys(p));
+
+      await produceRecords(kafka, data.slice(half), prefix);
+      const second = job();
+      await second.start();
+      await waitFor(() => allCheckpointed(store, redis, prefix), 60_000, 'everything checkpointed');
+      await second.stop();
+      // The state came back only by consuming the first half again.
+      expect(second.stats.eventsIn).toBe(data.length);
+      await expectOutputsEqualReference(prefix, expected);
+      await expectStateEqualsReference(store, expected);
+    },
+    120_000,
+  );
+
+  it(
     'Redis Cluster (3 masters): tasks checkpoint on their own slots, a kill -9 and a restart, the result equals the reference',
     async () => {
       const startedHere = servicesScript('redis-cluster', 'status').status !== 0;
@@ -431,7 +467,7 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
       await cluster.connect();
       cleanups.push(() => cluster.quit().then(() => undefined));
 
-      const data = [...generateEvents(generateWorld({ seed: 'faults-cluster', customers: 200 }), { days: 2 })];
+      const data = smallData();
       const expected = reference(data);
       expect(expected.triggers.size).toBeGreaterThan(50);
       const prefix = `${uniqueId('cluster')}.`;

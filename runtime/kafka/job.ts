@@ -9,6 +9,9 @@ import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js
 import { CheckpointStore, FencedError, type RedisCommands } from '../redis/checkpoints.js';
 import { coPartitionedAssigner } from './assigner.js';
 
+/** kafkajs' special offset for "the start of the log" in `seek`. */
+const EARLIEST_OFFSET = '-2';
+
 /**
  * A pipeline running on Kafka with its state checkpointed in Redis: the production runtime.
  *
@@ -96,6 +99,8 @@ class Task {
   offsets: Record<string, string> = {};
   /** Offsets of the records of the batch being pushed, to name them in dead letters. */
   batchOffsets: string[] = [];
+  /** Topics this task has moved the consumer back on (once per topic: a compacted log has gaps). */
+  readonly sought = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   dropped = false;
 
@@ -249,6 +254,17 @@ export class KafkaJob {
     await task.run(async () => {
       if (task.dropped) return;
       const from = task.offsets[batch.topic];
+      // The consumer resumes where the group committed, which is never past the checkpoint unless
+      // Redis lost it (restarted empty while no instance held the task in memory). The state then
+      // starts from what Redis has, so the input must too: move back to the checkpoint's offset, or
+      // to the start of the log for a topic the checkpoint does not know.
+      const first = batch.messages[0]?.offset;
+      if (first !== undefined && !task.sought.has(batch.topic) && (from !== undefined ? BigInt(first) > BigInt(from) : first !== '0')) {
+        task.sought.add(batch.topic);
+        this.log('warn', `task ${task.partition}: ${batch.topic} resumes at ${from ?? 'the log start'} with its state, the group at ${first}: seeking back`);
+        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from ?? EARLIEST_OFFSET });
+        return;
+      }
       const values: unknown[] = [];
       task.batchOffsets = [];
       let last: string | undefined;
