@@ -3,7 +3,7 @@ import { haversineM, type CircleIndex } from '../runtime/core/geo.js';
 import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
 import { ssError } from '../runtime/errors.js';
 import type { LocationEvent, Trigger } from '../schemas/index.js';
-import { isValidTimeZone, localParts } from '../simulator/tz.js';
+import { isValidTimeZone, localParts } from '../runtime/core/tz.js';
 import { resolveProfile, type RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, readLive, type Live } from './live.js';

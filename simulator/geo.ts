@@ -3,7 +3,9 @@
  * Earth radius of SCENES.md (6,371,008.8 m), the same definition the engine uses.
  */
 
-export const EARTH_RADIUS_M = 6_371_008.8;
+import { EARTH_RADIUS_M, haversineM as haversineDeg } from '../runtime/core/geo.js';
+
+export { EARTH_RADIUS_M };
 
 export interface LatLon {
   readonly lat: number;
@@ -13,12 +15,9 @@ export interface LatLon {
 const toRad = (deg: number): number => (deg * Math.PI) / 180;
 const toDeg = (rad: number): number => (rad * 180) / Math.PI;
 
-/** Great-circle distance in metres. */
+/** Great-circle distance in metres: the engine's own definition (`runtime/core/geo.ts`), on points. */
 export function haversineM(a: LatLon, b: LatLon): number {
-  const dLat = toRad(b.lat - a.lat);
-  const dLon = toRad(b.lon - a.lon);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(a.lat)) * Math.cos(toRad(b.lat)) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
+  return haversineDeg(a.lat, a.lon, b.lat, b.lon);
 }
 
 /** The point `distanceM` metres from `from` on initial bearing `bearingDeg` (0 = north, 90 = east). */

@@ -21,7 +21,7 @@ import { productsIn, type Product } from './catalogue.js';
 import { posTotal, roundCents } from './money.js';
 import { destination, haversineM, offsetM, Polyline, round, type LatLon } from './geo.js';
 import { createRng, shortHash, type Rng } from './prng.js';
-import { addDays, formatCivilDate, isoWeekday, zonedToEpoch, type CivilDate } from './tz.js';
+import { addDays, formatCivilDate, isoWeekday, zonedToEpoch, type CivilDate } from '../runtime/core/tz.js';
 import type { SimCustomer, TravelMode, World } from './world.js';
 
 export type SimRecord =

@@ -11,7 +11,7 @@ import { ssError } from '../runtime/errors.js';
 import { createCatalogue, type Catalogue } from './catalogue.js';
 import { destination, haversineM, offsetM, Polyline, round, type LatLon } from './geo.js';
 import { createRng, type Rng } from './prng.js';
-import { isValidTimeZone, parseCivilDate, zonedToEpoch, type CivilDate } from './tz.js';
+import { isValidTimeZone, parseCivilDate, zonedToEpoch, type CivilDate } from '../runtime/core/tz.js';
 
 /** How a customer moves; speeds in m/s. Walking stays under the commute scene's 1.5 m/s on purpose. */
 export type TravelMode = 'walk' | 'bike' | 'car' | 'metro';
