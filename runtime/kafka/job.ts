@@ -82,6 +82,14 @@ export interface JobOptions {
    * (kafkajs default 30 s); a short session moves them sooner at the cost of more heartbeats.
    */
   readonly consumer?: Readonly<Pick<ConsumerConfig, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs'>>;
+  /**
+   * Least time between two checkpoints of a task (default 0: after every batch). Outputs are
+   * produced after every batch regardless; a longer interval trades Redis round trips for a longer
+   * replay after a crash. Pending work is checkpointed on the tick, on revocation and on stop.
+   */
+  readonly checkpointIntervalMs?: number;
+  /** Partitions whose batches run at once (kafkajs `partitionsConsumedConcurrently`, default 1); tasks stay sequential. */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 interface Output {
@@ -101,6 +109,12 @@ class Task {
   batchOffsets: string[] = [];
   /** Topics this task has moved the consumer back on (once per topic: a compacted log has gaps). */
   readonly sought = new Set<string>();
+  /** The offsets of the last checkpoint: the only ones that may be committed to Kafka. */
+  checkpointed: Record<string, string> = {};
+  /** When the last checkpoint was written (performance.now()). */
+  lastCheckpoint = -Infinity;
+  /** Work done since the last checkpoint. */
+  uncheckpointed = false;
   private chain: Promise<unknown> = Promise.resolve();
   dropped = false;
 
@@ -133,6 +147,8 @@ export class KafkaJob {
   private ticker: NodeJS.Timeout | undefined;
   private running = false;
   private assigned: number[] = [];
+  /** Checkpointed offsets not yet committed to Kafka (for lag monitoring), by `topic/partition`. */
+  private readonly lagCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly log: NonNullable<JobOptions['log']>;
 
   constructor(private readonly opts: JobOptions) {
@@ -166,6 +182,7 @@ export class KafkaJob {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => this.onBatch(payload),
     });
     const tickMs = this.opts.tickMs ?? 1000;
@@ -219,6 +236,7 @@ export class KafkaJob {
     executor.restoreParts(loaded.state, loaded.meta);
     backend.drainChanges(); // restoring is not a change
     task.offsets = { ...loaded.offsets };
+    task.checkpointed = { ...loaded.offsets };
     this.log('info', `task ${partition}: resumed at ${JSON.stringify(task.offsets)} (epoch ${loaded.epoch})`);
     return task;
   }
@@ -235,6 +253,11 @@ export class KafkaJob {
     }
     await task.run(async () => {
       if (task.dropped) return;
+      if (task.uncheckpointed) {
+        // What was processed since the last checkpoint; fenced if the next owner claimed it already.
+        await this.flush(task, async () => {}, true).catch((e: unknown) => this.log('warn', `task ${partition}: last checkpoint failed: ${String(e)}`));
+        if (task.dropped) return;
+      }
       task.dropped = true;
       try {
         await this.store.release(partition, this.owner);
@@ -287,11 +310,6 @@ export class KafkaJob {
       task.offsets[batch.topic] = (BigInt(last) + 1n).toString();
       await this.flush(task, heartbeat);
     });
-    if (!task.dropped && task.offsets[batch.topic] !== undefined) {
-      await this.consumer
-        .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: task.offsets[batch.topic]! }])
-        .catch((e: unknown) => this.log('warn', `commit to Kafka (lag only) failed: ${String(e)}`));
-    }
     await heartbeat();
   }
 
@@ -309,6 +327,18 @@ export class KafkaJob {
         })
         .catch((e: unknown) => this.log('error', `tick of task ${task.partition}: ${String(e)}`));
     }
+    await this.commitLag();
+  }
+
+  /**
+   * Commits checkpointed offsets to Kafka, for lag monitoring only (the job resumes from Redis),
+   * batched on the tick so that no batch waits for it. Never past a checkpoint.
+   */
+  private async commitLag(): Promise<void> {
+    if (this.lagCommits.size === 0) return;
+    const offsets = [...this.lagCommits.values()];
+    this.lagCommits.clear();
+    await this.consumer.commitOffsets(offsets).catch((e: unknown) => this.log('warn', `commit to Kafka (lag only) failed: ${String(e)}`));
   }
 
   private toDlq(task: Task, topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, error: ScenestreamError): void {
@@ -339,7 +369,7 @@ export class KafkaJob {
   }
 
   /** Produces outputs and dead letters, delivers, then checkpoints state and offsets atomically. */
-  private async flush(task: Task, heartbeat: () => Promise<void>): Promise<void> {
+  private async flush(task: Task, heartbeat: () => Promise<void>, force = false): Promise<void> {
     const outputs = task.outputs.splice(0);
     const dlq = task.dlq.splice(0);
     const topicMessages = new Map<string, Message[]>();
@@ -366,6 +396,11 @@ export class KafkaJob {
       const deliver = this.opts.deliver?.[sink];
       if (deliver !== undefined) await this.retry(`deliver ${sink}`, () => deliver(values), heartbeat);
     }
+    task.uncheckpointed = true;
+    const now = performance.now();
+    // Changes stay tracked in the backend and offsets in the task until the next checkpoint.
+    if (!force && now - task.lastCheckpoint < (this.opts.checkpointIntervalMs ?? 0)) return;
+    task.lastCheckpoint = now;
     const changes = task.backend.drainChanges();
     const meta = task.executor.metaSnapshot();
     try {
@@ -375,6 +410,9 @@ export class KafkaJob {
         await this.retry('rewrite', () => this.store.rewrite(task.partition, this.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
       }
       this.stats.checkpoints++;
+      task.uncheckpointed = false;
+      task.checkpointed = { ...task.offsets };
+      for (const [topic, offset] of Object.entries(task.checkpointed)) this.lagCommits.set(`${topic}/${task.partition}`, { topic, partition: task.partition, offset });
     } catch (e) {
       if (e instanceof FencedError) {
         this.stats.fenced++;

@@ -4,6 +4,7 @@
  *
  *   tsx runtime/kafka/worker.ts --name N --prefix P [--redis URL | --redis-cluster host:port,...]
  *       [--tick-ms MS] [--idle-timeout-ms MS] [--session-timeout-ms MS]
+ *       [--checkpoint-interval-ms MS] [--concurrency N]
  *       [--webhook URL [--ledger-prefix P] [--ledger-ttl-s S]] [--crash-after-deliveries N]
  *
  * It runs until SIGTERM or SIGINT, then stops gracefully (checkpoints, releases its tasks) and
@@ -78,6 +79,8 @@ interface Args {
   tickMs: number | undefined;
   idleTimeoutMs: number | undefined;
   sessionTimeoutMs: number;
+  checkpointIntervalMs: number | undefined;
+  concurrency: number | undefined;
   webhook: string | undefined;
   ledgerTtlS: number;
   ledgerPrefix: string;
@@ -102,6 +105,8 @@ function parse(argv: string[]): Args {
       'tick-ms': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
+      'checkpoint-interval-ms': { type: 'string' },
+      concurrency: { type: 'string' },
       webhook: { type: 'string' },
       'ledger-ttl-s': { type: 'string' },
       'ledger-prefix': { type: 'string', default: 'ss:delivered:' },
@@ -121,6 +126,8 @@ function parse(argv: string[]): Args {
     tickMs: positive('tick-ms', values['tick-ms']),
     idleTimeoutMs: positive('idle-timeout-ms', values['idle-timeout-ms']),
     sessionTimeoutMs: positive('session-timeout-ms', values['session-timeout-ms']) ?? 6_000,
+    checkpointIntervalMs: positive('checkpoint-interval-ms', values['checkpoint-interval-ms']),
+    concurrency: positive('concurrency', values.concurrency),
     webhook: values.webhook,
     ledgerTtlS: positive('ledger-ttl-s', values['ledger-ttl-s']) ?? 7 * 24 * 3600,
     ledgerPrefix: values['ledger-prefix'],
@@ -165,7 +172,7 @@ async function main(): Promise<void> {
   const webhook = args.webhook;
   const deliverTriggers = async (values: readonly unknown[]): Promise<void> => {
     if (webhook === undefined) return;
-    // One at a time, in order: at most one delivery is ever in flight when a crash comes.
+    // One at a time, in order: at most one delivery per task is in flight when a crash comes.
     for (const v of values) {
       const id = triggerId(v as Trigger);
       if (!(await ledger.claim(id))) {
@@ -198,6 +205,8 @@ async function main(): Promise<void> {
       log,
     }),
     consumer: { sessionTimeout: args.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(args.sessionTimeoutMs / 6)) },
+    ...(args.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: args.checkpointIntervalMs } : {}),
+    ...(args.concurrency !== undefined ? { partitionsConsumedConcurrently: args.concurrency } : {}),
     ...(webhook !== undefined ? { deliver: { [RETAIL_SINKS.triggers]: deliverTriggers } } : {}),
   });
 
