@@ -9,6 +9,35 @@ import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js
 import { CheckpointStore, FencedError, type RedisCommands } from '../redis/checkpoints.js';
 import { coPartitionedAssigner } from './assigner.js';
 
+/** Upper bound of the payload of one produce request (the broker's default limit is 1 MB per record batch). */
+const PRODUCE_REQUEST_BYTES = 256 * 1024;
+
+/** Splits per-topic messages into requests whose keys, values and headers stay under `maxBytes` (a single bigger message goes alone). */
+export function chunkMessages(topicMessages: ReadonlyMap<string, Message[]>, maxBytes: number): Array<Array<{ topic: string; messages: Message[] }>> {
+  const requests: Array<Array<{ topic: string; messages: Message[] }>> = [];
+  let current: Array<{ topic: string; messages: Message[] }> = [];
+  let bytes = 0;
+  const sizeOf = (v: Message['key'] | Message['value']) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  for (const [topic, messages] of topicMessages) {
+    let entry: { topic: string; messages: Message[] } | undefined;
+    for (const m of messages) {
+      let size = sizeOf(m.key) + sizeOf(m.value) + 16;
+      for (const [k, v] of Object.entries(m.headers ?? {})) size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 0);
+      if (bytes > 0 && bytes + size > maxBytes) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+        entry = undefined;
+      }
+      if (entry === undefined) current.push((entry = { topic, messages: [] }));
+      entry.messages.push(m);
+      bytes += size;
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
 /** kafkajs' special offset for "the start of the log" in `seek`. */
 const EARLIEST_OFFSET = '-2';
 
@@ -115,6 +144,8 @@ class Task {
   lastCheckpoint = -Infinity;
   /** Work done since the last checkpoint. */
   uncheckpointed = false;
+  /** This incarnation's fencing token: a task dropped and loaded again in the same instance is a new owner. */
+  owner = '';
   private chain: Promise<unknown> = Promise.resolve();
   dropped = false;
 
@@ -147,6 +178,7 @@ export class KafkaJob {
   private ticker: NodeJS.Timeout | undefined;
   private running = false;
   private assigned: number[] = [];
+  private incarnations = 0;
   /** Checkpointed offsets not yet committed to Kafka (for lag monitoring), by `topic/partition`. */
   private readonly lagCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly log: NonNullable<JobOptions['log']>;
@@ -177,6 +209,8 @@ export class KafkaJob {
       for (const p of [...this.tasks.keys()]) if (!assigned.has(p)) void this.dropTask(p, 'revoked');
       this.log('info', `assigned partitions [${[...assigned].sort((a, b) => a - b).join(', ')}]`);
     });
+    // kafkajs restarts a crashed consumer on its own; without this its reason would go unseen.
+    this.consumer.on(this.consumer.events.CRASH, (e) => this.log('error', `consumer crashed (restart: ${String(e.payload.restart)}): ${e.payload.error.stack ?? e.payload.error.message}`));
     for (const s of Object.values(this.opts.sources)) await this.consumer.subscribe({ topic: s.topic, fromBeginning: true });
     this.running = true;
     await this.consumer.run({
@@ -232,7 +266,8 @@ export class KafkaJob {
       onDeadLetter: (d) => this.deadLetterFromEngine(task!, d),
     });
     task = new Task(partition, executor, backend, outputs, dlq);
-    const loaded = await this.retry(`claim task ${partition}`, () => this.store.claim(partition, this.owner));
+    task.owner = `${this.owner}:${++this.incarnations}`;
+    const loaded = await this.retry(`claim task ${partition}`, () => this.store.claim(partition, task!.owner));
     executor.restoreParts(loaded.state, loaded.meta);
     backend.drainChanges(); // restoring is not a change
     task.offsets = { ...loaded.offsets };
@@ -260,7 +295,7 @@ export class KafkaJob {
       }
       task.dropped = true;
       try {
-        await this.store.release(partition, this.owner);
+        await this.store.release(partition, task.owner);
       } catch {
         // Redis down: the next owner claims the task anyway.
       }
@@ -389,7 +424,12 @@ export class KafkaJob {
     }
     for (const d of dlq) add(d.topic, d.message);
     if (topicMessages.size > 0) {
-      await this.retry('produce', () => this.producer.sendBatch({ topicMessages: [...topicMessages].map(([topic, messages]) => ({ topic, messages })), acks: -1 }), heartbeat);
+      // In requests of at most PRODUCE_REQUEST_BYTES: the outputs of one big fetch (one per input
+      // for a 1 MB partition fetch) would exceed the broker's 1 MB message.max.bytes in one record
+      // batch, which no retry cures. Sent one after another, so order per partition holds.
+      for (const request of chunkMessages(topicMessages, PRODUCE_REQUEST_BYTES)) {
+        await this.retry('produce', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
+      }
       this.stats.outputs += outputs.length;
     }
     for (const [sink, values] of bySink) {
@@ -404,10 +444,10 @@ export class KafkaJob {
     const changes = task.backend.drainChanges();
     const meta = task.executor.metaSnapshot();
     try {
-      const result = await this.retry('checkpoint', () => this.store.commit(task.partition, this.owner, changes, task.offsets, meta), heartbeat);
+      const result = await this.retry('checkpoint', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
       if (result === 'MISSING') {
         this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
-        await this.retry('rewrite', () => this.store.rewrite(task.partition, this.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
+        await this.retry('rewrite', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
       }
       this.stats.checkpoints++;
       task.uncheckpointed = false;
