@@ -201,14 +201,16 @@ export function canonicalJson(v: unknown): string {
  * `eventTimeBuffer` and cart abandonment) hold records until the watermark passes them and release
  * them sorted by ts (ties ranked by the scene): their order in the list is arrival order, which
  * across topics depends on how Kafka interleaves the partitions' batches, in a live run as in a
- * replay. They are compared as multisets: sorted by ts, then by content.
+ * replay. They are compared as multisets: sorted by ts, then by content. A map state of such a
+ * table (`{$map: [...]}` as `toPlain` encodes it) whose readers do not depend on insertion order
+ * is compared as a set of entries, sorted by field.
  */
 export function visibleState(s: StateSnapshot, watermark: number, isBuffer: (table: string) => boolean = (t) => t.endsWith('/pending')): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [table, rows] of Object.entries(s.tables)) {
     const live = rows
       .filter(([, , e]) => e === null || e > watermark)
-      .map(([key, v, e]): [string, Json, number | null] => [key, isBuffer(table) && Array.isArray(v) ? sortBuffer(v) : v, e])
+      .map(([key, v, e]): [string, Json, number | null] => [key, isBuffer(table) ? unordered(v) : v, e])
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     if (live.length > 0) out[table] = live;
   }
@@ -216,6 +218,19 @@ export function visibleState(s: StateSnapshot, watermark: number, isBuffer: (tab
     if (list.length > 0) out[`${queue}#timers`] = [...list].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   }
   return out;
+}
+
+function unordered(v: Json): Json {
+  if (Array.isArray(v)) return sortBuffer(v);
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Array.isArray(v['$map'])) {
+    const entries = [...(v['$map'] as Json[])].sort((a, b) => {
+      const ka = canonicalJson(Array.isArray(a) ? a[0] : a);
+      const kb = canonicalJson(Array.isArray(b) ? b[0] : b);
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+    return { ...v, $map: entries };
+  }
+  return v;
 }
 
 function sortBuffer(list: Json[]): Json[] {

@@ -62,9 +62,11 @@ const PROGRESS_CACHES = new Set(['bought_together_counts/history']);
  * Lists that buffer records until the watermark passes them and are read sorted by ts: their order
  * is arrival order, which across topics depends on how Kafka interleaves batches (see
  * {@link visibleState}). `attribute/purchases` holds the purchases of two topics (checkout clicks,
- * till purchases) that way.
+ * till purchases) that way. `bought_together_counts/products` is a set of products in a map (its
+ * reader, `table()`, sorts them): a basket behind the watermark is applied on arrival, and whether
+ * it is behind depends on batch boundaries, so the first-seen order of products does too.
  */
-const isBuffer = (table: string) => table.endsWith('/pending') || table === 'attribute/purchases';
+const isBuffer = (table: string) => table.endsWith('/pending') || table === 'attribute/purchases' || table === 'bought_together_counts/products';
 
 interface Reference {
   /** Per compared sink: output id -> canonical JSON of the output. */

@@ -10,8 +10,8 @@
  * It runs until SIGTERM or SIGINT, then stops gracefully (checkpoints, releases its tasks) and
  * exits 0. Every 250 ms it prints one JSON progress line on stdout:
  *
- *   {"eventsIn":1234,"outputs":5,"partitions":[0,2],"assigned":[0,2],"checkpoints":9,"retries":0,"fenced":0,
- *    "delivered":5,"duplicatesDropped":0,"roundTrips":11}
+ *   {"eventsIn":1234,"outputs":5,"partitions":[0,2],"assigned":[0,2],"checkpoints":9,"retries":0,
+ *    "fenced":0,"delivered":5,"duplicatesDropped":0,"roundTrips":11}
  *
  * plus `{"event":"started"}` once consuming and `{"event":"stopped"}` after a graceful stop. Logs
  * go to stderr.
@@ -20,9 +20,10 @@
  * `{"id":..., "trigger":...}`), through the job's `deliver` hook, after the trigger is produced and
  * before the checkpoint. A delivery ledger in Redis (`SET ss:delivered:{<id>} 1 NX EX <ttl>`; the
  * prefix is `--ledger-prefix`, one per channel) drops ids delivered before, so the replay of a
- * batch after a crash sends nothing twice. The claim is
- * taken before the POST and given back if the POST fails: a delivery is at most once. Only a crash
- * between the claim and the POST's arrival loses a delivery; a crash after it never repeats one.
+ * batch after a crash sends nothing twice. The claim is taken before the POST and given back if the
+ * POST fails: a delivery is at most once. Only a crash between the claim and the POST's arrival
+ * loses a delivery; a crash after it never repeats one. The ledger is runtime/channels/ledger.ts's
+ * `RedisLedger`.
  *
  * `--crash-after-deliveries N` is for the fault tests: the process kills itself with SIGKILL right
  * after its N-th delivery, which is a crash between deliver and checkpoint (and so after produce)
@@ -36,40 +37,9 @@ import { loadServiceConfig } from '../config.js';
 import { ssError } from '../errors.js';
 import { RETAIL_SINKS } from '../../pipelines/retail.js';
 import { retailJobOptions, triggerId } from '../retailJob.js';
+import { RedisLedger, type RedisLedgerClient } from '../channels/ledger.js';
 import type { RedisCommands } from '../redis/checkpoints.js';
 import { KafkaJob } from './job.js';
-
-/** What the ledger needs of Redis; the single-node and the cluster client both have it. */
-export interface LedgerRedis {
-  set(key: string, value: string, options: { NX: true; EX: number }): Promise<string | null>;
-  del(key: string): Promise<number>;
-}
-
-/**
- * Ids already delivered to a person-facing sink, in Redis. The key's hash tag is the id, so on a
- * cluster each id is one slot and the claim is one atomic command.
- */
-export class RedisDeliveryLedger {
-  constructor(
-    private readonly redis: LedgerRedis,
-    private readonly ttlS: number,
-    private readonly prefix = 'ss:delivered:',
-  ) {}
-
-  key(id: string): string {
-    return `${this.prefix}{${id}}`;
-  }
-
-  /** True if this call claimed the id (never delivered before); false if it was delivered already. */
-  async claim(id: string): Promise<boolean> {
-    return (await this.redis.set(this.key(id), '1', { NX: true, EX: this.ttlS })) !== null;
-  }
-
-  /** Gives a claim back after a failed delivery, so the retry delivers. */
-  async unclaim(id: string): Promise<void> {
-    await this.redis.del(this.key(id));
-  }
-}
 
 interface Args {
   name: string;
@@ -141,7 +111,7 @@ function log(level: 'info' | 'warn' | 'error', msg: string): void {
 
 interface Redis {
   readonly commands: RedisCommands;
-  readonly ledger: LedgerRedis;
+  readonly ledger: RedisLedgerClient;
   close(): Promise<void>;
 }
 
@@ -165,7 +135,7 @@ async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const redis = await connectRedis(args);
   const kafka = new Kafka({ clientId: `worker-${args.name}-${process.pid}`, brokers: loadServiceConfig().kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
-  const ledger = new RedisDeliveryLedger(redis.ledger, args.ledgerTtlS, args.ledgerPrefix);
+  const ledger = new RedisLedger(redis.ledger, { ttlSeconds: args.ledgerTtlS, prefix: args.ledgerPrefix });
   let delivered = 0;
   let duplicatesDropped = 0;
 
@@ -183,7 +153,7 @@ async function main(): Promise<void> {
         const res = await fetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, trigger: v }) });
         if (!res.ok) throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `webhook answered ${res.status}`);
       } catch (e) {
-        await ledger.unclaim(id).catch(() => undefined);
+        await ledger.release(id).catch(() => undefined);
         throw e;
       }
       delivered++;
