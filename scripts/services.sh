@@ -445,6 +445,18 @@ cluster_all_ok() {
   for p in "$@"; do cluster_ok "$p" || return 1; done
 }
 
+# Every node must also report the same slot map: right after `cluster create` a node can say
+# cluster_state:ok while its view of who owns which slots is still stale, and a client that asks it
+# would be redirected (MOVED) to the wrong node again and again.
+cluster_agree() {
+  local p first="" slots
+  for p in "$@"; do
+    slots="$(redis-cli -h 127.0.0.1 -p "$p" cluster slots 2>/dev/null | paste -sd ' ')" || return 1
+    [[ -n "$slots" ]] || return 1
+    if [[ -z "$first" ]]; then first="$slots"; elif [[ "$slots" != "$first" ]]; then return 1; fi
+  done
+}
+
 redis_cluster_start() {
   local ports=() p nodes=() i
   mapfile -t ports < <(redis_cluster_ports)
@@ -479,7 +491,7 @@ redis_cluster_start() {
     die "redis-cli --cluster create failed (log: $CLUSTER_DIR/create.log)"
   fi
   for ((i = 0; i < 300; i++)); do
-    if cluster_all_ok "${ports[@]}"; then
+    if cluster_all_ok "${ports[@]}" && cluster_agree "${ports[@]}"; then
       say "Redis Cluster is up: ${nodes[*]} (3 masters, no replicas, no persistence)"
       return 0
     fi
