@@ -59,11 +59,17 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     ...base,
     deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
     onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),
+    observer: {
+      eventsIn: (source, n) => metrics.eventsIn.inc({ source }, n),
+      watermarkLagSeconds: (source, s) => metrics.watermarkLag.set({ source }, s),
+      outputLatencySeconds: (s) => metrics.eventToOutput.observe(s),
+      checkpointSeconds: (s) => metrics.checkpointDuration.observe(s),
+      redisRoundTrips: (n) => metrics.redisRoundTrips.inc(n),
+    },
     log: (level, msg) => console.error(`${level}: ${msg}`),
   });
   const server = await startServer({
     metrics,
-    beforeScrape: () => metrics.redisRoundTrips.inc(0),
     health: () => ({ ok: true, details: { partitions: job.partitions(), profiles: profiles.size, stores: stores.length, stats: job.stats } }),
   });
   console.log(`scenestream (kafka mode): brokers ${svc.kafkaBrokers.join(',')}, redis ${svc.redisUrl}, ${stores.length} stores, ${profiles.size} profiles; metrics ${server.url}/metrics`);

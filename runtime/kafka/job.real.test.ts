@@ -62,12 +62,28 @@ describe('KafkaJob (real Kafka and Redis)', () => {
     const expected = ids(runPartitioned(retailJobOptions({ kafka, redis, topicsPrefix: prefix }).graph, records, PARTITIONS).get('triggers') ?? []);
     expect(expected.length).toBeGreaterThan(5);
 
-    const j = job(prefix, uniqueId('job'));
+    const seen = { eventsIn: 0, checkpoints: 0, roundTrips: 0, latencies: 0, lagSources: new Set<string>() };
+    const j = new KafkaJob({
+      ...retailJobOptions({ kafka, redis, name: uniqueId('job'), topicsPrefix: prefix, tickMs: 200 }),
+      observer: {
+        eventsIn: (_s, n) => void (seen.eventsIn += n),
+        checkpointSeconds: (s) => void (s >= 0 && seen.checkpoints++),
+        redisRoundTrips: (n) => void (seen.roundTrips += n),
+        outputLatencySeconds: (s) => void (s >= 0 && seen.latencies++),
+        watermarkLagSeconds: (source) => void seen.lagSources.add(source),
+      },
+    });
     await j.start();
     await waitFor(() => j.stats.eventsIn === records.length, 60_000, 'every event consumed');
     const out = decodeTriggers(await readTopic(kafka, `${prefix}triggers`, (m) => m.length >= expected.length, 20_000));
     await j.stop();
     expect(ids(out)).toEqual(expected);
+    // What production mode turns into metrics.
+    expect(seen.eventsIn).toBe(records.length);
+    expect(seen.checkpoints).toBe(j.stats.checkpoints);
+    expect(seen.roundTrips).toBeGreaterThanOrEqual(seen.checkpoints);
+    expect(seen.latencies).toBe(j.stats.outputs);
+    expect([...seen.lagSources].sort()).toEqual(['clickstream', 'location', 'pos']);
     expect(j.stats.deadLetters).toBe(0);
     // A checkpoint per batch: far fewer Redis round trips than events.
     expect(j.store.roundTrips / records.length).toBeLessThan(0.05);

@@ -74,6 +74,20 @@ export interface JobSink {
   id(value: unknown): string;
 }
 
+/** What the job reports for metrics. */
+export interface JobObserver {
+  /** Records decoded and pushed, per pipeline source. */
+  eventsIn?(source: string, n: number): void;
+  /** Wall time minus the source's watermark after a batch (how far event time trails the clock). */
+  watermarkLagSeconds?(source: string, seconds: number): void;
+  /** Wall time from a batch's arrival to its outputs being produced, once per output. */
+  outputLatencySeconds?(seconds: number): void;
+  /** One checkpoint's duration (the atomic commit to Redis, retries included). */
+  checkpointSeconds?(seconds: number): void;
+  /** Redis calls made since the last report. */
+  redisRoundTrips?(n: number): void;
+}
+
 export interface JobStats {
   eventsIn: number;
   deadLetters: number;
@@ -103,6 +117,8 @@ export interface JobOptions {
   readonly deliver?: Readonly<Record<string, (values: readonly unknown[]) => Promise<void>>>;
   /** Called for every dead letter (after it is produced to the DLQ topic). */
   readonly onDeadLetter?: (topic: string, error: ScenestreamError) => void;
+  /** Measurements for metrics (all optional; nothing is measured that no one observes). */
+  readonly observer?: JobObserver;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /** Backoff bounds for retries of Kafka and Redis writes. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
@@ -340,8 +356,14 @@ export class KafkaJob {
       }
       if (last === undefined) return;
       this.stats.eventsIn += values.length;
+      this.opts.observer?.eventsIn?.(source, values.length);
       this.stats.batches++;
       task.executor.pushBatch(source, values, 0);
+      const lag = this.opts.observer?.watermarkLagSeconds;
+      if (lag !== undefined) {
+        const wm = task.executor.watermarkOf(source);
+        if (Number.isFinite(wm)) lag(source, (Date.now() - wm) / 1000);
+      }
       task.offsets[batch.topic] = (BigInt(last) + 1n).toString();
       await this.flush(task, heartbeat);
     });
@@ -405,6 +427,7 @@ export class KafkaJob {
 
   /** Produces outputs and dead letters, delivers, then checkpoints state and offsets atomically. */
   private async flush(task: Task, heartbeat: () => Promise<void>, force = false): Promise<void> {
+    const started = performance.now();
     const outputs = task.outputs.splice(0);
     const dlq = task.dlq.splice(0);
     const topicMessages = new Map<string, Message[]>();
@@ -431,6 +454,11 @@ export class KafkaJob {
         await this.retry('produce', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
       }
       this.stats.outputs += outputs.length;
+      const latency = this.opts.observer?.outputLatencySeconds;
+      if (latency !== undefined) {
+        const seconds = (performance.now() - started) / 1000;
+        for (let i = 0; i < outputs.length; i++) latency(seconds);
+      }
     }
     for (const [sink, values] of bySink) {
       const deliver = this.opts.deliver?.[sink];
@@ -443,6 +471,7 @@ export class KafkaJob {
     task.lastCheckpoint = now;
     const changes = task.backend.drainChanges();
     const meta = task.executor.metaSnapshot();
+    const tripsBefore = this.store.roundTrips;
     try {
       const result = await this.retry('checkpoint', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
       if (result === 'MISSING') {
@@ -450,6 +479,8 @@ export class KafkaJob {
         await this.retry('rewrite', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
       }
       this.stats.checkpoints++;
+      this.opts.observer?.checkpointSeconds?.((performance.now() - now) / 1000);
+      this.opts.observer?.redisRoundTrips?.(this.store.roundTrips - tripsBefore);
       task.uncheckpointed = false;
       task.checkpointed = { ...task.offsets };
       for (const [topic, offset] of Object.entries(task.checkpointed)) this.lagCommits.set(`${topic}/${task.partition}`, { topic, partition: task.partition, offset });
