@@ -504,7 +504,9 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
       const second = worker('cluster-2', args);
       await waitFor(() => allCheckpointed(store, cluster, prefix), 120_000, 'every input checkpointed on the cluster');
       await second.stop();
-      expect(second.progress.eventsIn).toBeGreaterThan(0);
+      // No assertion on second.progress: its progress lines come every 250 ms and it may finish the
+      // rest before printing one (a race that failed a CI run). That work remained after the kill is
+      // proven above (not all checkpointed), and that the restart did it right, by the checks below.
 
       await expectOutputsEqualReference(prefix, expected);
       await expectStateEqualsReference(store, expected);
