@@ -25,7 +25,7 @@ import { createClient } from '@redis/client';
 import { Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
 import { keyedProcess } from '../operators/keyedProcess.js';
 import { loadServiceConfig } from '../runtime/config.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import { KafkaJob } from '../runtime/kafka/job.js';
 import type { RedisCommands } from '../runtime/redis/checkpoints.js';
 import { retailJobOptions } from '../runtime/retailJob.js';

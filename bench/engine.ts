@@ -1,6 +1,6 @@
 import { tumblingWindow } from '../operators/tumblingWindow.js';
-import { Executor } from '../runtime/core/executor.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { Executor } from '../engine/executor.js';
+import { pipeline } from '../stream/stream.js';
 import { fmt, gc, time } from './machine.js';
 
 /**

@@ -29,8 +29,8 @@
  *   time (`testFailsWithNoTimestampsLeft/Right`).
  */
 import { describe, expect, it } from 'vitest';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { KeyedStream, pipeline, type Pipeline } from '../runtime/core/stream.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { KeyedStream, pipeline, type Pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { intervalJoin } from '../operators/intervalJoin.js';
 

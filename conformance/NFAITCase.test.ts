@@ -23,7 +23,7 @@
  * - `testNFAResultKeyOrdering`: ported, as the order of the keys of our match object.
  */
 import { describe, expect, it } from 'vitest';
-import { patternOf } from '../runtime/core/pattern.js';
+import { patternOf } from '../engine/pattern.js';
 import { event, expectMatches, feed, isSubEvent, named, subEvent, type Event } from './cepHarness.js';
 
 const P = () => patternOf<Event>();

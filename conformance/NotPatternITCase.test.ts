@@ -17,7 +17,7 @@
  *   `skipPastLastEvent` (we always report every match, Flink's `noSkip`).
  */
 import { describe, it } from 'vitest';
-import { patternOf } from '../runtime/core/pattern.js';
+import { patternOf } from '../engine/pattern.js';
 import { event, expectMatches, feed, named, type Event } from './cepHarness.js';
 
 const P = () => patternOf<Event>();

@@ -30,7 +30,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sessionWindow } from '../operators/sessionWindow.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import { KStreamsDriver, STRATEGIES, type Kvt, type Op } from './kstreams.js';
 
 const TOPIC = 'input';

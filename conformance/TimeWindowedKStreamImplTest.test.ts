@@ -11,7 +11,7 @@
  *   runs each with and without caching and expects the same output, since TopologyTestDriver
  *   flushes after every record. We have no cache, so one port covers both.
  *
- * Divergence, by design (documented in `runtime/core/windows.ts`): under `onClose`, our output ts
+ * Divergence, by design (documented in `engine/windows.ts`): under `onClose`, our output ts
  * is the window's last millisecond (`end - 1`). Kafka Streams uses the largest record ts in the
  * window. Kafka's value is noted beside each such expectation.
  *
@@ -27,7 +27,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tumblingWindow } from '../operators/tumblingWindow.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import { KStreamsDriver, STRATEGIES, type Kvt, type Op } from './kstreams.js';
 
 const TOPIC = 'input';

@@ -65,9 +65,9 @@
 import { describe, expect, it } from 'vitest';
 import { hoppingWindow } from '../operators/hoppingWindow.js';
 import { tumblingWindow } from '../operators/tumblingWindow.js';
-import type { ExecutorSnapshot } from '../runtime/core/executor.js';
-import { pipeline, type Stream } from '../runtime/core/stream.js';
-import type { TimeWindowSpec } from '../runtime/core/windows.js';
+import type { ExecutorSnapshot } from '../engine/executor.js';
+import { pipeline, type Stream } from '../stream/stream.js';
+import type { TimeWindowSpec } from '../engine/windows.js';
 import { TestDriver } from '../testkit/driver.js';
 
 type Tuple2 = readonly [string, number];

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { Match, Pattern } from '../runtime/core/pattern.js';
-import { pipeline } from '../runtime/core/stream.js';
+import type { Match, Pattern } from '../engine/pattern.js';
+import { pipeline } from '../stream/stream.js';
 import { TestDriver, type Out } from '../testkit/driver.js';
 import { pattern } from '../operators/pattern.js';
 

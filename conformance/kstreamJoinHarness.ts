@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { KeyedStream, pipeline } from '../runtime/core/stream.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { KeyedStream, pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { intervalJoin, type JoinType } from '../operators/intervalJoin.js';
 
@@ -10,7 +10,7 @@ import { intervalJoin, type JoinType } from '../operators/intervalJoin.js';
  * Kafka Streams keeps one stream time for the join (the largest timestamp seen on either topic) and
  * processes records in arrival order. Here both topics are one source with no out-of-orderness,
  * branched into the join's two inputs, so the join's watermark is that stream time minus one, after
- * every record (`runtime/core/watermarks.ts`). Keys are Kafka's integer keys as strings.
+ * every record (`engine/watermarks.ts`). Keys are Kafka's integer keys as strings.
  */
 export interface TopicRecord<V> {
   readonly topic: 'topic1' | 'topic2';

@@ -1,6 +1,6 @@
-import { pipeline, type Stream, type WindowResultStream } from '../runtime/core/stream.js';
-import type { EmitMode, Windowed, WindowSpec } from '../runtime/core/windows.js';
-import type { ExecutorSnapshot } from '../runtime/core/executor.js';
+import { pipeline, type Stream, type WindowResultStream } from '../stream/stream.js';
+import type { EmitMode, Windowed, WindowSpec } from '../engine/windows.js';
+import type { ExecutorSnapshot } from '../engine/executor.js';
 import { TestDriver } from '../testkit/driver.js';
 
 /**

@@ -1,6 +1,6 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import type { Aggregator, EmitMode, WindowSpec, Windowed } from '../runtime/core/windows.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorDef } from '../engine/graph.js';
+import type { Aggregator, EmitMode, WindowSpec, Windowed } from '../engine/windows.js';
 
 export interface AggregateOptions {
   /** When results are emitted (default `onClose`: one final result per window). */

@@ -1,5 +1,5 @@
-import type { OperatorDef } from '../runtime/core/graph.js';
-import type { WindowSpec, Windowed } from '../runtime/core/windows.js';
+import type { OperatorDef } from '../engine/graph.js';
+import type { WindowSpec, Windowed } from '../engine/windows.js';
 import { aggregate, type AggregateOptions } from './aggregate.js';
 
 const counter = {

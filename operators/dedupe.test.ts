@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
-import type { ExecutorSnapshot } from '../runtime/core/executor.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { isScenestreamError } from '../schemas/errors.js';
+import type { ExecutorSnapshot } from '../engine/executor.js';
+import { pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { dedupe } from './dedupe.js';
 

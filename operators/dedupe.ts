@@ -1,6 +1,6 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { userError } from '../runtime/core/userFn.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { userError } from '../engine/userFn.js';
 
 export interface DedupeOptions<T> {
   /** The identity of a record (e.g. the event id); a non-empty string. */
@@ -24,7 +24,7 @@ export interface DedupeOptions<T> {
  * (which counts it in the step's `duplicates` metric).
  *
  * State retention: one entry per id, with a state TTL of `ttlMs` in event time (see
- * `runtime/core/state.ts`): the entry for `t0` is invisible to records at `t >= t0 + ttlMs` and is
+ * `engine/state.ts`): the entry for `t0` is invisible to records at `t >= t0 + ttlMs` and is
  * removed from memory once the watermark has passed `t0 + ttlMs`. An on-time record
  * (`t > watermark`) can then no longer be within `ttlMs` of `t0`, so expiry never changes the
  * outcome for on-time records; a late record (`t <= watermark`) is judged against what is still

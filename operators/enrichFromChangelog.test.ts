@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { KeyedStream, pipeline, type Pipeline, type Stream } from '../runtime/core/stream.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { KeyedStream, pipeline, type Pipeline, type Stream } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { enrichFromChangelog } from './enrichFromChangelog.js';
 import type { EnrichJoinType, EnrichOptions, EnrichValue } from './enrichFromTable.js';

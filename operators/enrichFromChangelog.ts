@@ -1,6 +1,6 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { userError } from '../runtime/core/userFn.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { userError } from '../engine/userFn.js';
 import type { EnrichJoinType, EnrichOptions, EnrichValue } from './enrichFromTable.js';
 
 /**

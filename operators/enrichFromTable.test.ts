@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { isScenestreamError } from '../schemas/errors.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { enrichFromTable } from './enrichFromTable.js';
 

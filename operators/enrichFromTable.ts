@@ -1,6 +1,6 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { userError } from '../runtime/core/userFn.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { userError } from '../engine/userFn.js';
 
 /** `inner` drops (to the side output `unmatched`) records with no table value; `left` joins them with `null`. */
 export type EnrichJoinType = 'inner' | 'left';

@@ -1,5 +1,5 @@
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { userError } from '../runtime/core/userFn.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { userError } from '../engine/userFn.js';
 import type { StepOptions } from './map.js';
 
 /**

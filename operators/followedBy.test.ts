@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { followedBy, type FollowedBy } from './followedBy.js';
 

@@ -1,5 +1,5 @@
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { patternOf, type Match } from '../runtime/core/pattern.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { patternOf, type Match } from '../engine/pattern.js';
 import { pattern } from './pattern.js';
 
 export interface FollowedByOptions<T, A extends T, B extends T> {

@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
-import { CircleIndex, haversineM } from '../runtime/core/geo.js';
-import { pipeline, type Stream } from '../runtime/core/stream.js';
+import { isScenestreamError } from '../schemas/errors.js';
+import { CircleIndex, haversineM } from '../engine/geo.js';
+import { pipeline, type Stream } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { geofence, type GeofenceHit } from './geofence.js';
 

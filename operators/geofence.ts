@@ -1,7 +1,7 @@
-import { ssError } from '../runtime/errors.js';
-import type { CircleIndex } from '../runtime/core/geo.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { userError } from '../runtime/core/userFn.js';
+import { ssError } from '../schemas/errors.js';
+import type { CircleIndex } from '../engine/geo.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { userError } from '../engine/userFn.js';
 
 /** One (point, circle) match. */
 export interface GeofenceHit<T> {

@@ -1,5 +1,5 @@
-import { ssError } from '../runtime/errors.js';
-import { checkDuration, createTimeWindowOperator, type TimeWindowSpec } from '../runtime/core/windows.js';
+import { ssError } from '../schemas/errors.js';
+import { checkDuration, createTimeWindowOperator, type TimeWindowSpec } from '../engine/windows.js';
 
 export interface HoppingWindowOptions {
   /** Window length. */

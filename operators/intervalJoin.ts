@@ -1,7 +1,7 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
-import type { ListState } from '../runtime/core/state.js';
-import { userError } from '../runtime/core/userFn.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorDef } from '../engine/graph.js';
+import type { ListState } from '../engine/state.js';
+import { userError } from '../engine/userFn.js';
 
 /** Which unmatched records an interval join emits (with `null` for the missing side). */
 export type JoinType = 'inner' | 'left' | 'outer';

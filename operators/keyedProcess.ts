@@ -1,7 +1,7 @@
-import type { OperatorDef } from '../runtime/core/graph.js';
-import type { ListState, MapState, StateOptions, ValueState } from '../runtime/core/state.js';
-import type { TimerQueue } from '../runtime/core/timers.js';
-import { userError } from '../runtime/core/userFn.js';
+import type { OperatorDef } from '../engine/graph.js';
+import type { ListState, MapState, StateOptions, ValueState } from '../engine/state.js';
+import type { TimerQueue } from '../engine/timers.js';
+import { userError } from '../engine/userFn.js';
 
 /** Declares the keyed state of a {@link keyedProcess} step, scoped by its step id. */
 export interface StateFactory {

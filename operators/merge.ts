@@ -1,4 +1,4 @@
-import type { OperatorDef } from '../runtime/core/graph.js';
+import type { OperatorDef } from '../engine/graph.js';
 import type { StepOptions } from './map.js';
 
 /**

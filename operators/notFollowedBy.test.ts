@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { isScenestreamError } from '../schemas/errors.js';
+import { pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { notFollowedBy, type Absence } from './notFollowedBy.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
-import { patternOf, type Match, type Pattern } from '../runtime/core/pattern.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { isScenestreamError } from '../schemas/errors.js';
+import { patternOf, type Match, type Pattern } from '../engine/pattern.js';
+import { pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { pattern, type PatternOptions } from './pattern.js';
 

@@ -1,6 +1,6 @@
-import type { OperatorDef } from '../runtime/core/graph.js';
-import { compilePattern, expire, step, toMatch, type Match, type Pattern, type RawMatch, type Run } from '../runtime/core/pattern.js';
-import { userError } from '../runtime/core/userFn.js';
+import type { OperatorDef } from '../engine/graph.js';
+import { compilePattern, expire, step, toMatch, type Match, type Pattern, type RawMatch, type Run } from '../engine/pattern.js';
+import { userError } from '../engine/userFn.js';
 
 export interface PatternOptions {
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecutorSnapshot } from '../runtime/core/executor.js';
-import { pipeline } from '../runtime/core/stream.js';
+import type { ExecutorSnapshot } from '../engine/executor.js';
+import { pipeline } from '../stream/stream.js';
 import { TestDriver } from '../testkit/driver.js';
 import { rateLimit } from './rateLimit.js';
 

@@ -1,5 +1,5 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorDef } from '../runtime/core/graph.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorDef } from '../engine/graph.js';
 
 export interface RateLimitOptions {
   /** Records let through per key in any `perMs` span of event time; an integer >= 1. */

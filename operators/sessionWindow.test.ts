@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pipeline } from '../runtime/core/stream.js';
-import type { EmitMode, Windowed } from '../runtime/core/windows.js';
-import { isScenestreamError } from '../runtime/errors.js';
+import { pipeline } from '../stream/stream.js';
+import type { EmitMode, Windowed } from '../engine/windows.js';
+import { isScenestreamError } from '../schemas/errors.js';
 import { TestDriver } from '../testkit/driver.js';
 import { aggregate } from './aggregate.js';
 import { sessionWindow } from './sessionWindow.js';

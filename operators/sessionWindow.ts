@@ -1,7 +1,7 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorInstance, OperatorRuntime } from '../runtime/core/graph.js';
-import { userError } from '../runtime/core/userFn.js';
-import { checkDuration, type Aggregator, type SessionWindowSpec, type WindowOperatorOptions, type Windowed } from '../runtime/core/windows.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorInstance, OperatorRuntime } from '../engine/graph.js';
+import { userError } from '../engine/userFn.js';
+import { checkDuration, type Aggregator, type SessionWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
 
 export interface SessionWindowOptions {
   /** Inactivity gap: records of a key less than or equal to this apart belong to one session. */

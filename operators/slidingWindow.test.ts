@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pipeline } from '../runtime/core/stream.js';
-import type { Aggregator, EmitMode } from '../runtime/core/windows.js';
-import { isScenestreamError } from '../runtime/errors.js';
+import { pipeline } from '../stream/stream.js';
+import type { Aggregator, EmitMode } from '../engine/windows.js';
+import { isScenestreamError } from '../schemas/errors.js';
 import { TestDriver } from '../testkit/driver.js';
 import { slidingWindow } from './slidingWindow.js';
 

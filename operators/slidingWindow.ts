@@ -1,7 +1,7 @@
-import { ssError } from '../runtime/errors.js';
-import type { OperatorInstance, OperatorRuntime } from '../runtime/core/graph.js';
-import { userError } from '../runtime/core/userFn.js';
-import { checkDuration, type Aggregator, type TimeWindowSpec, type WindowOperatorOptions, type Windowed } from '../runtime/core/windows.js';
+import { ssError } from '../schemas/errors.js';
+import type { OperatorInstance, OperatorRuntime } from '../engine/graph.js';
+import { userError } from '../engine/userFn.js';
+import { checkDuration, type Aggregator, type TimeWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
 
 export interface SlidingWindowOptions {
   /** Largest difference between the timestamps of two records in one window. */

@@ -1,4 +1,4 @@
-import { checkDuration, createTimeWindowOperator, type TimeWindowSpec } from '../runtime/core/windows.js';
+import { checkDuration, createTimeWindowOperator, type TimeWindowSpec } from '../engine/windows.js';
 
 export interface TumblingWindowOptions {
   /** Window length. */

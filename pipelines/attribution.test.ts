@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import { SCENES, validate, type ClickEvent, type CustomerProfile, type Decision, type Offer, type PosEvent, type Scene, type Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
 import { attribution, attributionRunningTotals, attributionTotals, buildAttribution, summarise, type AttributionEvent, type AttributionTotalsUpdate } from './attribution.js';

@@ -1,6 +1,6 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import { ssError } from '../runtime/errors.js';
-import type { KeyedStream } from '../runtime/core/stream.js';
+import { ssError } from '../schemas/errors.js';
+import type { KeyedStream } from '../stream/stream.js';
 import { SCENES, type ClickEvent, type Decision, type Scene, type SuppressionReason } from '../schemas/index.js';
 import { DEFAULT_PARAMS } from './params.js';
 import { isPurchase, type KnownPosEvent } from './sources.js';

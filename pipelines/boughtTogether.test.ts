@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import { validate, type BoughtTogether, type PosEvent } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
 import { basketOf, boughtTogetherJsonl, buildBoughtTogether, type BoughtTogetherIndex } from './boughtTogether.js';

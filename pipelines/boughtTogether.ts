@@ -1,5 +1,5 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import type { KeyedStream, Stream } from '../runtime/core/stream.js';
+import type { KeyedStream, Stream } from '../stream/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
 

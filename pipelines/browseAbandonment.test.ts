@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromPlain, type Json } from '../runtime/core/plain.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { fromPlain, type Json } from '../engine/plain.js';
+import { pipeline } from '../stream/stream.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
 import { buildBrowseAbandonment } from './browseAbandonment.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
+import { isScenestreamError } from '../schemas/errors.js';
 import { DEFAULT_CAMPAIGN, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
 import { DEFAULT_OFFER_TEMPLATES } from './offers.js';
 import { DEFAULT_PARAMS } from './params.js';

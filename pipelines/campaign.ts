@@ -70,7 +70,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { isScenestreamError, ScenestreamError, ssError } from '../runtime/errors.js';
+import { isScenestreamError, ScenestreamError, ssError } from '../schemas/errors.js';
 import { DELIVERY_CHANNELS, SCENES, type DeliveryChannel, type Result, type Scene } from '../schemas/index.js';
 import { DEFAULT_OFFER_TEMPLATES, type OfferTemplate, type OfferTemplates } from './offers.js';
 import { DEFAULT_PARAMS, type DecisionParams, type LocalWindow, type RetailParams, type SceneParams } from './params.js';

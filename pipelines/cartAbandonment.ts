@@ -1,4 +1,4 @@
-import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
+import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import { liveParams, type Live } from './live.js';
 import { isKnownCustomer, isPurchase, retailSources, type KnownPosEvent, type RetailSourceOptions, type RetailSources } from './sources.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import type { CustomerProfile, LocationEvent, Store, Trigger } from '../schemas/index.js';
 import { destination, type LatLon } from '../simulator/geo.js';
-import { zonedToEpoch } from '../runtime/core/tz.js';
+import { zonedToEpoch } from './localTime.js';
 import { TestDriver } from '../testkit/driver.js';
 import { buildCommute } from './commute.js';
 import { profilesFrom } from './deps.js';

@@ -1,9 +1,9 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import { haversineM, type CircleIndex } from '../runtime/core/geo.js';
-import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
-import { ssError } from '../runtime/errors.js';
+import { haversineM, type CircleIndex } from '../engine/geo.js';
+import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
+import { ssError } from '../schemas/errors.js';
 import type { LocationEvent, Trigger } from '../schemas/index.js';
-import { isValidTimeZone, localParts } from '../runtime/core/tz.js';
+import { isValidTimeZone, localParts } from './localTime.js';
 import { resolveProfile, type RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, readLive, type Live } from './live.js';

@@ -1,8 +1,8 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import { ssError } from '../runtime/errors.js';
-import type { KeyedStream, Stream } from '../runtime/core/stream.js';
+import { ssError } from '../schemas/errors.js';
+import type { KeyedStream, Stream } from '../stream/stream.js';
 import { DELIVERY_CHANNELS, SCENES, type Decision, type DeliveryChannel, type Offer, type Scene, type SuppressionReason, type Trigger } from '../schemas/index.js';
-import { isValidTimeZone, offsetMs } from '../runtime/core/tz.js';
+import { isValidTimeZone, offsetMs } from './localTime.js';
 import { resolveProfile, type ProfileLookup } from './deps.js';
 import { inHoldout } from './holdout.js';
 import { checkOfferTemplates, decisionIdOf, DEFAULT_OFFER_TEMPLATES, offerIdOf, type OfferTemplates } from './offers.js';

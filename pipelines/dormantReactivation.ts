@@ -1,6 +1,6 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
-import { ssError } from '../runtime/errors.js';
+import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
+import { ssError } from '../schemas/errors.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import { resolveProfile, type RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';

@@ -7,7 +7,7 @@
  * scans, Beijing time as UTC+8: China has had no daylight saving time since 1991).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pipeline, type Pipeline, type Stream } from '../runtime/core/stream.js';
+import { pipeline, type Pipeline, type Stream } from '../stream/stream.js';
 import type { CustomerProfile, LocationEvent, Store, Trigger } from '../schemas/index.js';
 import { collect } from '../simulator/datasets/report.js';
 import { loadGeoLife } from '../simulator/datasets/geolife.js';

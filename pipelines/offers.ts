@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ssError } from '../runtime/errors.js';
+import { ssError } from '../schemas/errors.js';
 import { SCENES, type Scene } from '../schemas/index.js';
 
 const HOUR = 3_600_000;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Executor } from '../runtime/core/executor.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { Executor } from '../engine/executor.js';
+import { pipeline } from '../stream/stream.js';
 import { validate, type BoughtTogether, type PosEvent } from '../schemas/index.js';
 import { collect, datasetPath, loadOnlineRetail } from '../simulator/datasets/index.js';
 import { boughtTogetherJsonl, buildBoughtTogether } from './boughtTogether.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { isScenestreamError } from '../schemas/errors.js';
+import { pipeline } from '../stream/stream.js';
 import { validate, type ClickEvent, type PosEvent, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
 import { buildRecommendations, RECOMMENDATION_DEFAULTS, type RecommendationParams } from './recommendations.js';

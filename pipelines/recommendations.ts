@@ -1,6 +1,6 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import { ssError } from '../runtime/errors.js';
-import type { KeyedStream } from '../runtime/core/stream.js';
+import { ssError } from '../schemas/errors.js';
+import type { KeyedStream } from '../stream/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, ClickEvent, RecommendationItem, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { buildBoughtTogether, BoughtTogetherIndex } from './boughtTogether.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';

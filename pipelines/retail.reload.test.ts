@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pipeline } from '../runtime/core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import type { ClickEvent, CustomerProfile, LocationEvent, Offer, RecommendationUpdate, Store, Trigger } from '../schemas/index.js';
 import { destination, type LatLon } from '../simulator/geo.js';
 import { TestDriver } from '../testkit/driver.js';

@@ -1,5 +1,5 @@
-import type { CircleIndex } from '../runtime/core/geo.js';
-import type { KeyedStream, Pipeline } from '../runtime/core/stream.js';
+import type { CircleIndex } from '../engine/geo.js';
+import type { KeyedStream, Pipeline } from '../stream/stream.js';
 import type { Decision, Offer, RecommendationUpdate, Store, Trigger } from '../schemas/index.js';
 import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
 import type { BoughtTogetherIndex } from './boughtTogether.js';

@@ -1,4 +1,4 @@
-import type { Pipeline, Stream } from '../runtime/core/stream.js';
+import type { Pipeline, Stream } from '../stream/stream.js';
 import type { ClickEvent, LocationEvent, PosEvent } from '../schemas/index.js';
 
 /** Source names: the topics the retail pipelines read. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { haversineM } from '../runtime/core/geo.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { haversineM } from '../engine/geo.js';
+import { pipeline } from '../stream/stream.js';
 import type { LocationEvent, Store, Trigger } from '../schemas/index.js';
 import { destination, type LatLon } from '../simulator/geo.js';
 import { TestDriver } from '../testkit/driver.js';

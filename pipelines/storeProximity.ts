@@ -1,7 +1,7 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import type { CircleIndex } from '../runtime/core/geo.js';
-import type { KeyedStream, Pipeline, Stream } from '../runtime/core/stream.js';
-import { ssError } from '../runtime/errors.js';
+import type { CircleIndex } from '../engine/geo.js';
+import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
+import { ssError } from '../schemas/errors.js';
 import type { LocationEvent, Trigger } from '../schemas/index.js';
 import type { RetailDeps } from './deps.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';

@@ -1,4 +1,4 @@
-import { CircleIndex } from '../runtime/core/geo.js';
+import { CircleIndex } from '../engine/geo.js';
 import type { LocationEvent, Store } from '../schemas/index.js';
 
 /**

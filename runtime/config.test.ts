@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadServiceConfig } from './config.js';
-import { isScenestreamError } from './errors.js';
+import { isScenestreamError } from '../schemas/errors.js';
 
 function configErrorOf(env: Record<string, string>): { field: string | undefined; message: string } {
   try {

@@ -14,7 +14,7 @@
  * explicit `KAFKA_BROKERS`, `REDIS_URL` or `REDIS_CLUSTER_NODES` wins. An empty variable counts as
  * unset. Anything malformed raises `SS_ERR_CONFIG` naming the variable in `field`.
  */
-import { ScenestreamError } from './errors.js';
+import { ScenestreamError } from '../schemas/errors.js';
 
 export interface HostPort {
   readonly host: string;

@@ -5,10 +5,10 @@ import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Decision } from '../schemas/index.js';
 import { generateEvents } from '../simulator/life.js';
 import { generateWorld, type World, type WorldOptions } from '../simulator/world.js';
-import { VirtualClock } from './core/clock.js';
-import { Executor, type DeadLetter } from './core/executor.js';
-import { InMemoryStateBackend } from './core/state.js';
-import { pipeline } from './core/stream.js';
+import { VirtualClock } from '../engine/clock.js';
+import { Executor, type DeadLetter } from '../engine/executor.js';
+import { InMemoryStateBackend } from '../engine/state.js';
+import { pipeline } from '../stream/stream.js';
 import type { Metrics } from './metrics.js';
 
 export interface EmbeddedRunOptions extends WorldOptions {

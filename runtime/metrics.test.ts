@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tumblingWindow } from '../operators/tumblingWindow.js';
 import { TestDriver } from '../testkit/driver.js';
-import { pipeline } from './core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import { Metrics } from './metrics.js';
 
 interface Ev {

@@ -7,7 +7,7 @@
  * (source, sink, step, scene, outcome, reason, channel), never customer ids.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ErrorCode } from './errors.js';
+import type { ErrorCode } from '../schemas/errors.js';
 
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop lag, GC) as prom-client's defaults; default true. */
@@ -16,7 +16,7 @@ export interface MetricsOptions {
   readonly defaultLabels?: Readonly<Record<string, string>>;
 }
 
-/** What {@link Metrics.recordExecutorStats} reads of an executor (`runtime/core/executor.ts`). */
+/** What {@link Metrics.recordExecutorStats} reads of an executor (`engine/executor.ts`). */
 export interface ExecutorStatsSource {
   stats(): Record<string, Record<string, number>>;
   readonly graph: { readonly nodes: ReadonlyArray<{ readonly id: string; readonly role: string }> };

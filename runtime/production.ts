@@ -6,7 +6,7 @@ import type { Offer } from '../schemas/index.js';
 import { RedisLedger } from './channels/ledger.js';
 import { WebhookChannel } from './channels/webhook.js';
 import { loadServiceConfig } from './config.js';
-import { ssError } from './errors.js';
+import { ssError } from '../schemas/errors.js';
 import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
 import { Metrics } from './metrics.js';

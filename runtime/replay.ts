@@ -9,10 +9,10 @@ import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
 import { fromJson, toJson, type BoughtTogether, type CustomerProfile, type Decision, type SchemaName, type Store } from '../schemas/index.js';
-import { VirtualClock } from './core/clock.js';
-import { Executor, type DeadLetter } from './core/executor.js';
-import { pipeline } from './core/stream.js';
-import { isScenestreamError, ssError, type ScenestreamError } from './errors.js';
+import { VirtualClock } from '../engine/clock.js';
+import { Executor, type DeadLetter } from '../engine/executor.js';
+import { pipeline } from '../stream/stream.js';
+import { isScenestreamError, ssError, type ScenestreamError } from '../schemas/errors.js';
 
 /**
  * Replay: the retail pipelines over recorded events, in event-time order on a virtual clock, with

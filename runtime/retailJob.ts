@@ -4,7 +4,7 @@ import type { RetailDeps } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
 import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
-import { pipeline } from './core/stream.js';
+import { pipeline } from '../stream/stream.js';
 import type { JobOptions, JobSink } from './kafka/job.js';
 import type { RedisCommands } from './redis/checkpoints.js';
 

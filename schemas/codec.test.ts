@@ -1,6 +1,6 @@
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { isScenestreamError, type ErrorCode } from '../runtime/errors.js';
+import { isScenestreamError, type ErrorCode } from './errors.js';
 import {
   CONFLUENT_HEADER_BYTES,
   avroSchema,

@@ -11,7 +11,7 @@
  * the schema id as 4 bytes big-endian, then the Avro binary.
  */
 import avsc from 'avsc';
-import { ScenestreamError, ssError, type ErrorDetails } from '../runtime/errors.js';
+import { ScenestreamError, ssError, type ErrorDetails } from './errors.js';
 import { Contract } from './contract.js';
 import { NAMESPACE, loadSchemaFiles, selfContainedSchema } from './load.js';
 import { defaultRegistry, isSchemaId, type SchemaRegistry } from './registry.js';

@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ssError } from '../runtime/errors.js';
+import { ssError } from './errors.js';
 import {
   NAMESPACE,
   SCHEMAS_DIR,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import avsc from 'avsc';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
+import { isScenestreamError } from './errors.js';
 import { loadSchemaFiles, selfContainedSchema } from './load.js';
 import { SCHEMA_NAMES } from './types.generated.js';
 

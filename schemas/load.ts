@@ -7,7 +7,7 @@
  * every referenced type is defined by an earlier file, which is the order avsc needs.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { ssError } from '../runtime/errors.js';
+import { ssError } from './errors.js';
 
 /** The namespace of every scenestream schema. */
 export const NAMESPACE = 'scenestream';

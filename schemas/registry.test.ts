@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
+import { isScenestreamError } from './errors.js';
 import { DEFAULT_SCHEMA_IDS, SchemaRegistry, defaultRegistry } from './registry.js';
 import { SCHEMA_NAMES } from './types.generated.js';
 

@@ -5,7 +5,7 @@
  * `.avsc` files, so the id only has to say which schema the bytes are. The defaults are part of the
  * contract (documented in docs/schemas.md); never reuse or renumber an id.
  */
-import { ssError } from '../runtime/errors.js';
+import { ssError } from './errors.js';
 import { SCHEMA_NAMES, type SchemaName } from './types.generated.js';
 
 /** Default Confluent schema ids. `satisfies` makes adding a schema without an id a type error. */

@@ -3,7 +3,7 @@
  * defaults, contract checks, describing what a field expects, and scanning untrusted bytes.
  * Named types are looked up by full name, so shared enums (`Scene`) exist once.
  */
-import { ssError } from '../runtime/errors.js';
+import { ssError } from './errors.js';
 import {
   NAMESPACE,
   isPrimitiveName,

@@ -104,6 +104,6 @@ describe('codec signatures', () => {
 
   it('a failed result carries the typed error', () => {
     const result = validate('ClickEvent', {});
-    if (!result.ok) expectTypeOf(result.error.code).toEqualTypeOf<import('../runtime/errors.js').ErrorCode>();
+    if (!result.ok) expectTypeOf(result.error.code).toEqualTypeOf<import('./errors.js').ErrorCode>();
   });
 });

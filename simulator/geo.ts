@@ -3,7 +3,7 @@
  * Earth radius of SCENES.md (6,371,008.8 m), the same definition the engine uses.
  */
 
-import { EARTH_RADIUS_M, haversineM as haversineDeg } from '../runtime/core/geo.js';
+import { EARTH_RADIUS_M, haversineM as haversineDeg } from '../engine/geo.js';
 
 export { EARTH_RADIUS_M };
 
@@ -15,7 +15,7 @@ export interface LatLon {
 const toRad = (deg: number): number => (deg * Math.PI) / 180;
 const toDeg = (rad: number): number => (rad * 180) / Math.PI;
 
-/** Great-circle distance in metres: the engine's own definition (`runtime/core/geo.ts`), on points. */
+/** Great-circle distance in metres: the engine's own definition (`engine/geo.ts`), on points. */
 export function haversineM(a: LatLon, b: LatLon): number {
   return haversineDeg(a.lat, a.lon, b.lat, b.lon);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProducerBatch } from 'kafkajs';
-import { VirtualClock } from '../runtime/core/clock.js';
+import { VirtualClock } from '../engine/clock.js';
 import { decodeConfluent, DEFAULT_SCHEMA_IDS } from '../schemas/index.js';
 import { recordKey, sendPaced, toKafkaMessage } from './kafka.js';
 import { generateEvents, type SimRecord } from './life.js';

@@ -5,9 +5,8 @@
  */
 
 import { Kafka, logLevel, type Message, type ProducerBatch, type TopicMessages } from 'kafkajs';
-import { systemClock, type Clock } from '../runtime/core/clock.js';
-import { loadServiceConfig } from '../runtime/config.js';
-import { ssError } from '../runtime/errors.js';
+import { systemClock, type Clock } from '../engine/clock.js';
+import { ssError } from '../schemas/errors.js';
 import { defaultRegistry, encodeConfluent, type SchemaRegistry } from '../schemas/index.js';
 import type { SimRecord, SimTopic } from './life.js';
 import { nextBatch, pacerConfig, startPacer } from './pacing.js';
@@ -130,14 +129,14 @@ export async function sendPaced(records: Iterable<SimRecord>, producer: BatchPro
 }
 
 export interface KafkaOptions extends SendOptions {
-  /** Bootstrap servers (default: `KAFKA_BROKERS`, else `127.0.0.1:9092`, via runtime/config). */
-  brokers?: string[];
+  /** Bootstrap servers, `host:port` each; the host that calls this reads them from its configuration. */
+  brokers: string[];
   clientId?: string;
 }
 
 /** Connect a kafkajs producer, send paced, disconnect. Connection failures raise SS_ERR_SERVICE_UNAVAILABLE. */
-export async function produceToKafka(records: Iterable<SimRecord>, opts: KafkaOptions = {}): Promise<SendSummary> {
-  const brokers = opts.brokers ?? loadServiceConfig().kafkaBrokers;
+export async function produceToKafka(records: Iterable<SimRecord>, opts: KafkaOptions): Promise<SendSummary> {
+  const brokers = opts.brokers;
   const kafka = new Kafka({ clientId: opts.clientId ?? 'scenestream-simulator', brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   try {

@@ -16,12 +16,12 @@
  */
 
 import type { ClickChannel, ClickEvent, ClickType, LocationEvent, PosEvent, PosItem, Store } from '../schemas/index.js';
-import { ssError } from '../runtime/errors.js';
+import { ssError } from '../schemas/errors.js';
 import { productsIn, type Product } from './catalogue.js';
 import { posTotal, roundCents } from './money.js';
 import { destination, haversineM, offsetM, Polyline, round, type LatLon } from './geo.js';
 import { createRng, shortHash, type Rng } from './prng.js';
-import { addDays, formatCivilDate, isoWeekday, zonedToEpoch, type CivilDate } from '../runtime/core/tz.js';
+import { addDays, formatCivilDate, isoWeekday, zonedToEpoch, type CivilDate } from '../pipelines/localTime.js';
 import type { SimCustomer, TravelMode, World } from './world.js';
 
 export type SimRecord =

@@ -3,7 +3,7 @@
  * elapsed) at most every 200 ms; elsewhere (pipes, CI logs) nothing until a one-line final summary.
  */
 
-import type { Clock } from '../runtime/core/clock.js';
+import type { Clock } from '../engine/clock.js';
 
 export interface ProgressTarget {
   write(text: string): unknown;

@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { ssError } from '../runtime/errors.js';
+import { ssError } from '../schemas/errors.js';
 import { profilesToJsonl, storesToJson, writeJsonl } from './jsonl.js';
 import { produceToKafka, type KafkaOptions, type SendSummary } from './kafka.js';
 import { generateEvents, type EventOptions } from './life.js';
@@ -21,8 +21,8 @@ export interface SimulateOptions extends WorldOptions, EventOptions {
   out?: string | Writable;
   /** A directory to write `events.jsonl`, `stores.json` and `profiles.jsonl` into (created if missing). */
   dir?: string;
-  /** Produce the events to Kafka (true for the defaults). */
-  kafka?: boolean | KafkaOptions;
+  /** Produce the events to Kafka (brokers, pacing, topics). */
+  kafka?: KafkaOptions;
 }
 
 export interface SimulateResult {
@@ -44,7 +44,7 @@ async function writeEventsFile(path: string, world: World, opts: EventOptions): 
 
 /** Generate and write; throws SS_ERR_CONFIG when no sink is given or an option is bad. */
 export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
-  if (opts.out === undefined && opts.dir === undefined && (opts.kafka === undefined || opts.kafka === false)) {
+  if (opts.out === undefined && opts.dir === undefined && opts.kafka === undefined) {
     throw ssError('SS_ERR_CONFIG', 'nothing to write to: give out, dir or kafka', { field: 'out' });
   }
   const world = generateWorld(opts);
@@ -73,8 +73,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
       result.files.push(opts.out);
     }
   }
-  if (opts.kafka !== undefined && opts.kafka !== false) {
-    result.kafka = await produceToKafka(generateEvents(world, eventOpts), opts.kafka === true ? {} : opts.kafka);
+  if (opts.kafka !== undefined) {
+    result.kafka = await produceToKafka(generateEvents(world, eventOpts), opts.kafka);
   }
   return result;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../runtime/errors.js';
+import { isScenestreamError } from '../schemas/errors.js';
 import { validate } from '../schemas/index.js';
 import { haversineM } from './geo.js';
 import { generateWorld } from './world.js';

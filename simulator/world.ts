@@ -7,11 +7,11 @@
  */
 
 import type { ClickChannel, Consent, CustomerProfile, Store, Tier } from '../schemas/index.js';
-import { ssError } from '../runtime/errors.js';
+import { ssError } from '../schemas/errors.js';
 import { createCatalogue, type Catalogue } from './catalogue.js';
 import { destination, haversineM, offsetM, Polyline, round, type LatLon } from './geo.js';
 import { createRng, type Rng } from './prng.js';
-import { isValidTimeZone, parseCivilDate, zonedToEpoch, type CivilDate } from '../runtime/core/tz.js';
+import { isValidTimeZone, parseCivilDate, zonedToEpoch, type CivilDate } from '../pipelines/localTime.js';
 
 /** How a customer moves; speeds in m/s. Walking stays under the commute scene's 1.5 m/s on purpose. */
 export type TravelMode = 'walk' | 'bike' | 'car' | 'metro';

@@ -1,8 +1,8 @@
-import { VirtualClock } from '../runtime/core/clock.js';
-import { Executor, type DeadLetter, type ExecutorSnapshot } from '../runtime/core/executor.js';
-import type { PipelineGraph } from '../runtime/core/graph.js';
-import { InMemoryStateBackend, type StateBackend } from '../runtime/core/state.js';
-import type { Pipeline } from '../runtime/core/stream.js';
+import { VirtualClock } from '../engine/clock.js';
+import { Executor, type DeadLetter, type ExecutorSnapshot } from '../engine/executor.js';
+import type { PipelineGraph } from '../engine/graph.js';
+import { InMemoryStateBackend, type StateBackend } from '../engine/state.js';
+import type { Pipeline } from '../stream/stream.js';
 
 /** A record as a sink or side output received it. */
 export interface Out<T> {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type PartitionMetadata } from 'kafkajs';
 import { loadServiceConfig } from '../runtime/config.js';
-import { Executor } from '../runtime/core/executor.js';
-import type { PipelineGraph } from '../runtime/core/graph.js';
-import { VirtualClock } from '../runtime/core/clock.js';
+import { Executor } from '../engine/executor.js';
+import type { PipelineGraph } from '../engine/graph.js';
+import { VirtualClock } from '../engine/clock.js';
 import { recordKey, toKafkaMessage } from '../simulator/kafka.js';
 import type { SimRecord } from '../simulator/life.js';
 

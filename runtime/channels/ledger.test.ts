@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../core/clock.js';
+import { VirtualClock } from '../../engine/clock.js';
 import { MemoryLedger, RedisLedger, type RedisLedgerClient } from './ledger.js';
 
 describe('MemoryLedger', () => {

@@ -7,9 +7,9 @@
  * restart) may deliver it. Between claim and release a concurrent delivery of the same id is a
  * duplicate: at most one delivery is ever in flight per id.
  */
-import type { Clock } from '../core/clock.js';
-import { systemClock } from '../core/clock.js';
-import { ssError } from '../errors.js';
+import type { Clock } from '../../engine/clock.js';
+import { systemClock } from '../../engine/clock.js';
+import { ssError } from '../../schemas/errors.js';
 
 export interface DeliveryLedger {
   /** true exactly once per id within the TTL (the caller may deliver); false if already claimed. */

@@ -22,7 +22,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { RecommendationItem, RecommendationUpdate, Store } from '../../schemas/index.js';
-import { ssError } from '../errors.js';
+import { ssError } from '../../schemas/errors.js';
 
 /** What a screen shows of one update. */
 export interface ScreenSuggestion {

@@ -16,7 +16,7 @@
  */
 import type { Offer } from '../../schemas/index.js';
 import { createRng } from '../../simulator/prng.js';
-import { isScenestreamError, ssError } from '../errors.js';
+import { isScenestreamError, ssError } from '../../schemas/errors.js';
 import type { DeliveryLedger } from './ledger.js';
 
 /** The counters a channel bumps (a `Metrics` fits). */

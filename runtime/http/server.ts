@@ -11,7 +11,7 @@
  * | `HTTP_HOST` | `127.0.0.1` | the address; in a container set `0.0.0.0` so other containers reach it |
  */
 import Fastify, { type FastifyInstance, type FastifyPluginCallback } from 'fastify';
-import { ssError } from '../errors.js';
+import { ssError } from '../../schemas/errors.js';
 import type { Metrics } from '../metrics.js';
 import { ScreenHub, screensPlugin } from '../channels/screens.js';
 

@@ -1,5 +1,5 @@
 import kafkajs, { type Assigner, type GroupMemberAssignment, type PartitionAssigner } from 'kafkajs';
-import { ssError } from '../errors.js';
+import { ssError } from '../../schemas/errors.js';
 
 const { AssignerProtocol } = kafkajs;
 

@@ -21,7 +21,7 @@ import { generateWorld } from '../../simulator/world.js';
 import { createTopics, produceRecords, readTopic, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
 import { canonicalJson, CountingWebhook, referenceRun, visibleState, WorkerProcess } from '../../testkit/workers.js';
 import { loadServiceConfig } from '../config.js';
-import type { Executor } from '../core/executor.js';
+import type { Executor } from '../../engine/executor.js';
 import { retailJobOptions } from '../retailJob.js';
 import { CheckpointStore, type RedisCommands } from '../redis/checkpoints.js';
 import { KafkaJob } from './job.js';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, Message, Producer } from 'kafkajs';
 import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type SchemaRegistry } from '../../schemas/index.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { Executor, type DeadLetter } from '../core/executor.js';
-import type { PipelineGraph } from '../core/graph.js';
-import { InMemoryStateBackend } from '../core/state.js';
-import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js';
+import { systemClock, type Clock } from '../../engine/clock.js';
+import { Executor, type DeadLetter } from '../../engine/executor.js';
+import type { PipelineGraph } from '../../engine/graph.js';
+import { InMemoryStateBackend } from '../../engine/state.js';
+import { isScenestreamError, ssError, type ScenestreamError } from '../../schemas/errors.js';
 import { CheckpointStore, FencedError, type RedisCommands } from '../redis/checkpoints.js';
 import { coPartitionedAssigner } from './assigner.js';
 

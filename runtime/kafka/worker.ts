@@ -2,7 +2,7 @@
  * One instance of the retail job as a process of its own: what the fault tests start, kill with
  * SIGKILL, restart and scale out, and what an operator could run by hand.
  *
- *   tsx runtime/kafka/worker.ts --name N --prefix P [--redis URL | --redis-cluster host:port,...]
+ *   node dist/runtime/kafka/worker.js --name N --prefix P [--redis URL | --redis-cluster host:port,...]
  *       [--tick-ms MS] [--idle-timeout-ms MS] [--session-timeout-ms MS]
  *       [--checkpoint-interval-ms MS] [--concurrency N]
  *       [--webhook URL [--ledger-prefix P] [--ledger-ttl-s S]] [--crash-after-deliveries N]
@@ -34,7 +34,7 @@ import { createClient, createCluster } from '@redis/client';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Trigger } from '../../schemas/index.js';
 import { loadServiceConfig } from '../config.js';
-import { ssError } from '../errors.js';
+import { ssError } from '../../schemas/errors.js';
 import { RETAIL_SINKS } from '../../pipelines/retail.js';
 import { retailJobOptions, triggerId } from '../retailJob.js';
 import { RedisLedger, type RedisLedgerClient } from '../channels/ledger.js';

@@ -1,6 +1,6 @@
-import { ssError } from '../errors.js';
-import { fromPlain, toPlain, type Json } from '../core/plain.js';
-import { TIMER_KEY_SEP, TIMER_TABLE_SUFFIX, type StateChange, type StateSnapshot } from '../core/state.js';
+import { ssError } from '../../schemas/errors.js';
+import { fromPlain, toPlain, type Json } from '../../engine/plain.js';
+import { TIMER_KEY_SEP, TIMER_TABLE_SUFFIX, type StateChange, type StateSnapshot } from '../../engine/state.js';
 
 /**
  * Checkpoints of one job's tasks in Redis: each task's state and the offsets it consumed, committed

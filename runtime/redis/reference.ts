@@ -1,7 +1,7 @@
 import { Repository, Schema, type Entity, type RedisClientConnection } from 'redis-om';
 import type { ProfileLookup } from '../../pipelines/deps.js';
 import { validate, type CustomerProfile, type Store, type Tier } from '../../schemas/index.js';
-import { ssError } from '../errors.js';
+import { ssError } from '../../schemas/errors.js';
 
 /**
  * Reference data in Redis: customer profiles through redis-om (HASH entities: our Redis has no

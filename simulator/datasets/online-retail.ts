@@ -34,7 +34,7 @@
 
 import { validate, type PosEvent, type PosItem } from '../../schemas/index.js';
 import { posTotal } from '../money.js';
-import { zonedToEpoch } from '../../runtime/core/tz.js';
+import { zonedToEpoch } from '../../pipelines/localTime.js';
 import { readCsvRows } from './csv.js';
 import { datasetPath } from './paths.js';
 import { datasetLoad, newReport, note, rejectRow, type DatasetLoad, type LoadOptions } from './report.js';

@@ -14,7 +14,7 @@
  * negative), `invalid_event` (failed `validate('ClickEvent')`).
  */
 
-import { ssError } from '../../runtime/errors.js';
+import { ssError } from '../../schemas/errors.js';
 import { validate, type ClickEvent, type ClickType } from '../../schemas/index.js';
 import { readCsvRows } from './csv.js';
 import { parseUtcDateTime } from './geolife.js';

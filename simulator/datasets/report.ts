@@ -4,7 +4,7 @@
  * came out (an event may combine several rows, e.g. the lines of one invoice).
  */
 
-import { ssError, type ScenestreamError } from '../../runtime/errors.js';
+import { ssError, type ScenestreamError } from '../../schemas/errors.js';
 
 /** What each count of a report counts. */
 export const REPORT_UNITS = { read: 'rows', emitted: 'rows', rejected: 'rows', events: 'events' } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../errors.js';
+import { isScenestreamError } from '../schemas/errors.js';
 import { InMemoryStateBackend } from './state.js';
 
 describe('InMemoryStateBackend', () => {

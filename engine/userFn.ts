@@ -1,4 +1,4 @@
-import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js';
+import { isScenestreamError, ssError, type ScenestreamError } from '../schemas/errors.js';
 
 /**
  * Wraps what a user function threw so that the dead letter names the step. A ScenestreamError

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromJson } from '../schemas/index.js';
-import { main, parseCli } from './main.js';
+import { loadServiceConfig } from './config.js';
+import { main, parseCli } from './simulateCli.js';
 
 describe('parseCli', () => {
   it('maps the flags onto simulate() options', () => {
@@ -15,8 +16,9 @@ describe('parseCli', () => {
       start: '2025-06-02',
       dir: 'out',
     });
-    expect(parseCli(['--kafka', '--rate', '250', '--topics-prefix', 'sim.'])).toEqual({ kafka: { rate: 250, topicsPrefix: 'sim.' } });
-    expect(parseCli(['--kafka'])).toEqual({ kafka: { rate: 1000, topicsPrefix: '' } });
+    const brokers = loadServiceConfig().kafkaBrokers;
+    expect(parseCli(['--kafka', '--rate', '250', '--topics-prefix', 'sim.'])).toEqual({ kafka: { brokers, rate: 250, topicsPrefix: 'sim.' } });
+    expect(parseCli(['--kafka'])).toEqual({ kafka: { brokers, rate: 1000, topicsPrefix: '' } });
   });
 
   it('writes to stdout when no sink is given, and --help is null', () => {

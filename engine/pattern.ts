@@ -1,4 +1,4 @@
-import { ssError } from '../errors.js';
+import { ssError } from '../schemas/errors.js';
 
 /**
  * Per-key sequence patterns, as Flink CEP's `Pattern`: the builder, its compiled form and the

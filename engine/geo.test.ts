@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isScenestreamError } from '../errors.js';
+import { isScenestreamError } from '../schemas/errors.js';
 import { CircleIndex, compareHits, EARTH_RADIUS_M, haversineM, type Circle, type CircleHit } from './geo.js';
 
 /** mulberry32: a small seeded PRNG, so failures reproduce. */

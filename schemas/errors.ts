@@ -4,7 +4,7 @@
  * Every error the engine raises on purpose has a stable code here, told apart by `code` (never by
  * `instanceof`, which breaks across module copies), and says whether retrying can help and whether
  * the record that caused it goes to the dead-letter output. `docs/errors.md` documents each code;
- * `runtime/errors.test.ts` fails when a code is undocumented.
+ * `schemas/errors.test.ts` fails when a code is undocumented.
  */
 
 export interface ErrorSpec {

@@ -1,4 +1,4 @@
-import { ssError } from '../errors.js';
+import { ssError } from '../schemas/errors.js';
 import type { OperatorInstance, OperatorRuntime } from './graph.js';
 import { userError } from './userFn.js';
 

@@ -1,4 +1,4 @@
-import { ssError } from '../errors.js';
+import { ssError } from '../schemas/errors.js';
 import { fromPlain, toPlain, type Json } from './plain.js';
 import { TimerQueue } from './timers.js';
 

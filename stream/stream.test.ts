@@ -1,8 +1,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { tumblingWindow } from '../../operators/tumblingWindow.js';
-import { TestDriver } from '../../testkit/driver.js';
-import { isScenestreamError } from '../errors.js';
-import type { Windowed } from './windows.js';
+import { tumblingWindow } from '../operators/tumblingWindow.js';
+import { TestDriver } from '../testkit/driver.js';
+import { isScenestreamError } from '../schemas/errors.js';
+import type { Windowed } from '../engine/windows.js';
 import { KeyedStream, pipeline, Stream } from './stream.js';
 
 interface Click {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { tumblingWindow } from '../../operators/tumblingWindow.js';
-import { hoppingWindow } from '../../operators/hoppingWindow.js';
-import { TestDriver } from '../../testkit/driver.js';
-import { pipeline } from './stream.js';
+import { tumblingWindow } from '../operators/tumblingWindow.js';
+import { hoppingWindow } from '../operators/hoppingWindow.js';
+import { TestDriver } from '../testkit/driver.js';
+import { pipeline } from '../stream/stream.js';
 import type { TimeWindowSpec, Windowed } from './windows.js';
 
 interface Rec {

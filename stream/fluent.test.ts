@@ -1,10 +1,10 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { sessionWindow } from '../../operators/sessionWindow.js';
-import { TestDriver } from '../../testkit/driver.js';
-import { CircleIndex } from './geo.js';
-import type { Match } from './pattern.js';
+import { sessionWindow } from '../operators/sessionWindow.js';
+import { TestDriver } from '../testkit/driver.js';
+import { CircleIndex } from '../engine/geo.js';
+import type { Match } from '../engine/pattern.js';
 import { KeyedStream, pipeline, Stream } from './stream.js';
-import type { Windowed } from './windows.js';
+import type { Windowed } from '../engine/windows.js';
 
 interface Ev {
   k: string;

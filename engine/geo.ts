@@ -1,4 +1,4 @@
-import { ssError } from '../errors.js';
+import { ssError } from '../schemas/errors.js';
 
 /**
  * Geography for the engine: the one great-circle distance, and a spatial index of circles (store

@@ -1,4 +1,4 @@
-import { isScenestreamError, ssError, type ScenestreamError } from '../errors.js';
+import { isScenestreamError, ssError, type ScenestreamError } from '../schemas/errors.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Emit, GraphNode, OperatorInstance, OperatorRuntime, PipelineGraph, PortName, StepMetrics } from './graph.js';
 import { fromPlain, toPlain, type Json } from './plain.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, isoWeekday, localParts, offsetMs, parseCivilDate, zonedToEpoch } from './tz.js';
+import { addDays, isoWeekday, localParts, offsetMs, parseCivilDate, zonedToEpoch } from './localTime.js';
 
 describe('zonedToEpoch', () => {
   it('converts Shanghai wall time (UTC+8, no DST)', () => {

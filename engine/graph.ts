@@ -1,4 +1,4 @@
-import { ssError, type ScenestreamError } from '../errors.js';
+import { ssError, type ScenestreamError } from '../schemas/errors.js';
 import type { Clock } from './clock.js';
 import type { StateBackend } from './state.js';
 
@@ -115,7 +115,7 @@ export interface GraphNode {
 
 const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
-/** Builds the graph of one pipeline. Use `pipeline(name)` from `runtime/core/stream.ts`. */
+/** Builds the graph of one pipeline. Use `pipeline(name)` from `stream/stream.ts`. */
 export class GraphBuilder {
   readonly nodes: GraphNode[] = [];
   private readonly ids = new Set<string>();

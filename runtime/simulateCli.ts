@@ -1,17 +1,17 @@
 /**
  * Command line of the simulator:
  *
- *   tsx simulator/main.ts [--seed S] [--customers N] [--stores M] [--days D] [--start YYYY-MM-DD]
+ *   scenestream simulate [--seed S] [--customers N] [--stores M] [--days D] [--start YYYY-MM-DD]
  *                         [--out FILE.jsonl|-] [--dir DIR] [--kafka [--rate EV_PER_S] [--topics-prefix P]]
  *
  * With no sink given, events go to stdout as JSON lines. Exit codes: 0 done, 2 bad arguments or
  * configuration, 1 anything else (e.g. Kafka unreachable).
  */
 
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isScenestreamError, ssError } from '../runtime/errors.js';
-import { simulate, type SimulateOptions } from './simulate.js';
+import { isScenestreamError, ssError } from '../schemas/errors.js';
+import { simulate, type SimulateOptions } from '../simulator/simulate.js';
+import { loadServiceConfig } from './config.js';
 
 export const USAGE = `usage: simulator [options]
   --seed S             seed of every random choice (default scenestream)
@@ -77,7 +77,7 @@ export function parseCli(argv: readonly string[]): SimulateOptions | null {
   if (values.out !== undefined) opts.out = values.out;
   if (values.dir !== undefined) opts.dir = values.dir;
   if (values.kafka === true) {
-    opts.kafka = { rate: rateText === undefined ? 1000 : Number(rateText), topicsPrefix: values['topics-prefix'] ?? '' };
+    opts.kafka = { brokers: loadServiceConfig().kafkaBrokers, rate: rateText === undefined ? 1000 : Number(rateText), topicsPrefix: values['topics-prefix'] ?? '' };
   }
   if (opts.out === undefined && opts.dir === undefined && opts.kafka === undefined) opts.out = '-';
   return opts;
@@ -105,9 +105,4 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`simulator: ${e instanceof Error ? e.message : String(e)}\n`);
     return isScenestreamError(e, 'SS_ERR_CONFIG') ? 2 : 1;
   }
-}
-
-const invoked = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invoked) {
-  process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tumblingWindow } from '../../operators/tumblingWindow.js';
-import { TestDriver } from '../../testkit/driver.js';
-import { pipeline, type KeyedStream } from './stream.js';
+import { tumblingWindow } from '../operators/tumblingWindow.js';
+import { TestDriver } from '../testkit/driver.js';
+import { pipeline, type KeyedStream } from '../stream/stream.js';
 
 interface Ev {
   k: string;
