@@ -1,8 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 const exclude = [...configDefaults.exclude, '**/node_modules/**', 'dist/**', '.services/**'];
 
+// The package's own entry points (package.json `exports`) resolve to their TypeScript sources, as the
+// `source` export condition does for tsc and for `node --conditions=source --import tsx`.
+const root = fileURLToPath(new URL('.', import.meta.url));
+const entries = { 'scenestream/testkit': 'testkit/index.ts', 'scenestream/runtime': 'runtime/index.ts', 'scenestream/retail': 'pipelines/index.ts', scenestream: 'stream/index.ts' };
+
 export default defineConfig({
+  resolve: {
+    alias: Object.entries(entries).map(([name, file]) => ({ find: new RegExp(`^${name}$`), replacement: `${root}${file}` })),
+  },
   test: {
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -5,7 +5,7 @@
  * query, windows are `$__rate_interval` / `$__range` (never hard-coded), the Prometheus config passes
  * `promtool check config`, docker-compose.yml provisions what it should.
  *
- * Live: the main job (`runtime/cli.ts run`, embedded, paced over a few seconds, kept serving) and Debian's
+ * Live: the main job (`dist/runtime/cli.js run`, as `npm start`, embedded, paced over a few seconds, kept serving) and Debian's
  * `/usr/bin/prometheus` scraping it every second from a config derived from dashboards/prometheus.yml.
  * Every metric a panel names is exported by the engine (and registered in runtime/metrics.ts), every
  * query is accepted by Prometheus, and every panel returns data, except the panels listed in
@@ -291,7 +291,7 @@ describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
     // spans several scrapes (~7 s), and the panels show a live engine.
     engine = new Proc(
       'engine',
-      spawn(process.execPath, ['--import', 'tsx', 'runtime/cli.ts', 'run', '--speed', String(SPEED), '--customers', '80', '--days', '2', '--quiet', '--config', campaign], {
+      spawn(process.execPath, ['dist/runtime/cli.js', 'run', '--speed', String(SPEED), '--customers', '80', '--days', '2', '--quiet', '--config', campaign], {
         cwd: ROOT,
         env: { ...process.env, HTTP_PORT: String(enginePort), HTTP_HOST: '127.0.0.1' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { TestDriver } from '../testkit/driver.js';
+import { TestDriver } from 'scenestream/testkit';
 import { buildFraudAlerts, type Alert, type CardEvent } from './fraudAlerts.js';
 
 const pay = (id: string, card: string, ts: number, country = 'FR', amount = 10): CardEvent => ({ kind: 'payment', id, card, amount, country, ts });

@@ -7,8 +7,7 @@
  * - `unconfirmed`: a payment over 1,000 not followed by a confirmation within 5 min.
  * Payments are deduplicated by id first (a gateway may resend within 1 h).
  */
-import { tumblingWindow } from '../operators/tumblingWindow.js';
-import { pipeline, type Pipeline } from '../runtime/core/stream.js';
+import { pipeline, tumblingWindow, type Pipeline } from 'scenestream';
 
 export interface Payment {
   readonly kind: 'payment';

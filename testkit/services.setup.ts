@@ -1,6 +1,6 @@
 /**
- * Vitest globalSetup of the `real` project: makes sure Kafka and Redis answer before any
- * `*.real.test.ts` file runs, and afterwards stops only what it started itself.
+ * Vitest globalSetup of the `real` project: builds dist/ (the real tests run the compiled worker and
+ * CLI), makes sure Kafka and Redis answer before any `*.real.test.ts` file runs, and afterwards stops only what it started itself.
  *
  * Services on loopback addresses are started with `scripts/services.sh <service> start`, which is
  * idempotent and reuses whatever already answers (a broker from `npm run services -- kafka start`,
@@ -16,6 +16,7 @@ import { loadServiceConfig, type HostPort } from '../runtime/config.js';
 type Service = 'kafka' | 'redis';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/services.sh', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 function services(service: Service, action: 'start' | 'stop' | 'status'): number {
@@ -63,7 +64,14 @@ async function ensure(service: Service, endpoints: HostPort[]): Promise<boolean>
   return !wasUp;
 }
 
+/** The real tests run the compiled worker and CLI, as production does: bring dist/ up to date first. */
+function build(): void {
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0) throw new Error(`npm run build failed (exit ${result.status ?? result.signal}); the real tests run the compiled code`);
+}
+
 export default async function setup(): Promise<() => Promise<void>> {
+  build();
   const config = loadServiceConfig();
   const redisUrl = new URL(config.redisUrl);
   const started: Service[] = [];

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Executor } from '../runtime/core/executor.js';
-import type { PipelineGraph } from '../runtime/core/graph.js';
-import { VirtualClock } from '../runtime/core/clock.js';
-import type { Json } from '../runtime/core/plain.js';
-import type { StateSnapshot } from '../runtime/core/state.js';
+import { Executor } from '../engine/executor.js';
+import type { PipelineGraph } from '../engine/graph.js';
+import { VirtualClock } from '../engine/clock.js';
+import type { Json } from '../engine/plain.js';
+import type { StateSnapshot } from '../engine/state.js';
 import { recordKey } from '../simulator/kafka.js';
 import type { SimRecord } from '../simulator/life.js';
 import { partitionOf } from './kafka.js';
@@ -14,7 +14,8 @@ import { partitionOf } from './kafka.js';
 /** Helpers for the fault tests: worker processes, a webhook that counts, and the reference run. */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORKER = fileURLToPath(new URL('../runtime/kafka/worker.ts', import.meta.url));
+// The compiled worker (dist/, which the real project's globalSetup builds), as production runs it.
+const WORKER = fileURLToPath(new URL('../dist/runtime/kafka/worker.js', import.meta.url));
 
 /** A progress line of `runtime/kafka/worker.ts`. */
 export interface WorkerProgress {
@@ -54,7 +55,7 @@ export class WorkerProcess {
     readonly label: string,
     args: readonly string[],
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [WORKER, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
