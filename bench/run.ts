@@ -5,16 +5,39 @@
  *   npm run bench                  # all cases at full size
  *   npm run bench -- --quick       # 1/10 of the sizes, for a smoke run
  *   npm run bench -- --e2e         # end to end on the real Kafka and Redis instead (bench/e2e.ts)
+ *   npm run bench -- --startup [--base DIR]
+ *                                  # replay start-up and retail graph throughput, compiled vs tsx, and
+ *                                  # against an older checkout (bench/startup.ts)
  */
 import { parseArgs } from 'node:util';
-import { Executor } from '../runtime/core/executor.js';
-import { pipeline } from '../runtime/core/stream.js';
+import { Executor } from '../engine/executor.js';
+import { pipeline } from '../stream/stream.js';
 import { runE2e } from './e2e.js';
+import { runStartup } from './startup.js';
 import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
 import { fmt, machine } from './machine.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, e2e: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    e2e: { type: 'boolean', default: false },
+    startup: { type: 'boolean', default: false },
+    base: { type: 'string' },
+    customers: { type: 'string', default: '2000' },
+    days: { type: 'string', default: '3' },
+    repeat: { type: 'string', default: '3' },
+  },
+});
 const scale = values.quick ? 0.1 : 1;
+if (values.startup) {
+  await runStartup({
+    ...(values.base !== undefined ? { base: values.base } : {}),
+    customers: Number(values.customers),
+    days: Number(values.days),
+    repeat: Number(values.repeat),
+  });
+  process.exit(0);
+}
 if (values.e2e) {
   await runE2e({ scale: values.quick ? 0.2 : 1 });
   process.exit(0);
