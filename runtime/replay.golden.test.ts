@@ -34,7 +34,7 @@ describe('replay outputs equal the golden recording', () => {
     it(input.name, { timeout: 120_000 }, async () => {
       const run = await runGolden(input, join(dir, input.name));
       const problems = await compareGolden(run, manifest);
-      if (problems.length > 0) expect.fail(`replay of ${input.name} differs from the recording (${manifest.recordedOn}):\n${problems.join('\n')}`);
+      if (problems.length > 0) expect.fail(`replay of ${input.name} differs from the recording made on ${manifest.inputs[input.name]?.recordedOn ?? '(not recorded)'}:\n${problems.join('\n')}`);
       await rm(join(dir, input.name), { recursive: true, force: true });
     });
   }

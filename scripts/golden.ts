@@ -28,6 +28,7 @@ import {
   runGolden,
   type GoldenInput,
   type GoldenManifest,
+  type GoldenRecording,
 } from '../testkit/golden.js';
 
 const git = (...args: string[]) => execFileSync('git', args, { cwd: fileURLToPath(new URL('.', import.meta.url)), encoding: 'utf8' }).trim();
@@ -50,8 +51,8 @@ async function record(inputs: GoldenInput[]): Promise<void> {
     .filter((l) => l !== '');
   if (dirty.length > 0) throw new Error(`uncommitted changes outside runtime/golden/; commit or stash them so the recording names its code:\n${dirty.join('\n')}`);
   const commit = git('rev-parse', 'HEAD');
-  const previous: GoldenManifest = existsSync(join(GOLDEN_DIR, 'manifest.json')) ? await readManifest() : { recordedOn: commit, inputs: {} };
-  const entries: Record<string, GoldenManifest['inputs'][string]> = { ...previous.inputs };
+  const previous: GoldenManifest = existsSync(join(GOLDEN_DIR, 'manifest.json')) ? await readManifest() : { inputs: {} };
+  const entries: Record<string, GoldenRecording> = { ...previous.inputs };
   const tmp = await mkdtemp(join(tmpdir(), 'ss-golden-'));
   try {
     for (const input of inputs) {
@@ -69,7 +70,7 @@ async function record(inputs: GoldenInput[]): Promise<void> {
         if (!same) await writeFile(path, packed);
         gz += packed.length;
       }
-      entries[input.name] = { about: input.about, events: run.events, inputs: run.inputs, outputs };
+      entries[input.name] = { recordedOn: commit, about: input.about, events: run.events, inputs: run.inputs, outputs };
       console.log(
         `${input.name}: ${run.events} events, prepared in ${seconds(run.prepareMs)}, replayed in ${seconds(run.replayMs)}; ` +
           OUTPUT_FILES.map((f) => `${f} ${outputs[f]!.lines}`).join(', ') +
@@ -81,7 +82,6 @@ async function record(inputs: GoldenInput[]): Promise<void> {
   }
   const known = new Set(GOLDEN_INPUTS.map((i) => i.name));
   const manifest: GoldenManifest = {
-    recordedOn: commit,
     inputs: Object.fromEntries(Object.entries(entries).filter(([n]) => known.has(n)).sort(([a], [b]) => GOLDEN_INPUTS.findIndex((i) => i.name === a) - GOLDEN_INPUTS.findIndex((i) => i.name === b))),
   };
   await writeFile(join(GOLDEN_DIR, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

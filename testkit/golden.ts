@@ -280,12 +280,17 @@ export async function runGolden(input: GoldenInput, dir: string): Promise<Golden
   return { input, inputs, outputs, events: result.events, prepareMs: t1 - t0, replayMs: t2 - t1 };
 }
 
-export interface GoldenManifest {
+export interface GoldenRecording {
   /** The commit the outputs were replayed on. */
   readonly recordedOn: string;
-  readonly inputs: Readonly<
-    Record<string, { readonly about: string; readonly events: number; readonly inputs: Readonly<Record<string, FileDigest>>; readonly outputs: Readonly<Record<string, FileDigest>> }>
-  >;
+  readonly about: string;
+  readonly events: number;
+  readonly inputs: Readonly<Record<string, FileDigest>>;
+  readonly outputs: Readonly<Record<string, FileDigest>>;
+}
+
+export interface GoldenManifest {
+  readonly inputs: Readonly<Record<string, GoldenRecording>>;
 }
 
 export async function readManifest(dir = GOLDEN_DIR): Promise<GoldenManifest> {
