@@ -186,6 +186,19 @@ describe('sessionWindow', () => {
     expect(s.take()).toEqual([['a', 0, 8, 'xyz', 8]]);
   });
 
+  it('fires under onWatermark with grace 0, where a session completes and closes at the same watermark', () => {
+    const s = build('onWatermark', 10, 0);
+    s.push(ev('a', 'x', 0), ev('a', 'y', 5));
+    s.push(ev('b', '-', 15)); // W = 14 < 5 + 10
+    expect(s.take()).toEqual([]);
+    s.push(ev('b', '-', 16)); // W = 15: [0,5] is complete and closed; it fires before it is dropped
+    expect(s.take()).toEqual([['a', 0, 5, 'xy', 5]]);
+    s.push(ev('a', 'late', 5));
+    expect(s.late()).toEqual([ev('a', 'late', 5)]);
+    s.d.end();
+    expect(s.take()).toEqual([['b', 15, 16, '--', 16]]);
+  });
+
   it('survives snapshot, restore (through JSON) and continues: merges and closes restored sessions', () => {
     const build2 = () => build('onUpdate', 10, 30);
     const s = build2();

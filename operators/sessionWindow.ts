@@ -40,7 +40,9 @@ export const SESSION_RETRACTIONS = 'retractions';
  * - `onClose`: once per final session, when it closes; `EmitStrategy.onWindowClose()`. Nothing is
  *   ever retracted.
  * - `onWatermark`: when the session is complete, then again for each late record within the grace
- *   period that changes it. Retractions are emitted for fired sessions that a late record merges away.
+ *   period that changes it. With grace 0 the watermark that completes a session also closes it: the
+ *   session fires, then closes. Retractions are emitted for fired sessions that a late record
+ *   merges away.
  *
  * State: per key, the open sessions sorted by start. Per session, a close timer, plus a fire timer
  * under `onWatermark`. Retractions stay on a side output, so every window operator keeps the main
@@ -118,6 +120,11 @@ export function createSessionWindowOperator<T, A>(
   const fireAt = (end: number) => end + gapMs;
   const closeAt = (end: number) => end + gapMs + graceMs;
   const out = (key: string, s: Session<A>): Windowed<A> => ({ key, start: s.start, end: s.end, value: s.acc });
+  const fire = (key: string, list: Array<Session<A>>, s: Session<A>) => {
+    s.emitted = true;
+    sessions.set(key, list);
+    emit(out(key, s), s.end, key);
+  };
 
   const onTimer = (ts: number, timerKey: string) => {
     const i = timerKey.lastIndexOf(SEP);
@@ -131,11 +138,12 @@ export function createSessionWindowOperator<T, A>(
     if (s === undefined || s.end !== end) return;
     rt.state.time.currentTime = ts;
     if (tag === FIRE) {
-      s.emitted = true;
-      sessions.set(key, list);
-      emit(out(key, s), s.end, key);
+      fire(key, list, s);
       return;
     }
+    // With grace 0 a session completes when it closes, and both timers are due at the same ts:
+    // its firing goes first, whichever timer fires first.
+    if (mode === 'onWatermark' && timers.delete(fireAt(s.end), key + SEP + FIRE)) fire(key, list, s);
     list.splice(idx, 1);
     if (list.length === 0) sessions.delete(key);
     else sessions.set(key, list);
