@@ -53,26 +53,43 @@
  * - `RichFunction` lifecycle checks (`closeCalled` in the `*Apply` cases): our user functions have
  *   no open/close; the window results of those cases are ported.
  *
- * Pending: the event-time session cases (`testSessionWindows`, `testSessionWindowsWithProcessFunction`,
- * `testReduceSessionWindows`, `testReduceSessionWindowsWithProcessFunction`,
- * `testSideOutputDueToLatenessSessionZeroLateness`, `testNotSideOutputDueToLatenessSessionWithLateness`,
+ * Session windows (`EventTimeSessionWindows.withGap(gap)` -> `sessionWindow({ gapMs, graceMs })`):
+ * - Bounds: Flink's session window is `[first ts, last ts + gap)`; ours is `[first ts, last ts]`
+ *   (Kafka Streams' bounds). The ports show Flink's window, that is our end + gap.
+ * - Merging: the same records share a session. Flink merges windows that overlap or touch
+ *   (`TimeWindow.intersects` is inclusive), so records at most `gap` apart; ours joins records
+ *   at most `gap` apart.
+ * - Firing: Flink's `EventTimeTrigger` fires at `W >= last ts + gap - 1` (the window's
+ *   `maxTimestamp()`), and the window is cleaned up at `maxTimestamp() + allowedLateness`. Ours
+ *   fires at `W >= last ts + gap` (complete: a record at `last ts + gap` could still join) and
+ *   closes at `W >= last ts + gap + grace`: one ms later. The output ts is the session's last
+ *   record ts, not Flink's `maxTimestamp()`; Flink's is noted beside each expectation.
+ *
+ * Ported session cases: `testSideOutputDueToLatenessSessionZeroLateness`.
+ *
+ * Pending: the other event-time session cases (`testSessionWindows`,
+ * `testSessionWindowsWithProcessFunction`, `testReduceSessionWindows`,
+ * `testReduceSessionWindowsWithProcessFunction`, `testNotSideOutputDueToLatenessSessionWithLateness`,
  * `testNotSideOutputDueToLatenessSessionWithHugeLateness`,
  * `testCleanupTimerWithEmptyListStateForSessionWindows`,
- * `testCleanupTimerWithEmptyReduceStateForSessionWindows`) belong with `operators/sessionWindow.ts`,
- * which is being written; its Kafka Streams session bounds (`[first ts, last ts]`, inclusive gap)
- * differ from Flink's (`[first ts, last ts + gap)`), so each expectation needs translating.
+ * `testCleanupTimerWithEmptyReduceStateForSessionWindows`), translated the same way.
  */
 import { describe, expect, it } from 'vitest';
 import { hoppingWindow } from '../operators/hoppingWindow.js';
+import { sessionWindow } from '../operators/sessionWindow.js';
 import { tumblingWindow } from '../operators/tumblingWindow.js';
 import type { ExecutorSnapshot } from '../engine/executor.js';
-import { pipeline, type Stream } from '../stream/stream.js';
+import { pipeline, type Pipeline, type Stream } from '../stream/stream.js';
 import type { TimeWindowSpec } from '../engine/windows.js';
 import { TestDriver } from '../testkit/driver.js';
 
 type Tuple2 = readonly [string, number];
+/** What `ReducedSessionWindowFunction` emits: `key-sum`, window start, window end. */
+type Tuple3 = readonly [string, number, number];
 /** A Flink `StreamRecord<Tuple2<String, Integer>>`: key, value, timestamp. */
 type Rec = readonly [string, number, number];
+/** A Flink `StreamRecord<Tuple3<String, Long, Long>>`: `key-sum`, window start, window end, timestamp. */
+type SessionRec = readonly [string, number, number, number];
 
 /** How the window contents become a `(key, sum)`: Flink's state descriptor + window function, or ours. */
 type Fn = 'reduce' | 'apply' | 'passThrough' | 'aggregate' | 'count';
@@ -82,7 +99,7 @@ const WINDOW = 'window';
 const OUT = 'out';
 const LATE = 'late';
 
-function build(spec: TimeWindowSpec, fn: Fn) {
+function build(spec: TimeWindowSpec, fn: Fn): Pipeline {
   const p = pipeline('window-operator-test');
   const keyed = p.keyedSource<Tuple2>(SOURCE, {
     // Every record is pushed with its timestamp; this is never called.
@@ -134,13 +151,32 @@ function build(spec: TimeWindowSpec, fn: Fn) {
   return p;
 }
 
-/** A driver that reports, per check, what was emitted since the last check, sorted as Flink's comparator. */
-class Harness {
+/**
+ * `EventTimeSessionWindows.withGap(gap)` with allowed lateness `graceMs`, `EventTimeTrigger`,
+ * `ReducingStateDescriptor(SumReducer)` and `ReducedSessionWindowFunction` -> `sessionWindow` with
+ * `reduce` and `emit: 'onWatermark'`, each result shown as Flink's `(key-sum, start, end)` with
+ * Flink's window end (ours + gap).
+ */
+function buildSessions(gapMs: number, graceMs: number): Pipeline {
+  const p = pipeline('window-operator-test-sessions');
+  const keyed = p.keyedSource<Tuple2>(SOURCE, { timestamp: () => Number.NaN, key: (t) => t[0], outOfOrdernessMs: 1e12 });
+  const w = keyed.window(sessionWindow({ gapMs, graceMs })).reduce(WINDOW, (a, b) => [b[0], a[1] + b[1]] as const, { emit: 'onWatermark' });
+  w.map((r): Tuple3 => [`${r.key}-${r.value[1]}`, r.start, r.end + gapMs]).to(OUT);
+  w.late().to(LATE);
+  return p;
+}
+
+/**
+ * A driver that reports, per check, what was emitted since the last check, sorted as Flink's
+ * comparator. `O` is the output tuple (`Tuple2`, or `Tuple3` for sessions); each record is read
+ * as the tuple's fields followed by its timestamp.
+ */
+class Harness<O extends ReadonlyArray<string | number> = Tuple2> {
   readonly d: TestDriver;
   private seen = 0;
   private seenLate = 0;
   constructor(
-    private readonly make: () => ReturnType<typeof build>,
+    private readonly make: () => Pipeline,
     snapshot?: ExecutorSnapshot,
   ) {
     this.d = TestDriver.of(make());
@@ -154,12 +190,12 @@ class Harness {
     this.d.watermark(SOURCE, w);
     return this;
   }
-  /** Outputs since the previous call, sorted by (ts, key, value). */
-  output(): Rec[] {
-    const all = this.d.records<Tuple2>(OUT);
+  /** Outputs since the previous call, sorted by ts, then field by field. */
+  output(): Array<readonly [...O, number]> {
+    const all = this.d.records<O>(OUT);
     const fresh = all.slice(this.seen);
     this.seen = all.length;
-    return sorted(fresh.map((r) => [r.value[0], r.value[1], r.ts] as const));
+    return sorted(fresh.map((r): readonly [...O, number] => [...r.value, r.ts]));
   }
   lateOutput(): Rec[] {
     const all = this.d.records<Tuple2>(LATE);
@@ -168,21 +204,32 @@ class Harness {
     return sorted(fresh.map((r) => [r.value[0], r.value[1], r.ts] as const));
   }
   /** Snapshot -> JSON -> a fresh harness of the same pipeline (Flink: snapshot, close, initializeState, open). */
-  restart(): Harness {
+  restart(): Harness<O> {
     expect(this.d.deadLetters).toEqual([]);
     const snap = JSON.parse(JSON.stringify(this.d.snapshot())) as ExecutorSnapshot;
-    return new Harness(this.make, snap);
+    return new Harness<O>(this.make, snap);
   }
   windowStateRows(): number {
     return this.d.executor.state.snapshot().tables[`${WINDOW}/windows`]?.length ?? 0;
   }
 }
 
-function sorted(recs: Rec[]): Rec[] {
-  return recs.sort((a, b) => a[2] - b[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) || a[1] - b[1]);
+/** By timestamp (the last field), then field by field: Flink's `Tuple2ResultSortComparator` for `Rec`. */
+function sorted<R extends ReadonlyArray<string | number>>(recs: R[]): R[] {
+  const cmp = (x: string | number, y: string | number): number => (x < y ? -1 : x > y ? 1 : 0);
+  return recs.sort((a, b) => {
+    const byTs = cmp(a[a.length - 1]!, b[b.length - 1]!);
+    if (byTs !== 0) return byTs;
+    for (let i = 0; i < a.length - 1; i++) {
+      const c = cmp(a[i]!, b[i]!);
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
 }
 
 const rec = (key: string, value: number, ts: number): Rec => [key, value, ts];
+const sessionRec = (keySum: string, start: number, end: number, ts: number): SessionRec => [keySum, start, end, ts];
 
 /** The elements both shared harnesses start with, out of order. */
 function addOutOfOrderElements(h: Harness): void {
@@ -381,4 +428,49 @@ describe('Flink WindowOperatorTest: lateness', () => {
 
   it('testCleanupTimerWithEmptyReduceStateForTumblingWindows', () => cleanupTimerTumbling('reduce'));
   it('testCleanupTimerWithEmptyListStateForTumblingWindows', () => cleanupTimerTumbling('passThrough'));
+});
+
+describe('Flink WindowOperatorTest: event-time session windows', () => {
+  it('testSideOutputDueToLatenessSessionZeroLateness', () => {
+    // Gap 3 s, allowed lateness 0, EventTimeTrigger, late-data tag.
+    const h = new Harness<Tuple3>(() => buildSessions(3000, 0));
+
+    h.element('key2', 1, 1000).watermark(1999);
+    expect(h.output()).toEqual([]);
+
+    h.element('key2', 1, 2000).watermark(4998);
+    expect(h.output()).toEqual([]);
+
+    // "this will not be dropped because the session we're adding two has maxTimestamp after the
+    // current watermark": [1000, 2000] closes at W >= 2000 + 3000 (Flink: 4999).
+    h.element('key2', 1, 4500);
+
+    // "new session": 8500 is 4000 > gap after 4500.
+    h.element('key2', 1, 8500).watermark(7400);
+    expect(h.output()).toEqual([]);
+
+    // "this will merge the two sessions into one": 7000 is within the gap of 4500 and of 8500.
+    h.element('key2', 1, 7000).watermark(11501);
+    // Flink: @ 11499 (maxTimestamp of [1000, 11500)).
+    expect(h.output()).toEqual([sessionRec('key2-5', 1000, 11500, 8500)]);
+
+    // "new session"
+    h.element('key2', 1, 11600).watermark(14600);
+    // Flink: @ 14599. Ours fires at W >= 11600 + 3000, which is also when it closes (grace 0).
+    expect(h.output()).toEqual([sessionRec('key2-1', 11600, 14600, 11600)]);
+
+    // "this is sideoutput as late": its session, even merged with [11600, 11600], closed at W = 14600.
+    h.element('key2', 1, 10000);
+    expect(h.lateOutput()).toEqual([rec('key2', 1, 10000)]);
+
+    // 14500 is within the gap of 11600, but that session is closed and gone: a new session.
+    h.element('key2', 1, 14500).watermark(20000);
+    // Flink: @ 17499.
+    expect(h.output()).toEqual([sessionRec('key2-1', 14500, 17500, 14500)]);
+
+    h.watermark(100000);
+    expect(h.output()).toEqual([]);
+    expect(h.lateOutput()).toEqual([]);
+    expect(h.d.deadLetters).toEqual([]);
+  });
 });

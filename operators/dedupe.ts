@@ -9,34 +9,41 @@ export interface DedupeOptions<T> {
   readonly ttlMs: number;
 }
 
+const SEP = '\u0001';
+
 /**
  * Drops repeated records: a record whose id was already let through at an event time less than
- * `ttlMs` away is a duplicate. Works on any stream (keyed or not): the id is the state key, and
- * each record keeps its own event time and key.
+ * `ttlMs` away is a duplicate. Works on any stream (keyed or not): state is keyed by the id (not
+ * the stream key), and each record keeps its own event time and key.
  *
- * Exact rule: the step remembers, per id, the event time `t0` of the last occurrence it let
- * through. A record `(id, t)` is a duplicate iff such a `t0` is remembered and `|t - t0| < ttlMs`;
- * otherwise it passes and becomes the new `t0`. So a record exactly `ttlMs` after the first one
- * passes, and duplicates never extend the span (a flood of re-sends cannot hold an id forever).
- * Arrival order decides which of two copies is "first".
+ * Exact rule: the step remembers, per id, the event time `t0` of every occurrence it let through,
+ * until the watermark passes `t0 + ttlMs` (see State retention). A record `(id, t)` is a duplicate
+ * iff some remembered `t0` has `|t - t0| < ttlMs`; otherwise it passes and is remembered too. So a
+ * record exactly `ttlMs` away from every remembered occurrence passes, duplicates never extend the
+ * span (a flood of re-sends cannot hold an id forever), and an exact re-send of any occurrence
+ * that passed is dropped, even if an older one passed after it. Arrival order decides which of
+ * two copies is "first".
  *
  * Outputs: a passing record is emitted at once; a duplicate goes to the side output `duplicates`
  * (which counts it in the step's `duplicates` metric).
  *
- * State retention: one entry per id, with a state TTL of `ttlMs` in event time (see
- * `engine/state.ts`): the entry for `t0` is invisible to records at `t >= t0 + ttlMs` and is
- * removed from memory once the watermark has passed `t0 + ttlMs`. An on-time record
- * (`t > watermark`) can then no longer be within `ttlMs` of `t0`, so expiry never changes the
- * outcome for on-time records; a late record (`t <= watermark`) is judged against what is still
- * retained. Everything depends only on the input order and the watermarks, never on the wall
- * clock, so a replay gives the same result.
+ * State retention: one entry per occurrence let through, with a state TTL of `ttlMs` from its own
+ * event time (see `engine/state.ts`): the entry for `t0` is invisible to records at
+ * `t >= t0 + ttlMs` and is removed from memory once the watermark has passed `t0 + ttlMs`. The
+ * remembered occurrences of an id are at least `ttlMs` apart, so each `ttlMs`-wide bucket of event
+ * time (`floor(t0 / ttlMs)`) holds at most one: the entry's key is the id and the bucket of `t0`,
+ * and a record looks at its own bucket and the two beside it. An on-time record (`t > watermark`) can no longer be within
+ * `ttlMs` of an expired `t0`, so expiry never changes the outcome for on-time records; a late
+ * record (`t <= watermark`) is judged against what is still retained. Everything depends only on
+ * the input order and the watermarks, never on the wall clock, so a replay gives the same result.
  *
  * ```text
  * ttlMs 10, id = order id
- * in:   A@0  A@4  B@5  A@9  A@10  A@15
+ * in:   A@0  A@4  B@5  A@9  A@10  A@15  A@0
  * out:  A@0       B@5       A@10
- * dup:       A@4       A@9        A@15
+ * dup:       A@4       A@9        A@15  A@0
  * ```
+ * The last A@0 re-sends the first one: a duplicate, though A@10 (10 away) passed since.
  */
 export function dedupe<T>(stepId: string, opts: DedupeOptions<T>): OperatorDef<T, T> {
   const { id: idOf, ttlMs } = opts;
@@ -54,6 +61,7 @@ export function dedupe<T>(stepId: string, opts: DedupeOptions<T>): OperatorDef<T
     },
     create(rt) {
       const step = rt.stepId;
+      // Key: id SEP floor(t0 / ttlMs); value: t0.
       const seen = rt.state.valueState<number>(step, 'seen', { ttlMs });
       const time = rt.state.time;
       const emit = rt.emit;
@@ -69,17 +77,21 @@ export function dedupe<T>(stepId: string, opts: DedupeOptions<T>): OperatorDef<T
           if (typeof id !== 'string' || id === '') {
             throw userError(step, new Error(`dedupe id must be a non-empty string, got ${JSON.stringify(id)}`));
           }
-          const t0 = seen.get(id);
-          if (t0 !== undefined && Math.abs(ts - t0) < ttlMs) {
-            duplicates(value, ts, key);
-            return;
-          }
-          // The TTL counts from this record's event time (the backend takes max(it, watermark)).
+          // Read and write at this record's event time: an entry's TTL counts from its own t0.
           const before = time.currentTime;
           time.currentTime = ts;
-          seen.set(id, ts);
+          const bucket = Math.floor(ts / ttlMs);
+          let duplicate = false;
+          for (let b = bucket - 1; b <= bucket + 1 && !duplicate; b++) {
+            const t0 = seen.get(id + SEP + b);
+            duplicate = t0 !== undefined && Math.abs(ts - t0) < ttlMs;
+          }
+          // Not a duplicate: this record's bucket is free (an occurrence in it would be less than
+          // ttlMs away).
+          if (!duplicate) seen.set(id + SEP + bucket, ts);
           time.currentTime = before;
-          emit(value, ts, key);
+          if (duplicate) duplicates(value, ts, key);
+          else emit(value, ts, key);
         },
       };
     },

@@ -23,11 +23,11 @@ const joined = {
   merge: (a: string, b: string) => (a === '' ? b : `(${a}|${b})`),
 };
 
-function build(emit: EmitMode, gapMs: number, graceMs: number, agg: typeof joined = joined) {
+function build(emit: EmitMode, gapMs: number, graceMs: number, agg: typeof joined = joined, retentionMs?: number) {
   const p = pipeline('sessions');
   const res = p
     .keyedSource<Ev>('in', { key: (e) => e.k, timestamp: (e) => e.ts })
-    .window(sessionWindow({ gapMs, graceMs }))
+    .window(sessionWindow(retentionMs === undefined ? { gapMs, graceMs } : { gapMs, graceMs, retentionMs }))
     .aggregate('s', agg, { emit });
   const rows = res.map((w, ts): Row => [w.key, w.start, w.end, w.value, ts]);
   const retractions = res.sideOutput<Windowed<string>>('retractions').map((w, ts): Row => ['-', w.key, w.start, w.end, w.value, ts]);
@@ -151,8 +151,9 @@ describe('sessionWindow', () => {
     s.push(ev('a', 'late', 0)); // its session would be [0,0], closed
     expect(s.late()).toEqual([ev('a', 'late', 0)]);
     expect(s.d.executor.stats()['s']?.['late_records']).toBe(1);
-    // 1 is within the gap of the closed [0,0], but closed sessions never merge again: 1 opens a new
-    // session, which is open (1 + 10 + 5 > 15). Kafka Streams' in-memory session store does the same.
+    // 1 is within the gap of the closed [0,0], but with the default retention (gap + grace) a session
+    // is dropped when it closes: 1 opens a new session, which is open (1 + 10 + 5 > 15). Kafka
+    // Streams' session store, with its default retention, has dropped [0,0] too.
     s.push(ev('a', 'new', 1));
     s.d.end();
     expect(s.take()).toEqual([
@@ -186,6 +187,86 @@ describe('sessionWindow', () => {
     expect(s.take()).toEqual([['a', 0, 8, 'xyz', 8]]);
   });
 
+  it('merges a closed session still retained when a late record bridges it to an open one (the TSDoc timeline)', () => {
+    const s = build('onUpdate', 5, 0, joined, 10);
+    s.push(ev('a', 'a', 1), ev('a', 'b', 4), ev('a', 'c', 10), ev('a', 'd', 12));
+    // [1,4] closed at W = 9, retained until W = 14.
+    expect(s.take()).toEqual([
+      ['a', 1, 1, 'a', 1],
+      ['-', 'a', 1, 1, 'a', 1],
+      ['a', 1, 4, 'ab', 4],
+      ['a', 10, 10, 'c', 10],
+      ['-', 'a', 10, 10, 'c', 10],
+      ['a', 10, 12, 'cd', 12],
+    ]);
+    s.push(ev('a', 'x', 6)); // late (W = 11), within the gap of the closed [1,4] and of the open [10,12]
+    expect(s.take()).toEqual([
+      ['-', 'a', 1, 4, 'ab', 4],
+      ['-', 'a', 10, 12, 'cd', 12],
+      ['a', 1, 12, '(ab|cd)x', 12],
+    ]);
+    s.push(ev('a', 'y', 20)); // W = 19: [1,12] closed at 17, retained until 22
+    s.push(ev('a', 'late', 2)); // its session would be [1,12], closed
+    expect(s.late()).toEqual([ev('a', 'late', 2)]);
+    expect(s.take()).toEqual([['a', 20, 20, 'y', 20]]);
+    expect(s.d.executor.stats()['s']?.['late_records']).toBe(1);
+  });
+
+  it('keeps a session exactly until W = end + retentionMs, then forgets it', () => {
+    // gap 5, grace 0, retention 10: [0,0] closes at W = 5 and is dropped at W = 10.
+    const run = (w: number) => {
+      const s = build('onUpdate', 5, 0, joined, 10);
+      s.push(ev('a', 'a', 0), ev('a', 'b', 6), ev('b', '-', w + 1));
+      s.take();
+      s.push(ev('a', 'x', 3)); // late; within the gap of [0,0] and of the open [6,6]
+      return s.take();
+    };
+    expect(run(9)).toEqual([
+      ['-', 'a', 0, 0, 'a', 0],
+      ['-', 'a', 6, 6, 'b', 6],
+      ['a', 0, 6, '(a|b)x', 6],
+    ]);
+    expect(run(10)).toEqual([
+      ['-', 'a', 6, 6, 'b', 6],
+      ['a', 3, 6, 'bx', 6],
+    ]);
+  });
+
+  it('under onClose, retracts a closed session that a late record merges away, and emits the merged one when it closes', () => {
+    const s = build('onClose', 5, 0, joined, 10);
+    s.push(ev('a', 'a', 0), ev('a', 'b', 6)); // W = 5: [0,0] closes (0 + 5 + 0) and is emitted
+    expect(s.take()).toEqual([['a', 0, 0, 'a', 0]]);
+    s.push(ev('a', 'x', 3)); // late, bridges the closed [0,0] and the open [6,6]
+    expect(s.take()).toEqual([['-', 'a', 0, 0, 'a', 0]]);
+    s.push(ev('b', '-', 12)); // W = 11: [0,6] closes (6 + 5)
+    expect(s.take()).toEqual([['a', 0, 6, '(a|b)x', 6]]);
+    s.d.end();
+    expect(s.take()).toEqual([['b', 12, 12, '-', 12]]);
+  });
+
+  it('under onWatermark, retracts a fired and closed session that a late record merges away', () => {
+    const s = build('onWatermark', 5, 0, joined, 10);
+    s.push(ev('a', 'a', 0), ev('a', 'b', 6)); // W = 5: [0,0] fires and closes
+    expect(s.take()).toEqual([['a', 0, 0, 'a', 0]]);
+    s.push(ev('a', 'x', 3)); // [0,6] is not complete yet (W = 5 < 11)
+    expect(s.take()).toEqual([['-', 'a', 0, 0, 'a', 0]]);
+    s.push(ev('b', '-', 12)); // W = 11
+    expect(s.take()).toEqual([['a', 0, 6, '(a|b)x', 6]]);
+  });
+
+  it('fires under onWatermark with grace 0, where a session completes and closes at the same watermark', () => {
+    const s = build('onWatermark', 10, 0);
+    s.push(ev('a', 'x', 0), ev('a', 'y', 5));
+    s.push(ev('b', '-', 15)); // W = 14 < 5 + 10
+    expect(s.take()).toEqual([]);
+    s.push(ev('b', '-', 16)); // W = 15: [0,5] is complete and closed; it fires before it is dropped
+    expect(s.take()).toEqual([['a', 0, 5, 'xy', 5]]);
+    s.push(ev('a', 'late', 5));
+    expect(s.late()).toEqual([ev('a', 'late', 5)]);
+    s.d.end();
+    expect(s.take()).toEqual([['b', 15, 16, '--', 16]]);
+  });
+
   it('survives snapshot, restore (through JSON) and continues: merges and closes restored sessions', () => {
     const build2 = () => build('onUpdate', 10, 30);
     const s = build2();
@@ -211,6 +292,24 @@ describe('sessionWindow', () => {
     ]);
   });
 
+  it('restores a closed, retained session with its drop timer: it still merges, then is dropped', () => {
+    const build2 = () => build('onUpdate', 5, 0, joined, 10);
+    const s = build2();
+    s.push(ev('a', 'a', 0), ev('a', 'b', 6), ev('b', '-', 10)); // W = 9: [0,0] closed, retained until 10
+    const r = build2();
+    r.d.restore(JSON.parse(JSON.stringify(s.d.snapshot())));
+    r.push(ev('a', 'x', 3));
+    expect(r.take()).toEqual([
+      ['-', 'a', 0, 0, 'a', 0],
+      ['-', 'a', 6, 6, 'b', 6],
+      ['a', 0, 6, '(a|b)x', 6],
+    ]);
+    const keys = () => (r.d.executor.state.snapshot().tables['s/sessions'] ?? []).map((row) => row[0]);
+    expect(keys()).toEqual(['a', 'b']);
+    r.push(ev('c', '-', 17)); // W = 16: [0,6] dropped (6 + 10); b's [10,10] is kept until W = 20
+    expect(keys()).toEqual(['b', 'c']);
+  });
+
   it('dead-letters a record whose aggregator throws and leaves the sessions as they were', () => {
     const agg = { ...joined, add: (acc: string, e: Ev) => (e.v === 'boom' ? (() => { throw new Error('bad'); })() : acc + e.v) };
     const s = build('onUpdate', 10, 100, agg);
@@ -233,6 +332,9 @@ describe('sessionWindow', () => {
     const k = () => pipeline('bad').keyedSource<Ev>('in', { key: (e) => e.k, timestamp: (e) => e.ts });
     expect(() => k().window(sessionWindow({ gapMs: 0, graceMs: 0 })).count('zero-gap')).toThrow(/\[step zero-gap\] window gapMs must be an integer >= 1/);
     expect(() => k().window(sessionWindow({ gapMs: 5, graceMs: -1 })).count('neg')).toThrow(/\[step neg\] window graceMs must be an integer >= 0/);
+    expect(() => k().window(sessionWindow({ gapMs: 5, graceMs: 2, retentionMs: 6 })).count('short')).toThrow(
+      /\[step short\] window retentionMs must be an integer >= 7 ms/,
+    );
     // Untyped callers (the fluent API requires merge in the types).
     expect(() => k().pipeKeyed(aggregate('no-merge', sessionWindow({ gapMs: 5, graceMs: 0 }), { init: () => 0, add: (n: number) => n + 1 }))).toThrow(
       /\[step no-merge\] session windows need an aggregator with merge\(\)/,
@@ -245,7 +347,7 @@ describe('sessionWindow', () => {
     const step = p.build().describe().steps.find((x) => x.id === 'n');
     expect(step).toMatchObject({
       kind: 'sessionWindow.count',
-      params: { gapMs: 30_000, graceMs: 5_000, emit: 'onClose' },
+      params: { gapMs: 30_000, graceMs: 5_000, retentionMs: 35_000, emit: 'onClose' },
       sideOutputs: ['late', 'retractions'],
     });
   });
@@ -289,8 +391,9 @@ describe('sessionWindow', () => {
           const ts = Math.max(0, t - rnd(grace + 1));
           evs.push(ev(['a', 'b', 'c'][rnd(3)]!, String.fromCharCode(65 + (i % 26)), ts));
         }
-        for (const emit of ['onUpdate', 'onClose'] as const) {
-          const s = build(emit, gap, grace, sorted);
+        // No record is late, so no record can reach a closed session: a longer retention changes nothing.
+        for (const [emit, retention] of [['onUpdate', undefined], ['onClose', undefined], ['onUpdate', gap + grace + 7], ['onClose', gap + grace + 7]] as const) {
+          const s = build(emit, gap, grace, sorted, retention);
           s.push(...evs);
           s.d.end();
           const last = new Map<string, string>();
@@ -299,8 +402,8 @@ describe('sessionWindow', () => {
             else last.set(`${String(row[0])}@${String(row[1])}/${String(row[2])}`, row[3] as string);
           }
           expect(s.d.deadLetters).toEqual([]);
-          expect(s.late(), `gap ${gap} grace ${grace} ${emit}`).toEqual([]);
-          expect(last, `gap ${gap} grace ${grace} ${emit}`).toEqual(oracle(evs, gap));
+          expect(s.late(), `gap ${gap} grace ${grace} ${emit} retention ${retention}`).toEqual([]);
+          expect(last, `gap ${gap} grace ${grace} ${emit} retention ${retention}`).toEqual(oracle(evs, gap));
         }
       }
     });

@@ -8,6 +8,13 @@ export interface SessionWindowOptions {
   readonly gapMs: number;
   /** How long after a session could last have been extended it still accepts late records. Explicit: 0 means none. */
   readonly graceMs: number;
+  /**
+   * How long after its last record a session stays in state, closed or not: until
+   * `W >= end + retentionMs` a closed session still merges with a late record that bridges it to
+   * an open one. At least `gapMs + graceMs`, which is the default (a session is dropped when it
+   * closes), as the retention of Kafka Streams' session store (`Materialized.withRetention`).
+   */
+  readonly retentionMs?: number;
 }
 
 /** Side output of sessions superseded by a merge, for consumers that keep a table of sessions. */
@@ -18,57 +25,79 @@ export const SESSION_RETRACTIONS = 'retractions';
  * (`KStreamSessionWindowAggregate`).
  *
  * Boundaries: a session is `[start, end]`, both ends inclusive: `start` is the ts of its earliest
- * record and `end` that of its latest. A record at `ts` joins every open session of its key with
- * `start - gap <= ts <= end + gap`. If it touches several, they merge into one: the accumulator
- * starts at `init()`, each merged session's accumulator is folded in with `merge(acc, session)` in
- * ascending order, then the record is added. Kafka Streams merges in the same order, so
- * `merge(init(), x)` must equal `x` for the merge to be neutral. Records arrive in any order.
+ * record and `end` that of its latest. A record at `ts` joins every session of its key still in
+ * state (see Retention) with `start - gap <= ts <= end + gap`. If it touches several, they merge
+ * into one: the accumulator starts at `init()`, each merged session's accumulator is folded in
+ * with `merge(acc, session)` in ascending order, then the record is added. Kafka Streams merges in
+ * the same order, so `merge(init(), x)` must equal `x` for the merge to be neutral. Records arrive
+ * in any order.
  *
  * Closing: a session is complete when `W >= end + gap`, so no in-order record can extend it. It
  * closes when `W >= end + gap + grace`. That is Kafka Streams' rule: a record is dropped when its
- * merged session's `end < streamTime - gap - grace`, and `W = streamTime - 1`. A closed session is
- * dropped from state and never merges again. A record whose session (after merging) would
- * already be closed is late. It goes to the side output `late` and is counted in `late_records`.
+ * merged session's `end < streamTime - gap - grace`, and `W = streamTime - 1`. A record whose
+ * session, after merging, would be closed is late: it goes to the side output `late`, is counted
+ * in `late_records`, and changes nothing.
+ *
+ * Retention: a session stays in state until `W >= end + retentionMs`, closed or not; the default
+ * `retentionMs = gap + grace` drops it when it closes. This is the retention of Kafka Streams'
+ * session store (`Materialized.withRetention`; same default and minimum), whose in-memory store
+ * drops a session 1 ms earlier (`end < streamTime - retention + 1`). While retained, a closed
+ * session still merges, as in Kafka Streams: an in-order record is always more than `gap` after
+ * it, but a late record can bridge it to an open session, and is not late since the merged
+ * session is open. The closed session is then removed and retracted like any merged session. Once
+ * dropped, a session is forgotten: a record within `gap` of it starts a new session (or is late).
  *
  * Emission (`Windowed<A>` with the session's bounds; output ts = `end`, which is also the largest
- * record ts in the session):
- * - `onUpdate`: the new or changed session on each record. First, each session the record merged
- *   away goes to the side output `retractions`, with its old bounds and its last emitted value at
- *   ts = its old end. Kafka Streams forwards a tombstone here instead. A session updated without
- *   changing its bounds is not retracted, because the update replaces it. Kafka Streams also
- *   forwards a tombstone for it.
- * - `onClose`: once per final session, when it closes; `EmitStrategy.onWindowClose()`. Nothing is
- *   ever retracted.
+ * record ts in the session). Retractions, in every mode: when a record merges sessions, each one
+ * whose value went downstream goes first to the side output `retractions`, with its old bounds and
+ * its last emitted value at ts = its old end, then the merged session is emitted (if the mode
+ * emits it now). A session whose bounds a record does not change is not retracted: the update
+ * replaces it. Kafka Streams forwards a tombstone instead of each retraction, also for a session
+ * whose bounds do not change, and none under `onWindowClose()`.
+ * - `onUpdate`: the new or changed session on each record; Kafka Streams' default.
+ * - `onClose`: once per session, when it closes; `EmitStrategy.onWindowClose()`. A retraction
+ *   happens only when a late record merges a closed, retained session (`retentionMs > gap +
+ *   grace`); the merged session is emitted when it closes. Kafka Streams retracts nothing there,
+ *   so its consumers see both final sessions.
  * - `onWatermark`: when the session is complete, then again for each late record within the grace
- *   period that changes it. Retractions are emitted for fired sessions that a late record merges away.
+ *   period that changes it. With grace 0 the watermark that completes a session also closes it: the
+ *   session fires, then closes.
  *
- * State: per key, the open sessions sorted by start. Per session, a close timer, plus a fire timer
- * under `onWatermark`. Retractions stay on a side output, so every window operator keeps the main
- * output type `Windowed<A>`. Modes that never retract need no other type.
+ * State: per key, the retained sessions sorted by start. Per session, timers: close (under
+ * `onClose`, or with the default retention, where it also drops the session), drop at `end +
+ * retentionMs` (a longer retention), fire (under `onWatermark`, until complete). Retractions stay
+ * on a side output, so every window operator keeps the main output type `Windowed<A>`.
  *
  * ```text
- * gap 5, grace 0, count, onUpdate, key a      (W = max ts - 1)
- * in (ts):   1        4        20         16         2
- * out:       [1,1]=1  [1,4]=2  [20,20]=1  [16,20]=2
- * retract:            [1,1]=1             [20,20]=1
- * late:                                              2   ([1,4] closed at W=19 >= 4+5+0)
+ * gap 5, grace 0, retentionMs 10, count, onUpdate, key a      (W = max ts - 1)
+ * in (ts):   1        4        10         12          6          20         2
+ * out:       [1,1]=1  [1,4]=2  [10,10]=1  [10,12]=2   [1,12]=5   [20,20]=1
+ * retract:            [1,1]=1             [10,10]=1   [1,4]=2
+ *                                                     [10,12]=2
+ * late:                                                                     2
  * ```
+ * [1,4] closes at W = 9 (4 + 5 + 0) and is retained until W = 14, so 6 bridges it to the open
+ * [10,12]. With the default retention (5) it would be gone, and 6 would make [6,12]=3. 2 is late:
+ * its session [1,12] closed at W = 17.
  */
 export function sessionWindow(opts: SessionWindowOptions): SessionWindowSpec {
   return {
     kind: 'session',
     graceMs: opts.graceMs,
-    params: { gapMs: opts.gapMs, graceMs: opts.graceMs },
+    params: { gapMs: opts.gapMs, graceMs: opts.graceMs, retentionMs: retentionOf(opts) },
     sideOutputs: [SESSION_RETRACTIONS],
     validate(stepId) {
       checkDuration(stepId, 'gapMs', opts.gapMs, 1);
       checkDuration(stepId, 'graceMs', opts.graceMs, 0);
+      checkDuration(stepId, 'retentionMs', retentionOf(opts), opts.gapMs + opts.graceMs);
     },
     create(rt, agg, o) {
-      return createSessionWindowOperator(rt, agg, o, opts.gapMs, opts.graceMs);
+      return createSessionWindowOperator(rt, agg, o, opts.gapMs, opts.graceMs, retentionOf(opts));
     },
   };
 }
+
+const retentionOf = (opts: SessionWindowOptions): number => opts.retentionMs ?? opts.gapMs + opts.graceMs;
 
 interface Session<A> {
   start: number;
@@ -81,6 +110,7 @@ interface Session<A> {
 const SEP = '\u0001';
 const FIRE = 'f';
 const CLOSE = 'c';
+const PURGE = 'p';
 
 function copyAcc<A>(a: A): A {
   return a === null || typeof a !== 'object' ? a : structuredClone(a);
@@ -105,6 +135,7 @@ export function createSessionWindowOperator<T, A>(
   opts: WindowOperatorOptions,
   gapMs: number,
   graceMs: number,
+  retentionMs: number = gapMs + graceMs,
 ): OperatorInstance<T> {
   const id = rt.stepId;
   const merge = agg.merge;
@@ -117,13 +148,23 @@ export function createSessionWindowOperator<T, A>(
   const mode = opts.emit;
   const fireAt = (end: number) => end + gapMs;
   const closeAt = (end: number) => end + gapMs + graceMs;
+  const purgeAt = (end: number) => end + retentionMs;
+  // Timers per session: fire (onWatermark, until complete); close (emits under onClose, and drops
+  // the session when the retention is the default); purge (drops it, when the retention is longer).
+  const purgeOnClose = retentionMs === gapMs + graceMs;
+  const closeTimer = mode === 'onClose' || purgeOnClose;
   const out = (key: string, s: Session<A>): Windowed<A> => ({ key, start: s.start, end: s.end, value: s.acc });
+  const fire = (key: string, list: Array<Session<A>>, s: Session<A>) => {
+    s.emitted = true;
+    sessions.set(key, list);
+    emit(out(key, s), s.end, key);
+  };
 
   const onTimer = (ts: number, timerKey: string) => {
     const i = timerKey.lastIndexOf(SEP);
     const key = timerKey.slice(0, i);
     const tag = timerKey.slice(i + 1);
-    const end = tag === FIRE ? ts - gapMs : ts - gapMs - graceMs;
+    const end = tag === FIRE ? ts - gapMs : tag === CLOSE ? ts - gapMs - graceMs : ts - retentionMs;
     const list = sessions.get(key);
     if (list === undefined) return;
     const idx = firstEndingFrom(list, end);
@@ -131,15 +172,19 @@ export function createSessionWindowOperator<T, A>(
     if (s === undefined || s.end !== end) return;
     rt.state.time.currentTime = ts;
     if (tag === FIRE) {
-      s.emitted = true;
-      sessions.set(key, list);
-      emit(out(key, s), s.end, key);
+      fire(key, list, s);
       return;
+    }
+    if (tag === CLOSE) {
+      // With grace 0 a session completes when it closes, and both timers are due at the same ts:
+      // its firing goes first, whichever timer fires first.
+      if (mode === 'onWatermark' && timers.delete(fireAt(s.end), key + SEP + FIRE)) fire(key, list, s);
+      if (mode === 'onClose') fire(key, list, s);
+      if (!purgeOnClose) return;
     }
     list.splice(idx, 1);
     if (list.length === 0) sessions.delete(key);
     else sessions.set(key, list);
-    if (mode === 'onClose') emit(out(key, s), s.end, key);
   };
 
   return {
@@ -180,7 +225,8 @@ export function createSessionWindowOperator<T, A>(
       }
       for (let i = i0; i < i1; i++) {
         const old = list[i]!;
-        timers.delete(closeAt(old.end), key + SEP + CLOSE);
+        if (closeTimer) timers.delete(closeAt(old.end), key + SEP + CLOSE);
+        if (!purgeOnClose) timers.delete(purgeAt(old.end), key + SEP + PURGE);
         if (mode === 'onWatermark') timers.delete(fireAt(old.end), key + SEP + FIRE);
       }
       const complete = fireAt(end) <= w;
@@ -188,7 +234,8 @@ export function createSessionWindowOperator<T, A>(
       const session: Session<A> = { start, end, acc, emitted: emitted || emitNow };
       list.splice(i0, i1 - i0, session);
       sessions.set(key, list);
-      timers.register(closeAt(end), key + SEP + CLOSE);
+      if (closeTimer) timers.register(closeAt(end), key + SEP + CLOSE);
+      if (!purgeOnClose) timers.register(purgeAt(end), key + SEP + PURGE);
       if (mode === 'onWatermark' && !complete) timers.register(fireAt(end), key + SEP + FIRE);
       for (const old of retracted) retract(old, old.end, key);
       if (emitNow) emit(out(key, session), end, key);

@@ -276,7 +276,7 @@ export class WindowedStream<T> extends WindowedBase<T, TimeWindowSpec> {
   }
 }
 
-/** Session results: also the sessions a merge replaced (emit mode `onUpdate`). */
+/** Session results, and the sessions a merge replaced after their value was emitted (every emit mode; see `sessionWindow`). */
 export class SessionResultStream<A, T> extends WindowResultStream<A, T> {
   retractions(): KeyedStream<Windowed<A>> {
     return new KeyedStream<Windowed<A>>(this.builder, this.node, `side:${SESSION_RETRACTIONS}`);
