@@ -47,8 +47,11 @@ const FAST_MIN = -62_135_596_800_000 + DAY_MS;
 const PROBE_MS = DAY_MS;
 /** How far either side of the asked instant a miss certifies the offset when no change comes sooner. */
 const REACH_MS = 14 * DAY_MS;
-/** Intervals kept per zone; the least recently used goes first. */
-const INTERVALS_PER_ZONE = 16;
+/**
+ * Intervals kept per zone (a DST zone has two a year; 128 hold decades read in any order); past
+ * that, the least recently used goes.
+ */
+const INTERVALS_PER_ZONE = 128;
 /** Zone names kept (names differ only in case or alias, so the set is bounded only by callers). */
 const MAX_ZONES = 1024;
 
@@ -66,6 +69,7 @@ interface Zone {
   readonly probe: Intl.DateTimeFormat;
   /** The interval of the previous lookup, checked first. */
   last: Interval;
+  /** Disjoint, ordered by `from`. */
   intervals: Interval[];
   tick: number;
 }
@@ -158,8 +162,17 @@ function offsetIn(zone: Zone, t: number): number {
 }
 
 function containing(zone: Zone, t: number): Interval | undefined {
-  for (const iv of zone.intervals) if (t >= iv.from && t < iv.to) return iv;
-  return undefined;
+  const ivs = zone.intervals;
+  // The last interval starting at or before t, if t is before its end.
+  let lo = 0;
+  let hi = ivs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ivs[mid]!.from <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  const iv = ivs[lo - 1];
+  return iv !== undefined && t < iv.to ? iv : undefined;
 }
 
 /**
@@ -220,7 +233,9 @@ function learn(zone: Zone, t: number): Interval {
     kept.splice(lru, 1);
   }
   const learned: Interval = { from, to, offset, used: 0 };
-  kept.push(learned);
+  let at = 0;
+  while (at < kept.length && kept[at]!.from < from) at++;
+  kept.splice(at, 0, learned);
   zone.intervals = kept;
   return learned;
 }
