@@ -5,6 +5,7 @@
  *   npm run bench                  # all cases at full size
  *   npm run bench -- --quick       # 1/10 of the sizes, for a smoke run
  *   npm run bench -- --e2e         # end to end on the real Kafka and Redis instead (bench/e2e.ts)
+ *   npm run bench -- --tz          # ns per call of runtime/core/tz.ts against the Intl path it replaced (bench/tz.ts)
  */
 import { parseArgs } from 'node:util';
 import { Executor } from '../runtime/core/executor.js';
@@ -12,11 +13,19 @@ import { pipeline } from '../runtime/core/stream.js';
 import { runE2e } from './e2e.js';
 import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
 import { fmt, machine } from './machine.js';
+import { runTz } from './tz.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, e2e: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, e2e: { type: 'boolean', default: false }, tz: { type: 'boolean', default: false } },
+});
 const scale = values.quick ? 0.1 : 1;
 if (values.e2e) {
   await runE2e({ scale: values.quick ? 0.2 : 1 });
+  process.exit(0);
+}
+if (values.tz) {
+  console.log(`\n## Local time (runtime/core/tz.ts)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
+  console.log(runTz(scale).join('\n'));
   process.exit(0);
 }
 
