@@ -8,6 +8,7 @@
  *   npm run bench -- --startup [--base DIR]
  *                                  # replay start-up and retail graph throughput, compiled vs tsx, and
  *                                  # against an older checkout (bench/startup.ts)
+ *   npm run bench -- --tz          # ns per call of pipelines/localTime.ts against the Intl path it replaced (bench/tz.ts)
  */
 import { parseArgs } from 'node:util';
 import { Executor } from '../engine/executor.js';
@@ -16,6 +17,7 @@ import { runE2e } from './e2e.js';
 import { runStartup } from './startup.js';
 import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
 import { fmt, machine } from './machine.js';
+import { runTz } from './tz.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     customers: { type: 'string', default: '2000' },
     days: { type: 'string', default: '3' },
     repeat: { type: 'string', default: '3' },
+    tz: { type: 'boolean', default: false },
   },
 });
 const scale = values.quick ? 0.1 : 1;
@@ -40,6 +43,11 @@ if (values.startup) {
 }
 if (values.e2e) {
   await runE2e({ scale: values.quick ? 0.2 : 1 });
+  process.exit(0);
+}
+if (values.tz) {
+  console.log(`\n## Local time (runtime/core/tz.ts)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
+  console.log(runTz(scale).join('\n'));
   process.exit(0);
 }
 
