@@ -46,7 +46,7 @@ if (values.e2e) {
   process.exit(0);
 }
 if (values.tz) {
-  console.log(`\n## Local time (runtime/core/tz.ts)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
+  console.log(`\n## Local time (pipelines/localTime.ts)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
   console.log(runTz(scale).join('\n'));
   process.exit(0);
 }
