@@ -24,7 +24,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     e2e: { type: 'boolean', default: false },
     startup: { type: 'boolean', default: false },
-    base: { type: 'string' },
+    base: { type: 'string', multiple: true, default: [] },
     customers: { type: 'string', default: '2000' },
     days: { type: 'string', default: '3' },
     repeat: { type: 'string', default: '3' },
@@ -34,7 +34,7 @@ const { values } = parseArgs({
 const scale = values.quick ? 0.1 : 1;
 if (values.startup) {
   await runStartup({
-    ...(values.base !== undefined ? { base: values.base } : {}),
+    bases: values.base,
     customers: Number(values.customers),
     days: Number(values.days),
     repeat: Number(values.repeat),

@@ -1,13 +1,13 @@
 /**
- * `npm run bench -- --startup [--base DIR] [--customers N] [--days D] [--repeat R]`: start-up time of
+ * `npm run bench -- --startup [--base DIR]... [--customers N] [--days D] [--repeat R]`: start-up time of
  * `scenestream replay` on a 7-line input, the retail graph's in-process events/s and the replay CLI's
  * wall time on a simulated input, for each form of the code side by side in one run, interleaved
  * round by round so that the machine's load falls on all alike:
  *
- * - `before (tsx)`: another checkout (`--base`, e.g. a `git worktree` of an older commit) run as its
- *   `scenestream` command ran it, through tsx, which compiles at start-up;
- * - `after (tsx)`: this tree's sources through tsx (what tests and development use);
- * - `after (compiled)`: this tree's `dist/` on plain Node (what `npm start` and the bin run).
+ * - `<commit> (tsx)`: other checkouts (`--base DIR`, repeatable, e.g. `git worktree`s of older commits)
+ *   run as their `scenestream` command ran them, through tsx, which compiles at start-up;
+ * - `<commit>+ (tsx)`: this tree's sources through tsx (what tests and development use);
+ * - `<commit>+ (compiled)`: this tree's `dist/` on plain Node (what `npm start` and the bin run).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,8 @@ interface Variant {
 }
 
 export interface StartupOptions {
-  base?: string;
+  /** Older checkouts to compare with, each run through tsx as its `scenestream` command ran it. */
+  bases: readonly string[];
   customers: number;
   days: number;
   repeat: number;
@@ -47,21 +48,31 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function variants(base: string | undefined): Variant[] {
+function commitOf(dir: string): string {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : dir;
+}
+
+/** Where an older checkout keeps a module: the engine core moved from runtime/core/ to engine/ and stream/. */
+function replayOf(base: string): string {
+  return join(base, 'runtime/replay.ts');
+}
+
+function variants(bases: readonly string[]): Variant[] {
   const out: Variant[] = [];
-  if (base !== undefined) {
-    out.push({ label: 'before (tsx)', node: ['--import', 'tsx'], cli: join(base, 'runtime/cli.ts'), replayModule: join(base, 'runtime/replay.ts'), depsModule: join(base, 'pipelines/deps.ts') });
+  for (const base of bases) {
+    out.push({ label: `${commitOf(base)} (tsx)`, node: ['--import', 'tsx'], cli: join(base, 'runtime/cli.ts'), replayModule: replayOf(base), depsModule: join(base, 'pipelines/deps.ts') });
   }
-  out.push({ label: 'after (tsx)', node: ['--import', 'tsx'], cli: join(ROOT, 'runtime/cli.ts'), replayModule: join(ROOT, 'runtime/replay.ts'), depsModule: join(ROOT, 'pipelines/deps.ts') });
-  out.push({ label: 'after (compiled)', node: [], cli: join(ROOT, 'dist/runtime/cli.js'), replayModule: join(ROOT, 'dist/runtime/replay.js'), depsModule: join(ROOT, 'dist/pipelines/deps.js') });
+  out.push({ label: `${commitOf(ROOT)}+ (tsx)`, node: ['--import', 'tsx'], cli: join(ROOT, 'runtime/cli.ts'), replayModule: join(ROOT, 'runtime/replay.ts'), depsModule: join(ROOT, 'pipelines/deps.ts') });
+  out.push({ label: `${commitOf(ROOT)}+ (compiled)`, node: [], cli: join(ROOT, 'dist/runtime/cli.js'), replayModule: join(ROOT, 'dist/runtime/replay.js'), depsModule: join(ROOT, 'dist/pipelines/deps.js') });
   return out;
 }
 
 export async function runStartup(o: StartupOptions): Promise<void> {
   const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
-  const base = o.base === undefined ? undefined : resolve(o.base);
-  if (base !== undefined && !existsSync(join(base, 'runtime/cli.ts'))) throw new Error(`--base ${base} has no runtime/cli.ts`);
+  const bases = o.bases.map((b) => resolve(b));
+  for (const base of bases) if (!existsSync(join(base, 'runtime/cli.ts'))) throw new Error(`--base ${base} has no runtime/cli.ts`);
   const tmp = mkdtempSync(join(tmpdir(), 'scenestream-startup-'));
   try {
     const sim = join(tmp, 'sim');
@@ -69,7 +80,7 @@ export async function runStartup(o: StartupOptions): Promise<void> {
     const lines = readFileSync(join(sim, 'events.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
     const seven = join(tmp, 'seven.jsonl');
     writeFileSync(seven, `${lines.slice(0, 7).join('\n')}\n`);
-    const vs = variants(base);
+    const vs = variants(bases);
     const startup = new Map<string, number[]>();
     const graph = new Map<string, number[]>();
     const wall = new Map<string, number[]>();
