@@ -1,6 +1,6 @@
 import { ssError } from '../schemas/errors.js';
 import { fromPlain, toPlain, type Json } from './plain.js';
-import { TimerQueue } from './timers.js';
+import { TimerQueue, type TimerChanges } from './timers.js';
 
 /**
  * Keyed state, scoped by step id and key.
@@ -107,13 +107,17 @@ interface Entry {
  */
 class Table {
   readonly data = new Map<string, unknown>();
+  /** Keys written or deleted since the last drain (null: no change tracking). */
+  private readonly dirty: Set<string> | null;
   private lastSweep = -Infinity;
   constructor(
     readonly name: string,
     readonly ttlMs: number | undefined,
     private readonly time: StateTime,
-    private readonly changes: Map<string, StateChange> | null,
-  ) {}
+    trackChanges: boolean,
+  ) {
+    this.dirty = trackChanges ? new Set() : null;
+  }
 
   get(key: string): unknown {
     const raw = this.data.get(key);
@@ -123,25 +127,20 @@ class Table {
   }
 
   set(key: string, value: unknown): void {
-    if (this.ttlMs === undefined) {
-      this.data.set(key, value);
-      this.track(key, value, undefined);
-    } else {
-      const e = this.time.currentTime + this.ttlMs;
-      this.data.set(key, { v: value, e });
-      this.track(key, value, e);
-    }
+    if (this.ttlMs === undefined) this.data.set(key, value);
+    else this.data.set(key, { v: value, e: this.time.currentTime + this.ttlMs });
+    this.dirty?.add(key);
   }
 
   /** Marks a value that was mutated in place as changed. */
   touch(key: string): void {
-    if (this.changes === null && this.ttlMs === undefined) return;
+    if (this.dirty === null && this.ttlMs === undefined) return;
     const v = this.get(key);
     if (v !== undefined) this.set(key, v);
   }
 
   delete(key: string): void {
-    if (this.data.delete(key)) this.track(key, undefined, undefined);
+    if (this.data.delete(key)) this.dirty?.add(key);
   }
 
   expire(): void {
@@ -171,10 +170,56 @@ class Table {
     }
   }
 
-  private track(key: string, value: unknown, expiresAt: number | undefined): void {
-    if (this.changes === null) return;
-    const id = `${this.name}\u0000${key}`;
-    this.changes.set(id, { table: this.name, key, value, expiresAt });
+  /**
+   * Appends the changes since the last drain: each dirty key once, with what it holds now (a value
+   * mutated in place and touched is read as it is now, which is what a write-behind must store).
+   */
+  drainInto(out: StateChange[]): void {
+    if (this.dirty === null || this.dirty.size === 0) return;
+    for (const key of this.dirty) {
+      const raw = this.data.get(key);
+      if (raw === undefined) out.push({ table: this.name, key, value: undefined, expiresAt: undefined });
+      else if (this.ttlMs === undefined) out.push({ table: this.name, key, value: raw, expiresAt: undefined });
+      else out.push({ table: this.name, key, value: (raw as Entry).v, expiresAt: (raw as Entry).e });
+    }
+    this.dirty.clear();
+  }
+}
+
+/**
+ * The timers added or removed since the last drain, per timestamp: a Set per timestamp costs no
+ * string or object per change. Drained as the entries of table `<queue id>#timers`, key
+ * `ts SEP key`, value `true` if the timer exists at drain time, else deleted.
+ */
+class DirtyTimers implements TimerChanges {
+  private readonly byTs = new Map<number, Set<string>>();
+  constructor(
+    private readonly table: string,
+    private readonly queue: TimerQueue,
+  ) {}
+
+  added(ts: number, key: string): void {
+    this.mark(ts, key);
+  }
+
+  removed(ts: number, key: string): void {
+    this.mark(ts, key);
+  }
+
+  private mark(ts: number, key: string): void {
+    const keys = this.byTs.get(ts);
+    if (keys === undefined) this.byTs.set(ts, new Set([key]));
+    else keys.add(key);
+  }
+
+  drainInto(out: StateChange[]): void {
+    if (this.byTs.size === 0) return;
+    for (const [ts, keys] of this.byTs) {
+      for (const key of keys) {
+        out.push({ table: this.table, key: `${ts}${TIMER_KEY_SEP}${key}`, value: this.queue.has(ts, key) ? true : undefined, expiresAt: undefined });
+      }
+    }
+    this.byTs.clear();
   }
 }
 
@@ -188,10 +233,11 @@ export class InMemoryStateBackend implements StateBackend {
   readonly time: StateTime = { currentTime: -Infinity, watermark: -Infinity };
   private readonly tables = new Map<string, Table>();
   private readonly timerQueues = new Map<string, TimerQueue>();
-  private readonly changes: Map<string, StateChange> | null;
+  private readonly trackChanges: boolean;
+  private readonly dirtyTimers: DirtyTimers[] = [];
 
   constructor(opts: InMemoryBackendOptions = {}) {
-    this.changes = opts.trackChanges === true ? new Map() : null;
+    this.trackChanges = opts.trackChanges === true;
   }
 
   private table(stepId: string, name: string, opts: StateOptions | undefined): Table {
@@ -203,7 +249,7 @@ export class InMemoryStateBackend implements StateBackend {
     if (ttl !== undefined && !(ttl > 0)) {
       throw ssError('SS_ERR_GRAPH_INVALID', `state "${name}" has ttlMs ${ttl}; it must be > 0`, { stepId });
     }
-    const t = new Table(id, ttl, this.time, this.changes);
+    const t = new Table(id, ttl, this.time, this.trackChanges);
     this.tables.set(id, t);
     return t;
   }
@@ -276,15 +322,11 @@ export class InMemoryStateBackend implements StateBackend {
     }
     const q = new TimerQueue();
     this.timerQueues.set(id, q);
-    const changes = this.changes;
-    if (changes !== null) {
+    if (this.trackChanges) {
       // Timers are written behind like table entries: table `<step>/<name>#timers`, key `ts SEP key`.
-      const table = `${id}${TIMER_TABLE_SUFFIX}`;
-      const track = (ts: number, key: string, value: true | undefined) => {
-        const k = `${ts}${TIMER_KEY_SEP}${key}`;
-        changes.set(`${table}\u0000${k}`, { table, key: k, value, expiresAt: undefined });
-      };
-      q.changes = { added: (ts, key) => track(ts, key, true), removed: (ts, key) => track(ts, key, undefined) };
+      const dirty = new DirtyTimers(`${id}${TIMER_TABLE_SUFFIX}`, q);
+      this.dirtyTimers.push(dirty);
+      q.changes = dirty;
     }
     return q;
   }
@@ -294,9 +336,10 @@ export class InMemoryStateBackend implements StateBackend {
   }
 
   drainChanges(): StateChange[] {
-    if (this.changes === null) return [];
-    const out = [...this.changes.values()];
-    this.changes.clear();
+    const out: StateChange[] = [];
+    if (!this.trackChanges) return out;
+    for (const t of this.tables.values()) t.drainInto(out);
+    for (const d of this.dirtyTimers) d.drainInto(out);
     return out;
   }
 
