@@ -3,7 +3,7 @@ import { isScenestreamError } from '../runtime/errors.js';
 import { pipeline } from '../runtime/core/stream.js';
 import { validate, type BoughtTogetherItem, type ClickEvent, type PosEvent, type RecommendationItem, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
-import { buildRecommendations, RECOMMENDATION_DEFAULTS, suggestionsOf, type Interest, type RecommendationParams } from './recommendations.js';
+import { buildRecommendations, RECOMMENDATION_DEFAULTS, suggestionsOf, TopN, type Interest, type RecommendationParams } from './recommendations.js';
 import { retailSources } from './sources.js';
 
 let n = 0;
@@ -366,5 +366,61 @@ describe('suggestionsOf: the top N of the candidates', () => {
     }
     expect(cut).toBeGreaterThan(100);
     expect(tied).toBeGreaterThan(50);
+  });
+});
+
+describe('TopN: the n best of the items offered', () => {
+  const byScore = (a: { id: string; score: number }, b: { id: string; score: number }) => b.score - a.score;
+  const item = (id: string, score: number) => ({ id, score });
+  const ids = (xs: ReadonlyArray<{ id: string }>) => xs.map((x) => x.id);
+
+  it('keeps every item, ranked, when fewer than n are offered; none when n is 0', () => {
+    const top = new TopN(5, byScore);
+    expect(ids(top.sorted())).toEqual([]);
+    for (const [id, score] of [['a', 1], ['b', 3], ['c', 2]] as const) expect(top.offer(item(id, score))).toBe(true);
+    expect(top.size).toBe(3);
+    expect(ids(top.sorted())).toEqual(['b', 'c', 'a']);
+    const none = new TopN(0, byScore);
+    expect(none.offer(item('a', 1))).toBe(false);
+    expect(none.sorted()).toEqual([]);
+  });
+
+  it('ranks equal items in the order offered: at the cut, an equal item offered later stays out', () => {
+    const top = new TopN(3, byScore);
+    for (const [id, score] of [['a', 1], ['b', 2], ['c', 1], ['d', 2]] as const) top.offer(item(id, score));
+    expect(ids(top.sorted())).toEqual(['b', 'd', 'a']);
+    expect(top.offer(item('e', 1))).toBe(false); // ties with a, offered later
+    expect(top.offer(item('f', 2))).toBe(true); // beats a: a drops out
+    expect(ids(top.sorted())).toEqual(['b', 'd', 'f']);
+    expect(top.offer(item('g', 2))).toBe(false);
+  });
+
+  it('lets an item in and out as better ones arrive; reads NaN from compare as equal', () => {
+    const top = new TopN(2, byScore);
+    expect(top.offer(item('a', 5))).toBe(true);
+    expect(top.offer(item('b', 1))).toBe(true);
+    expect(top.offer(item('c', 3))).toBe(true); // in, b out
+    expect(ids(top.sorted())).toEqual(['a', 'c']);
+    expect(top.offer(item('d', 0))).toBe(false);
+    expect(top.offer(item('e', 9))).toBe(true); // in, c out
+    expect(ids(top.sorted())).toEqual(['e', 'a']);
+    expect(top.offer(item('n', NaN))).toBe(false); // equal to the worst kept, offered later
+    expect(ids(top.sorted())).toEqual(['e', 'a']);
+  });
+
+  it('gives what a stable sort of every item, cut at n, gives, for any n and many ties', () => {
+    let seed = 99;
+    const rnd = (k: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor(seed / 65_536) % k;
+    };
+    for (let round = 0; round < 500; round++) {
+      const xs = Array.from({ length: rnd(40) }, (_, i) => item(`i${i}`, rnd(8)));
+      const n = rnd(12);
+      const top = new TopN(n, byScore);
+      for (const x of xs) top.offer(x);
+      expect(ids(top.sorted())).toEqual(ids([...xs].sort(byScore).slice(0, n)));
+      expect(top.size).toBe(Math.min(n, xs.length));
+    }
   });
 });
