@@ -195,7 +195,8 @@ export function suggestionsOf(
   boughtTogether: (productId: string) => readonly BoughtTogetherItem[],
   params: RecommendationParams,
 ): RecommendationItem[] {
-  const xs = Object.keys(history).sort(byCodeUnits);
+  // The default sort orders strings by UTF-16 code units, as byCodeUnits does, without calling back into JS.
+  const xs = Object.keys(history).sort();
   if (xs.length === 0) return [];
   let tRef = -Infinity;
   for (const x of xs) tRef = Math.max(tRef, latestOf(history[x]!));
