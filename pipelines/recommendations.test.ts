@@ -255,7 +255,7 @@ function suggestionsBySorting(
     const s = Math.max(w.viewed * decay(i.v), w.carted * decay(i.c), w.bought * decay(i.b));
     if (!(s > 0)) continue;
     for (const { productId: y, count } of table(x)) {
-      if (bought[y] !== undefined) continue;
+      if (Object.hasOwn(bought, y)) continue;
       const add = s * count;
       const cur = scores.get(y);
       if (cur === undefined) scores.set(y, { score: add, from: x, best: add });
@@ -305,6 +305,11 @@ describe('suggestionsOf: the top N of the candidates', () => {
     expect(suggestionsOf({ X: { v: 0 } }, {}, table, { ...P, weights: { ...P.weights, viewed: 0 } })).toEqual([]);
     expect(suggestionsOf({ X: { v: 0 } }, { B: 0, C: 0 }, table, P)).toEqual([]); // all bought
     expect(short(suggestionsOf({ X: { v: 0 } }, {}, table, { ...P, topN: 1 }))).toEqual(['B 3 <X']);
+  });
+
+  it('excludes only what the customer bought: a productId named like an Object.prototype member is suggested', () => {
+    const table = tableOf({ X: { constructor: 2, toString: 1, B: 1 } });
+    expect(short(suggestionsOf({ X: { v: 0 } }, { B: 0 }, table, P))).toEqual(['constructor 2 <X', 'toString 1 <X']);
   });
 
   it('moves a candidate into and out of the top N as the history, the table and the purchases change', () => {
