@@ -209,8 +209,7 @@ export function suggestionsOf(
     if (!(s > 0)) continue;
     for (const { productId: y, count } of boughtTogether(x)) {
       // Own keys only: `bought[y]` would also find Object.prototype's members ("constructor",
-      // "toString", ...), and a miss on a record whose shape varies by customer is a slow megamorphic
-      // lookup (it was half of this function's time on a simulated replay).
+      // "toString", ...), and a miss on records whose shape varies by customer is slow (megamorphic).
       if (Object.hasOwn(bought, y)) continue;
       const add = s * count;
       const cur = scores.get(y);
