@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isScenestreamError } from '../schemas/errors.js';
 import { pipeline } from '../stream/stream.js';
-import { validate, type ClickEvent, type PosEvent, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
+import { validate, type BoughtTogetherItem, type ClickEvent, type PosEvent, type RecommendationItem, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
-import { buildRecommendations, RECOMMENDATION_DEFAULTS, type RecommendationParams } from './recommendations.js';
+import { buildRecommendations, RECOMMENDATION_DEFAULTS, suggestionsOf, TopN, type Interest, type RecommendationParams } from './recommendations.js';
 import { retailSources } from './sources.js';
 
 let n = 0;
@@ -229,5 +229,203 @@ describe('recommendations (SCENES §5)', () => {
     }
     expect(isScenestreamError(caught, 'SS_ERR_CONFIG')).toBe(true);
     expect(String(caught)).toMatch(/\[step recommend\] recommendations\.topN is 0/);
+  });
+});
+
+/**
+ * The definition of {@link suggestionsOf} written the plain way (score every candidate, build every
+ * reason, sort them all, cut): the oracle the selection must match byte for byte.
+ */
+function suggestionsBySorting(
+  history: Readonly<Record<string, Interest>>,
+  bought: Readonly<Record<string, number>>,
+  table: (productId: string) => readonly BoughtTogetherItem[],
+  params: RecommendationParams,
+): RecommendationItem[] {
+  const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const xs = Object.keys(history).sort(byCodeUnits);
+  if (xs.length === 0) return [];
+  const latest = (i: Interest) => Math.max(i.v ?? -Infinity, i.c ?? -Infinity, i.b ?? -Infinity);
+  const tRef = Math.max(...xs.map((x) => latest(history[x]!)));
+  const decay = (t: number | undefined) => (t === undefined ? 0 : Math.pow(2, -(tRef - t) / params.halfLifeMs));
+  const w = params.weights;
+  const scores = new Map<string, { score: number; from: string; best: number }>();
+  for (const x of xs) {
+    const i = history[x]!;
+    const s = Math.max(w.viewed * decay(i.v), w.carted * decay(i.c), w.bought * decay(i.b));
+    if (!(s > 0)) continue;
+    for (const { productId: y, count } of table(x)) {
+      if (Object.hasOwn(bought, y)) continue;
+      const add = s * count;
+      const cur = scores.get(y);
+      if (cur === undefined) scores.set(y, { score: add, from: x, best: add });
+      else {
+        cur.score += add;
+        if (add > cur.best) Object.assign(cur, { best: add, from: x });
+      }
+    }
+  }
+  const f = 10 ** params.decimals;
+  const items = [...scores]
+    .map(([productId, { score, from }]) => ({ productId, score: Math.round(score * f) / f, reason: `bought together with ${from}` }))
+    .filter((i) => i.score > 0);
+  items.sort((a, b) => b.score - a.score || byCodeUnits(a.productId, b.productId));
+  return items.slice(0, params.topN);
+}
+
+describe('suggestionsOf: the top N of the candidates', () => {
+  const P = RECOMMENDATION_DEFAULTS;
+  const tableOf =
+    (rows: Record<string, Record<string, number>>) =>
+    (x: string): BoughtTogetherItem[] =>
+      Object.entries(rows[x] ?? {}).map(([productId, count]) => ({ productId, count }));
+  const short = (items: readonly RecommendationItem[]) => items.map((i) => `${i.productId} ${i.score} ${i.reason.replace('bought together with ', '<')}`);
+
+  it('breaks ties in score by productId (UTF-16 code units), at the cut too', () => {
+    // 7 candidates at the same score, offered in an order that is neither sorted nor reversed.
+    const table = tableOf({ X: { b: 1, Z: 1, a: 1, B: 1, '\u00e9': 1, A: 1, z: 1 } });
+    const got = suggestionsOf({ X: { v: 0 } }, {}, table, P);
+    expect(short(got)).toEqual(['A 1 <X', 'B 1 <X', 'Z 1 <X', 'a 1 <X', 'b 1 <X']);
+    expect(got).toEqual(suggestionsBySorting({ X: { v: 0 } }, {}, table, P));
+  });
+
+  it('ties by the rounded score: scores that differ below `decimals` tie and go by productId', () => {
+    const table = tableOf({ X: { a: 1 }, Y: { b: 1 } });
+    // X was viewed 10 s before Y: a scores 2^(-10 s / 7 days) = 0.99998854, b exactly 1.
+    const history = { X: { v: 0 }, Y: { v: 10_000 } };
+    expect(short(suggestionsOf(history, {}, table, P))).toEqual(['a 1 <X', 'b 1 <Y']); // 4 decimals: a tie, a < b
+    expect(short(suggestionsOf(history, {}, table, { ...P, decimals: 10 }))).toEqual(['b 1 <Y', 'a 0.9999885393 <X']);
+  });
+
+  it('returns every candidate, ranked, when there are fewer than N; none when nothing scores above 0', () => {
+    const table = tableOf({ X: { C: 1, B: 3 }, Y: { D: 2 } });
+    expect(short(suggestionsOf({ X: { v: 0 }, Y: { c: 0 } }, {}, table, P))).toEqual(['D 4 <Y', 'B 3 <X', 'C 1 <X']);
+    expect(suggestionsOf({}, {}, table, P)).toEqual([]);
+    expect(suggestionsOf({ Q: { v: 0 } }, {}, table, P)).toEqual([]); // Q has no pairs
+    expect(suggestionsOf({ X: { v: 0 } }, {}, table, { ...P, weights: { ...P.weights, viewed: 0 } })).toEqual([]);
+    expect(suggestionsOf({ X: { v: 0 } }, { B: 0, C: 0 }, table, P)).toEqual([]); // all bought
+    expect(short(suggestionsOf({ X: { v: 0 } }, {}, table, { ...P, topN: 1 }))).toEqual(['B 3 <X']);
+  });
+
+  it('excludes only what the customer bought: a productId named like an Object.prototype member is suggested', () => {
+    const table = tableOf({ X: { constructor: 2, toString: 1, B: 1 } });
+    expect(short(suggestionsOf({ X: { v: 0 } }, { B: 0 }, table, P))).toEqual(['constructor 2 <X', 'toString 1 <X']);
+  });
+
+  it('moves a candidate into and out of the top N as the history, the table and the purchases change', () => {
+    const rows: Record<string, Record<string, number>> = { X: { A: 5, B: 4, C: 3, D: 2, E: 1 }, Y: { F: 1 } };
+    const table = tableOf(rows);
+    const h: Record<string, Interest> = { X: { v: 0 } };
+    const run = (bought: Record<string, number> = {}) => {
+      const got = suggestionsOf(h, bought, table, P);
+      expect(got).toEqual(suggestionsBySorting(h, bought, table, P));
+      return short(got);
+    };
+    expect(run()).toEqual(['A 5 <X', 'B 4 <X', 'C 3 <X', 'D 2 <X', 'E 1 <X']);
+    h.Y = { v: 0 }; // F ties E at 1 and loses the tie: stays out
+    expect(run()).toEqual(['A 5 <X', 'B 4 <X', 'C 3 <X', 'D 2 <X', 'E 1 <X']);
+    h.Y = { c: 0 }; // carted: F at 2 ties D, wins over E, enters; E drops out
+    expect(run()).toEqual(['A 5 <X', 'B 4 <X', 'C 3 <X', 'D 2 <X', 'F 2 <Y']);
+    rows.Y = { F: 3, A: 1 }; // the table moves F up past D; A gets a second source, X still adds most
+    expect(run()).toEqual(['A 7 <X', 'F 6 <Y', 'B 4 <X', 'C 3 <X', 'D 2 <X']);
+    expect(run({ A: 0 })).toEqual(['F 6 <Y', 'B 4 <X', 'C 3 <X', 'D 2 <X', 'E 1 <X']); // A bought: out, E back in
+    rows.Y = { A: 10 }; // the reason of A changes to Y; F leaves the table
+    expect(run()).toEqual(['A 25 <Y', 'B 4 <X', 'C 3 <X', 'D 2 <X', 'E 1 <X']);
+    delete h.X; // X leaves the history: only Y's list is left, fewer than N
+    expect(run()).toEqual(['A 20 <Y']);
+  });
+
+  it('matches sorting every candidate, byte for byte, on random histories, tables and parameters', () => {
+    let seed = 12_345;
+    const rnd = (k: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor(seed / 65_536) % k;
+    };
+    const pid = () => `p${rnd(40)}`;
+    let cut = 0; // rounds with more candidates than topN
+    let tied = 0; // rounds with equal scores in the output
+    for (let round = 0; round < 300; round++) {
+      const rows: Record<string, Record<string, number>> = {};
+      for (let x = 0; x < 40; x++) {
+        const row: Record<string, number> = {};
+        for (let k = rnd(11); k > 0; k--) row[pid()] = 1 + rnd(4);
+        rows[`p${x}`] = row;
+      }
+      const history: Record<string, Interest> = {};
+      for (let k = rnd(21); k > 0; k--) {
+        const i: Interest = {};
+        if (rnd(2) === 0) i.v = rnd(20) * 86_400_000 + rnd(1000);
+        if (rnd(3) === 0) i.c = rnd(20) * 86_400_000;
+        if (rnd(4) === 0) i.b = rnd(20) * 86_400_000;
+        if (i.v === undefined && i.c === undefined && i.b === undefined) i.v = 0;
+        history[pid()] = i;
+      }
+      const bought: Record<string, number> = {};
+      for (let k = rnd(6); k > 0; k--) bought[pid()] = 0;
+      const params: RecommendationParams = { ...P, topN: 1 + rnd(12), decimals: rnd(4), halfLifeMs: (1 + rnd(10)) * 86_400_000 };
+      const table = tableOf(rows);
+      const want = suggestionsBySorting(history, bought, table, params);
+      expect(JSON.stringify(suggestionsOf(history, bought, table, params))).toBe(JSON.stringify(want));
+      if (suggestionsBySorting(history, bought, table, { ...params, topN: 1000 }).length > params.topN) cut++;
+      if (want.some((i, k) => k > 0 && i.score === want[k - 1]!.score)) tied++;
+    }
+    expect(cut).toBeGreaterThan(100);
+    expect(tied).toBeGreaterThan(50);
+  });
+});
+
+describe('TopN: the n best of the items offered', () => {
+  const byScore = (a: { id: string; score: number }, b: { id: string; score: number }) => b.score - a.score;
+  const item = (id: string, score: number) => ({ id, score });
+  const ids = (xs: ReadonlyArray<{ id: string }>) => xs.map((x) => x.id);
+
+  it('keeps every item, ranked, when fewer than n are offered; none when n is 0', () => {
+    const top = new TopN(5, byScore);
+    expect(ids(top.sorted())).toEqual([]);
+    for (const [id, score] of [['a', 1], ['b', 3], ['c', 2]] as const) expect(top.offer(item(id, score))).toBe(true);
+    expect(top.size).toBe(3);
+    expect(ids(top.sorted())).toEqual(['b', 'c', 'a']);
+    const none = new TopN(0, byScore);
+    expect(none.offer(item('a', 1))).toBe(false);
+    expect(none.sorted()).toEqual([]);
+  });
+
+  it('ranks equal items in the order offered: at the cut, an equal item offered later stays out', () => {
+    const top = new TopN(3, byScore);
+    for (const [id, score] of [['a', 1], ['b', 2], ['c', 1], ['d', 2]] as const) top.offer(item(id, score));
+    expect(ids(top.sorted())).toEqual(['b', 'd', 'a']);
+    expect(top.offer(item('e', 1))).toBe(false); // ties with a, offered later
+    expect(top.offer(item('f', 2))).toBe(true); // beats a: a drops out
+    expect(ids(top.sorted())).toEqual(['b', 'd', 'f']);
+    expect(top.offer(item('g', 2))).toBe(false);
+  });
+
+  it('lets an item in and out as better ones arrive; reads NaN from compare as equal', () => {
+    const top = new TopN(2, byScore);
+    expect(top.offer(item('a', 5))).toBe(true);
+    expect(top.offer(item('b', 1))).toBe(true);
+    expect(top.offer(item('c', 3))).toBe(true); // in, b out
+    expect(ids(top.sorted())).toEqual(['a', 'c']);
+    expect(top.offer(item('d', 0))).toBe(false);
+    expect(top.offer(item('e', 9))).toBe(true); // in, c out
+    expect(ids(top.sorted())).toEqual(['e', 'a']);
+    expect(top.offer(item('n', NaN))).toBe(false); // equal to the worst kept, offered later
+    expect(ids(top.sorted())).toEqual(['e', 'a']);
+  });
+
+  it('gives what a stable sort of every item, cut at n, gives, for any n and many ties', () => {
+    let seed = 99;
+    const rnd = (k: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor(seed / 65_536) % k;
+    };
+    for (let round = 0; round < 500; round++) {
+      const xs = Array.from({ length: rnd(40) }, (_, i) => item(`i${i}`, rnd(8)));
+      const n = rnd(12);
+      const top = new TopN(n, byScore);
+      for (const x of xs) top.offer(x);
+      expect(ids(top.sorted())).toEqual(ids([...xs].sort(byScore).slice(0, n)));
+      expect(top.size).toBe(Math.min(n, xs.length));
+    }
   });
 });

@@ -70,6 +70,109 @@ function keepLatest<V>(rec: Record<string, V>, max: number, tsOf: (v: V) => numb
 }
 
 /**
+ * Keeps the `n` best of the items offered to it, by `compare` (negative: `a` ranks before `b`), in one
+ * pass and without sorting them all: {@link sorted} gives the same as sorting every offered item
+ * stably by `compare` and taking the first `n`; items that compare equal rank in the order offered
+ * (`compare` may return NaN, read as equal, as `Array.prototype.sort` does).
+ *
+ * A bounded binary heap whose root is the worst item kept: once `n` are kept, an item that does not
+ * beat the root costs one comparison (on a ranking, most of them), one that does O(log n). For m
+ * items: O(m log n) comparisons and `n` items held, then the `n` are sorted once.
+ */
+export class TopN<T> {
+  private readonly items: T[] = [];
+  /** The order in which `items[i]` was offered: ranks equal items. */
+  private readonly seqs: number[] = [];
+  private offered = 0;
+
+  /** `n`: how many to keep, an integer >= 0. */
+  constructor(
+    private readonly n: number,
+    private readonly compare: (a: T, b: T) => number,
+  ) {}
+
+  /** Offers an item; returns whether it is among the `n` best so far (it may drop out later). */
+  offer(item: T): boolean {
+    const seq = this.offered++;
+    const { items, seqs } = this;
+    if (items.length < this.n) {
+      items.push(item);
+      seqs.push(seq);
+      this.up(items.length - 1);
+      return true;
+    }
+    // Full: it must rank strictly before the worst kept (an equal item offered earlier wins the tie).
+    if (items.length === 0 || !((this.compare(item, items[0]!) || 0) < 0)) return false;
+    items[0] = item;
+    seqs[0] = seq;
+    this.down(0);
+    return true;
+  }
+
+  /** How many are kept: `min(n, offered)`. */
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** The kept items, best first. */
+  sorted(): T[] {
+    const { items, seqs } = this;
+    const order = items.map((_, i) => i);
+    order.sort((i, j) => this.compare(items[i]!, items[j]!) || 0 || seqs[i]! - seqs[j]!);
+    return order.map((i) => items[i]!);
+  }
+
+  /** Whether kept item i ranks after kept item j (the heap's order: the root ranks after all). */
+  private after(i: number, j: number): boolean {
+    const c = this.compare(this.items[i]!, this.items[j]!) || 0;
+    return c > 0 || (c === 0 && this.seqs[i]! > this.seqs[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    const { items, seqs } = this;
+    const t = items[i]!;
+    items[i] = items[j]!;
+    items[j] = t;
+    const s = seqs[i]!;
+    seqs[i] = seqs[j]!;
+    seqs[j] = s;
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.after(i, parent)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const len = this.items.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= len) return;
+      const r = l + 1;
+      const worse = r < len && this.after(r, l) ? r : l;
+      if (!this.after(worse, i)) return;
+      this.swap(i, worse);
+      i = worse;
+    }
+  }
+}
+
+/** A product's score while it is summed; `from`: the history product that adds most (`best`) so far. */
+interface Candidate {
+  readonly productId: string;
+  score: number;
+  from: string;
+  best: number;
+}
+
+/** Score descending, then productId ascending (UTF-16 code units): the order of the suggestions. */
+const bySuggestion = (a: Candidate, b: Candidate): number => b.score - a.score || byCodeUnits(a.productId, b.productId);
+
+/**
  * A customer's suggestions from their recent interest and the bought-together table:
  *
  * - each product X of the history weighs `s(X) = max over its kinds k (viewed, carted, bought) of
@@ -80,6 +183,11 @@ function keepLatest<V>(rec: Record<string, V>, max: number, tsOf: (v: V) => numb
  *   X), products the customer bought excluded, rounded to `decimals`;
  * - the `topN` products with a score > 0, score descending, ties by productId ascending; `reason` is
  *   `bought together with X` for the X that adds most to the score (ties: smaller productId).
+ *
+ * Cost, per call: the history (at most `maxHistory` products) is summed in productId order (the
+ * order fixes the floating-point sums, so the rounded scores are the same on every run); each of
+ * the at most `maxHistory * 10` candidates is then offered once to a {@link TopN} of `topN`, so only
+ * the `topN` kept are sorted and given a reason string.
  */
 export function suggestionsOf(
   history: Readonly<Record<string, Interest>>,
@@ -87,22 +195,25 @@ export function suggestionsOf(
   boughtTogether: (productId: string) => readonly BoughtTogetherItem[],
   params: RecommendationParams,
 ): RecommendationItem[] {
-  const xs = Object.keys(history).sort(byCodeUnits);
+  // The default sort orders strings by UTF-16 code units, as byCodeUnits does, without calling back into JS.
+  const xs = Object.keys(history).sort();
   if (xs.length === 0) return [];
   let tRef = -Infinity;
   for (const x of xs) tRef = Math.max(tRef, latestOf(history[x]!));
   const { weights: w, halfLifeMs } = params;
   const decay = (t: number | undefined): number => (t === undefined ? 0 : Math.pow(2, -(tRef - t) / halfLifeMs));
-  const scores = new Map<string, { score: number; from: string; best: number }>();
+  const scores = new Map<string, Candidate>();
   for (const x of xs) {
     const i = history[x]!;
     const s = Math.max(w.viewed * decay(i.v), w.carted * decay(i.c), w.bought * decay(i.b));
     if (!(s > 0)) continue;
     for (const { productId: y, count } of boughtTogether(x)) {
-      if (bought[y] !== undefined) continue;
+      // Own keys only: `bought[y]` would also find Object.prototype's members ("constructor",
+      // "toString", ...), and a miss on records whose shape varies by customer is slow (megamorphic).
+      if (Object.hasOwn(bought, y)) continue;
       const add = s * count;
       const cur = scores.get(y);
-      if (cur === undefined) scores.set(y, { score: add, from: x, best: add });
+      if (cur === undefined) scores.set(y, { productId: y, score: add, from: x, best: add });
       else {
         cur.score += add;
         if (add > cur.best) {
@@ -113,13 +224,12 @@ export function suggestionsOf(
     }
   }
   const f = 10 ** params.decimals;
-  const items: RecommendationItem[] = [];
-  for (const [productId, { score, from }] of scores) {
-    const rounded = Math.round(score * f) / f;
-    if (rounded > 0) items.push({ productId, score: rounded, reason: `bought together with ${from}` });
+  const top = new TopN(params.topN, bySuggestion);
+  for (const c of scores.values()) {
+    c.score = Math.round(c.score * f) / f;
+    if (c.score > 0) top.offer(c);
   }
-  items.sort((a, b) => b.score - a.score || byCodeUnits(a.productId, b.productId));
-  return items.slice(0, params.topN);
+  return top.sorted().map((c) => ({ productId: c.productId, score: c.score, reason: `bought together with ${c.from}` }));
 }
 
 function sameItems(a: readonly RecommendationItem[], b: readonly RecommendationItem[]): boolean {
