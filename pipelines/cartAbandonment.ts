@@ -83,6 +83,14 @@ export function cartAbandonment(stepId: string, events: KeyedStream<CartInput>, 
     const flush = (key: string, upTo: number, T: number, ctx: Parameters<typeof apply>[3]) => {
       const list = pending.get(key);
       if (list.length === 0) return;
+      let inOrder = list[0]!.ts <= upTo;
+      for (let i = 1; inOrder && i < list.length; i++) inOrder = list[i]!.ts <= upTo && list[i]!.ts >= list[i - 1]!.ts;
+      if (inOrder) {
+        // The usual case: all due, already in ts order. No copy, no sort.
+        pending.clear(key);
+        for (const e of list) apply(key, e, T, ctx);
+        return;
+      }
       const due = list.filter((e) => e.ts <= upTo).sort((a, b) => a.ts - b.ts);
       if (due.length === 0) return;
       pending.set(key, list.filter((e) => e.ts > upTo));
