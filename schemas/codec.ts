@@ -37,6 +37,15 @@ type AvroSchemaArg = Parameters<typeof avsc.Type.forSchema>[0];
 /** Magic byte plus 4-byte schema id. */
 export const CONFLUENT_HEADER_BYTES = 5;
 
+export interface EncodeOptions {
+  /**
+   * The value was built by the engine's own code as a complete record of the generated type (every
+   * field present, nullable ones as null): skip normalising it and the contract checks. avsc still
+   * refuses a value of the wrong Avro type while writing it (→ `SS_ERR_VALIDATION`). Default false.
+   */
+  readonly trusted?: boolean;
+}
+
 const FILES = loadSchemaFiles();
 const SHAPES = new ShapeSet(FILES);
 const CONTRACT = new Contract(SHAPES);
@@ -166,9 +175,66 @@ function validOrThrow<N extends SchemaName>(name: N, value: unknown): SchemaType
   return result.value;
 }
 
-/** Plain Avro binary of a valid record; throws `SS_ERR_VALIDATION` if it is not valid. */
-export function encode<N extends SchemaName>(name: N, value: SchemaTypes[N]): Buffer {
-  return avroType(name).toBuffer(validOrThrow(name, value));
+/** Why `encode*` refused `value`: the error `explain` finds, else avsc's complaint (`cause`) as `SS_ERR_VALIDATION`. */
+function encodeError(name: SchemaName, value: unknown, cause: unknown): ScenestreamError {
+  const result = explain(name, value, true);
+  if (!result.ok) return result.error;
+  if (cause instanceof ScenestreamError) return cause;
+  return ssError('SS_ERR_VALIDATION', `${name}: ${messageOf(cause)}`, { cause });
+}
+
+/**
+ * The value `encode*` writes: the normalised copy, or `value` itself when trusted; throws
+ * `SS_ERR_VALIDATION` if the contract checks fail. The Avro types are checked by avsc as it writes
+ * (its writers refuse what `isValid` refuses), so they are not checked twice.
+ */
+function toWrite(name: SchemaName, c: Compiled, value: unknown, options: EncodeOptions | undefined): unknown {
+  if (options?.trusted === true) return value;
+  const normalised = c.normalise(value);
+  if (!c.holds(normalised)) throw encodeError(name, value, undefined);
+  return normalised;
+}
+
+/** Where records are written before they are copied out at their exact size. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+/** A record larger than this is written into a buffer of its own rather than a scratch kept for good. */
+const MAX_SCRATCH_BYTES = 1024 * 1024;
+
+/**
+ * `value` written by avsc at `start` of a new buffer of exactly its size (bytes before `start` are
+ * left for the caller to fill). Written once into the scratch and copied out, rather than avsc's
+ * `toBuffer`, which zero-fills a new buffer, and a second copy to put the Confluent header before it.
+ */
+function write(type: AvroType, value: unknown, start: number): Buffer {
+  let end = type.encode(value, scratch, start);
+  if (end < 0) {
+    // avsc stopped at the end of the scratch and says how many bytes were missing.
+    const size = scratch.length - end;
+    if (size > MAX_SCRATCH_BYTES) {
+      const own = Buffer.allocUnsafe(size);
+      type.encode(value, own, start);
+      return own;
+    }
+    scratch = Buffer.allocUnsafe(Math.min(2 * size, MAX_SCRATCH_BYTES));
+    end = type.encode(value, scratch, start);
+  }
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, 0, 0, end);
+  return out;
+}
+
+/**
+ * Plain Avro binary of a valid record; throws `SS_ERR_VALIDATION` if it is not valid. With
+ * `{ trusted: true }`, for records the engine built itself, the contract checks are skipped.
+ */
+export function encode<N extends SchemaName>(name: N, value: SchemaTypes[N], options?: EncodeOptions): Buffer {
+  const c = compiled(name);
+  const v = toWrite(name, c, value, options);
+  try {
+    return write(c.avro, v, 0);
+  } catch (cause) {
+    throw encodeError(name, value, cause);
+  }
 }
 
 function asBuffer(input: unknown): Buffer | undefined {
@@ -211,16 +277,29 @@ export function decode<N extends SchemaName>(name: N, buf: Uint8Array): Result<S
   return decodeAt(name, bytes, 0);
 }
 
-/** Confluent wire format: `0x00`, schema id (4 bytes big-endian), plain Avro. Throws on an invalid record or id. */
-export function encodeConfluent<N extends SchemaName>(name: N, value: SchemaTypes[N], schemaId: number = defaultRegistry.idOf(name)): Buffer {
+/**
+ * Confluent wire format: `0x00`, schema id (4 bytes big-endian), plain Avro. Throws on an invalid
+ * record or id. `options` as for `encode`.
+ */
+export function encodeConfluent<N extends SchemaName>(
+  name: N,
+  value: SchemaTypes[N],
+  schemaId: number = defaultRegistry.idOf(name),
+  options?: EncodeOptions,
+): Buffer {
   if (!isSchemaId(schemaId)) {
     throw ssError('SS_ERR_CONFIG', `schema id must be an integer in [0, 2147483647], got ${String(schemaId)}`, { field: 'schemaId' });
   }
-  const body = encode(name, value);
-  const out = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
-  out.writeUInt8(0, 0);
+  const c = compiled(name);
+  const v = toWrite(name, c, value, options);
+  let out: Buffer;
+  try {
+    out = write(c.avro, v, CONFLUENT_HEADER_BYTES);
+  } catch (cause) {
+    throw encodeError(name, value, cause);
+  }
+  out[0] = 0;
   out.writeUInt32BE(schemaId, 1);
-  body.copy(out, CONFLUENT_HEADER_BYTES);
   return out;
 }
 
@@ -257,7 +336,11 @@ export function decodeConfluent<N extends SchemaName = SchemaName>(
   const label = expected ?? 'Confluent record';
   const bytes = asBuffer(buf);
   if (bytes === undefined) return fail(decodeError(label, `expected bytes, got ${describeValue(buf)}`));
-  const framing = readFraming(bytes, registry);
+  return decodeFramed(bytes, readFraming(bytes, registry), label, expected);
+}
+
+/** The Confluent decoding of `bytes` once their framing is read. The Avro body is read in place, at offset 5. */
+function decodeFramed<N extends SchemaName>(bytes: Buffer, framing: Framing, label: string, expected: N | undefined): Result<Decoded<N>> {
   if (!framing.ok) return fail(decodeError(label, framing.message));
   if (expected !== undefined && framing.name !== expected) {
     return fail(decodeError(label, `schema id ${framing.schemaId} is ${framing.name}, expected ${expected}`));
@@ -282,7 +365,7 @@ export function decodeAuto<N extends SchemaName = SchemaName>(
   if (bytes === undefined) return fail(decodeError(label, `expected bytes, got ${describeValue(buf)}`));
   const framing = readFraming(bytes, registry);
   if (framing.ok) {
-    const viaConfluent = decodeConfluent(bytes, registry, expected);
+    const viaConfluent = decodeFramed(bytes, framing, expected ?? 'Confluent record', expected);
     if (viaConfluent.ok || expected === undefined) return viaConfluent;
     const viaPlain = decodeAt(expected, bytes, 0);
     return viaPlain.ok ? decoded(expected, null, viaPlain) : viaConfluent;

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { avroSchema, encode, encodeConfluent, validate } from './codec.js';
+import { avroSchema, decode, encode, encodeConfluent, validate } from './codec.js';
 import { Contract } from './contract.js';
 import { fieldKey } from './jit.js';
 import { loadSchemaFiles } from './load.js';
@@ -168,6 +168,40 @@ describe('the compiled scan decides as scanAvro does', () => {
       expect(scan(bytes, 5), `${bytes.toString('hex')}`).toBe(slow);
     }
     expect(failing).toBeGreaterThan(100);
+  });
+});
+
+describe('encode options', () => {
+  it.each(SCHEMA_NAMES)('%s: trusted writes the same bytes', (name) => {
+    expect(encode(name, SAMPLES[name], { trusted: true })).toEqual(encode(name, SAMPLES[name]));
+    expect(encodeConfluent(name, SAMPLES[name], 42, { trusted: true })).toEqual(encodeConfluent(name, SAMPLES[name], 42));
+  });
+
+  it('trusted skips the contract checks, and only them', () => {
+    const late = { ...SAMPLES.Offer, expiresAt: SAMPLES.Offer.ts - 1 };
+    expect(() => encode('Offer', late)).toThrow(/SS_ERR_VALIDATION/);
+    expect(decode('Offer', encode('Offer', late, { trusted: true })).ok).toBe(false);
+    // avsc's writer still refuses a value of the wrong type, with the typed error naming the field.
+    const wrong = { ...SAMPLES.Offer, discountPct: 'ten' } as unknown as SchemaTypes['Offer'];
+    expect(() => encode('Offer', wrong, { trusted: true })).toThrow(/SS_ERR_VALIDATION: Offer.discountPct: expected double/);
+    expect(() => encodeConfluent('Offer', wrong, 6, { trusted: true })).toThrow(/SS_ERR_VALIDATION: Offer.discountPct/);
+  });
+
+  it('records larger than the scratch buffer, and records after a failed write', () => {
+    // 100 kB (the scratch grows) and 1.4 MB (written into a buffer of its own).
+    for (const length of [3000, 40_000]) {
+      const items = Array.from({ length }, (_, i) => ({ productId: `sku-${i}`, score: i / length, reason: 'bought_together:sku-1' }));
+      const large = { ...SAMPLES.RecommendationUpdate, items };
+      const bytes = encodeConfluent('RecommendationUpdate', large);
+      expect(bytes.length).toBeGreaterThan(length * 30);
+      expect(bytes.readUInt32BE(1)).toBe(7);
+      // Buffer#equals: vitest's deep equality takes seconds over a megabyte.
+      expect(bytes.subarray(5).equals(avroType('RecommendationUpdate').toBuffer(large))).toBe(true);
+      expect(encode('RecommendationUpdate', large).equals(bytes.subarray(5))).toBe(true);
+      const broken = { ...large, items: [...items, { productId: 'p', score: 'x', reason: 'r' }] };
+      expect(() => encode('RecommendationUpdate', broken as never)).toThrow(/SS_ERR_VALIDATION/);
+      expect(encode('Trigger', SAMPLES.Trigger)).toEqual(avroType('Trigger').toBuffer(SAMPLES.Trigger));
+    }
   });
 });
 
