@@ -5,18 +5,33 @@
  *   npm run bench                  # all cases at full size
  *   npm run bench -- --quick       # 1/10 of the sizes, for a smoke run
  *   npm run bench -- --e2e         # end to end on the real Kafka and Redis instead (bench/e2e.ts)
+ *   npm run bench -- --codec       # codec µs per record against avsc alone instead (bench/codec.ts)
+ *   npm run bench -- --codec --baseline ../other-checkout   # and that checkout's codec beside it
  */
 import { parseArgs } from 'node:util';
 import { Executor } from '../runtime/core/executor.js';
 import { pipeline } from '../runtime/core/stream.js';
+import { runCodecBench } from './codec.js';
 import { runE2e } from './e2e.js';
 import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
 import { fmt, machine } from './machine.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, e2e: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    e2e: { type: 'boolean', default: false },
+    codec: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+  },
+});
 const scale = values.quick ? 0.1 : 1;
 if (values.e2e) {
   await runE2e({ scale: values.quick ? 0.2 : 1 });
+  process.exit(0);
+}
+if (values.codec) {
+  console.log(`\n## Codec benchmark (in process, one core)\n\n${machine()}${values.quick ? ' (quick run)' : ''}`);
+  await runCodecBench({ budgetMs: values.quick ? 15 : 60, ...(values.baseline !== undefined ? { baseline: values.baseline } : {}) });
   process.exit(0);
 }
 
