@@ -9,10 +9,13 @@
  *                                  # replay start-up and retail graph throughput, compiled vs tsx, and
  *                                  # against an older checkout (bench/startup.ts)
  *   npm run bench -- --tz          # ns per call of pipelines/localTime.ts against the Intl path it replaced (bench/tz.ts)
+ *   npm run bench -- --codec       # codec µs per record against avsc alone instead (bench/codec.ts)
+ *   npm run bench -- --codec --baseline ../other-checkout   # and that checkout's codec beside it
  */
 import { parseArgs } from 'node:util';
 import { Executor } from '../engine/executor.js';
 import { pipeline } from '../stream/stream.js';
+import { runCodecBench } from './codec.js';
 import { runE2e } from './e2e.js';
 import { runStartup } from './startup.js';
 import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
@@ -29,6 +32,8 @@ const { values } = parseArgs({
     days: { type: 'string', default: '3' },
     repeat: { type: 'string', default: '3' },
     tz: { type: 'boolean', default: false },
+    codec: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const scale = values.quick ? 0.1 : 1;
@@ -48,6 +53,11 @@ if (values.e2e) {
 if (values.tz) {
   console.log(`\n## Local time (pipelines/localTime.ts)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
   console.log(runTz(scale).join('\n'));
+  process.exit(0);
+}
+if (values.codec) {
+  console.log(`\n## Codec benchmark (in process, one core)\n\n${machine()}${values.quick ? ' (quick run)' : ''}`);
+  await runCodecBench({ budgetMs: values.quick ? 15 : 60, ...(values.baseline !== undefined ? { baseline: values.baseline } : {}) });
   process.exit(0);
 }
 

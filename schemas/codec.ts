@@ -9,13 +9,18 @@
  *
  * Wire formats: plain Avro binary (the record alone), and the Confluent framing: magic byte `0x00`,
  * the schema id as 4 bytes big-endian, then the Avro binary.
+ *
+ * Cost: per schema, the bounds scan, the normaliser and the contract check are built once, at load
+ * (`compileScan`, `Contract.compile`), so a valid record costs avsc's own work plus a copy and a few
+ * comparisons. Only a record that fails is walked again, by the code that says why (`scanAvro`,
+ * `Contract.violation`, avsc's `errorHook`), so errors read exactly as they always have.
  */
 import avsc from 'avsc';
 import { ScenestreamError, ssError, type ErrorDetails } from './errors.js';
-import { Contract } from './contract.js';
+import { Contract, type CompiledContract } from './contract.js';
 import { NAMESPACE, loadSchemaFiles, selfContainedSchema } from './load.js';
 import { defaultRegistry, isSchemaId, type SchemaRegistry } from './registry.js';
-import { scanAvro } from './scan.js';
+import { compileScan, scanAvro } from './scan.js';
 import { ShapeSet, type NamedShape } from './shape.js';
 import { SCHEMA_NAMES, type SchemaName, type SchemaTypes } from './types.generated.js';
 
@@ -32,10 +37,38 @@ type AvroSchemaArg = Parameters<typeof avsc.Type.forSchema>[0];
 /** Magic byte plus 4-byte schema id. */
 export const CONFLUENT_HEADER_BYTES = 5;
 
+export interface EncodeOptions {
+  /**
+   * The value was built by the engine's own code as a complete record of the generated type (every
+   * field present, nullable ones as null): skip normalising it and the contract checks. avsc still
+   * refuses a value of the wrong Avro type while writing it (→ `SS_ERR_VALIDATION`). Default false.
+   */
+  readonly trusted?: boolean;
+}
+
 const FILES = loadSchemaFiles();
 const SHAPES = new ShapeSet(FILES);
 const CONTRACT = new Contract(SHAPES);
 const AVRO_TYPES: ReadonlyMap<string, AvroType> = parseAvroTypes();
+
+/** What each schema's per-record path uses, built once. */
+interface Compiled extends CompiledContract {
+  readonly avro: AvroType;
+  readonly scan: (buf: Uint8Array, start: number) => boolean;
+}
+
+const COMPILED: ReadonlyMap<SchemaName, Compiled> = new Map(
+  SCHEMA_NAMES.map((name): [SchemaName, Compiled] => {
+    const root = SHAPES.get(name);
+    return [name, { ...CONTRACT.compile(root), avro: avroType(name), scan: compileScan(SHAPES, root) }];
+  }),
+);
+
+function compiled(name: SchemaName): Compiled {
+  const c = COMPILED.get(name);
+  if (c === undefined) throw ssError('SS_ERR_SCHEMA', `unknown schema ${String(name)}`);
+  return c;
+}
 
 function parseAvroTypes(): Map<string, AvroType> {
   const registry: Record<string, AvroType> = {};
@@ -97,8 +130,11 @@ function decodeError(name: string, message: string, details: ErrorDetails = {}):
   return ssError('SS_ERR_DECODE', `${where}: ${message}`, details);
 }
 
-/** Schema check with avsc (first failing path), then the contract checks, on a normalised copy. */
-function check<N extends SchemaName>(name: N, value: unknown, schemaCheck: boolean): Result<SchemaTypes[N]> {
+/**
+ * Schema check with avsc (first failing path), then the contract checks, on a normalised copy: the
+ * error path, which says which field is wrong. The compiled functions decide the same, faster.
+ */
+function explain<N extends SchemaName>(name: N, value: unknown, schemaCheck: boolean): Result<SchemaTypes[N]> {
   const root = shapeOf(name);
   const normalised = CONTRACT.normalise(root, value);
   if (schemaCheck) {
@@ -127,18 +163,78 @@ function check<N extends SchemaName>(name: N, value: unknown, schemaCheck: boole
  * the dotted path of the first bad field (`items.0.quantity`).
  */
 export function validate<N extends SchemaName>(name: N, value: unknown): Result<SchemaTypes[N]> {
-  return check(name, value, true);
+  const c = compiled(name);
+  const normalised = c.normalise(value);
+  if (c.avro.isValid(normalised) && c.holds(normalised)) return { ok: true, value: normalised as SchemaTypes[N] };
+  return explain(name, value, true);
 }
 
 function validOrThrow<N extends SchemaName>(name: N, value: unknown): SchemaTypes[N] {
-  const result = check(name, value, true);
+  const result = validate(name, value);
   if (!result.ok) throw result.error;
   return result.value;
 }
 
-/** Plain Avro binary of a valid record; throws `SS_ERR_VALIDATION` if it is not valid. */
-export function encode<N extends SchemaName>(name: N, value: SchemaTypes[N]): Buffer {
-  return avroType(name).toBuffer(validOrThrow(name, value));
+/** Why `encode*` refused `value`: the error `explain` finds, else avsc's complaint (`cause`) as `SS_ERR_VALIDATION`. */
+function encodeError(name: SchemaName, value: unknown, cause: unknown): ScenestreamError {
+  const result = explain(name, value, true);
+  if (!result.ok) return result.error;
+  if (cause instanceof ScenestreamError) return cause;
+  return ssError('SS_ERR_VALIDATION', `${name}: ${messageOf(cause)}`, { cause });
+}
+
+/**
+ * The value `encode*` writes: the normalised copy, or `value` itself when trusted; throws
+ * `SS_ERR_VALIDATION` if the contract checks fail. The Avro types are checked by avsc as it writes
+ * (its writers refuse what `isValid` refuses), so they are not checked twice.
+ */
+function toWrite(name: SchemaName, c: Compiled, value: unknown, options: EncodeOptions | undefined): unknown {
+  if (options?.trusted === true) return value;
+  const normalised = c.normalise(value);
+  if (!c.holds(normalised)) throw encodeError(name, value, undefined);
+  return normalised;
+}
+
+/** Where records are written before they are copied out at their exact size. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+/** A record larger than this is written into a buffer of its own rather than a scratch kept for good. */
+const MAX_SCRATCH_BYTES = 1024 * 1024;
+
+/**
+ * `value` written by avsc at `start` of a new buffer of exactly its size (bytes before `start` are
+ * left for the caller to fill). Written once into the scratch and copied out, rather than avsc's
+ * `toBuffer`, which zero-fills a new buffer, and a second copy to put the Confluent header before it.
+ */
+function write(type: AvroType, value: unknown, start: number): Buffer {
+  let end = type.encode(value, scratch, start);
+  if (end < 0) {
+    // avsc stopped at the end of the scratch and says how many bytes were missing.
+    const size = scratch.length - end;
+    if (size > MAX_SCRATCH_BYTES) {
+      const own = Buffer.allocUnsafe(size);
+      type.encode(value, own, start);
+      return own;
+    }
+    scratch = Buffer.allocUnsafe(Math.min(2 * size, MAX_SCRATCH_BYTES));
+    end = type.encode(value, scratch, start);
+  }
+  const out = Buffer.allocUnsafe(end);
+  scratch.copy(out, 0, 0, end);
+  return out;
+}
+
+/**
+ * Plain Avro binary of a valid record; throws `SS_ERR_VALIDATION` if it is not valid. With
+ * `{ trusted: true }`, for records the engine built itself, the contract checks are skipped.
+ */
+export function encode<N extends SchemaName>(name: N, value: SchemaTypes[N], options?: EncodeOptions): Buffer {
+  const c = compiled(name);
+  const v = toWrite(name, c, value, options);
+  try {
+    return write(c.avro, v, 0);
+  } catch (cause) {
+    throw encodeError(name, value, cause);
+  }
 }
 
 function asBuffer(input: unknown): Buffer | undefined {
@@ -149,21 +245,26 @@ function asBuffer(input: unknown): Buffer | undefined {
 
 /** Decodes plain Avro of `name` from `buf` at `offset`, which must hold exactly one record. */
 function decodeAt<N extends SchemaName>(name: N, buf: Buffer, offset: number): Result<SchemaTypes[N]> {
+  const c = compiled(name);
   // Bounds first: avsc trusts lengths and block counts, and garbage could make it allocate without limit.
-  const problem = scanAvro(SHAPES, shapeOf(name), buf, offset);
-  if (problem !== undefined) {
-    return fail(decodeError(name, problem.message, problem.field === undefined ? {} : { field: problem.field }));
+  if (!c.scan(buf, offset)) {
+    const problem = scanAvro(SHAPES, shapeOf(name), buf, offset);
+    if (problem !== undefined) {
+      return fail(decodeError(name, problem.message, problem.field === undefined ? {} : { field: problem.field }));
+    }
   }
   let decoded: unknown;
   try {
-    const { value, offset: end } = avroType(name).decode(buf, offset);
+    const { value, offset: end } = c.avro.decode(buf, offset);
     if (end !== buf.length) return fail(decodeError(name, `record ends at byte ${end} of ${buf.length}`));
     decoded = value;
   } catch (cause) {
     return fail(decodeError(name, messageOf(cause), { cause }));
   }
-  // The bytes matched the schema; what is left to check is the contract.
-  return check(name, decoded, false);
+  // The bytes matched the schema; what is left to check is the contract, on a plain-object copy.
+  const plain = c.normalise(decoded);
+  if (c.holds(plain)) return { ok: true, value: plain as SchemaTypes[N] };
+  return explain(name, decoded, false);
 }
 
 /**
@@ -176,16 +277,29 @@ export function decode<N extends SchemaName>(name: N, buf: Uint8Array): Result<S
   return decodeAt(name, bytes, 0);
 }
 
-/** Confluent wire format: `0x00`, schema id (4 bytes big-endian), plain Avro. Throws on an invalid record or id. */
-export function encodeConfluent<N extends SchemaName>(name: N, value: SchemaTypes[N], schemaId: number = defaultRegistry.idOf(name)): Buffer {
+/**
+ * Confluent wire format: `0x00`, schema id (4 bytes big-endian), plain Avro. Throws on an invalid
+ * record or id. `options` as for `encode`.
+ */
+export function encodeConfluent<N extends SchemaName>(
+  name: N,
+  value: SchemaTypes[N],
+  schemaId: number = defaultRegistry.idOf(name),
+  options?: EncodeOptions,
+): Buffer {
   if (!isSchemaId(schemaId)) {
     throw ssError('SS_ERR_CONFIG', `schema id must be an integer in [0, 2147483647], got ${String(schemaId)}`, { field: 'schemaId' });
   }
-  const body = encode(name, value);
-  const out = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
-  out.writeUInt8(0, 0);
+  const c = compiled(name);
+  const v = toWrite(name, c, value, options);
+  let out: Buffer;
+  try {
+    out = write(c.avro, v, CONFLUENT_HEADER_BYTES);
+  } catch (cause) {
+    throw encodeError(name, value, cause);
+  }
+  out[0] = 0;
   out.writeUInt32BE(schemaId, 1);
-  body.copy(out, CONFLUENT_HEADER_BYTES);
   return out;
 }
 
@@ -222,7 +336,11 @@ export function decodeConfluent<N extends SchemaName = SchemaName>(
   const label = expected ?? 'Confluent record';
   const bytes = asBuffer(buf);
   if (bytes === undefined) return fail(decodeError(label, `expected bytes, got ${describeValue(buf)}`));
-  const framing = readFraming(bytes, registry);
+  return decodeFramed(bytes, readFraming(bytes, registry), label, expected);
+}
+
+/** The Confluent decoding of `bytes` once their framing is read. The Avro body is read in place, at offset 5. */
+function decodeFramed<N extends SchemaName>(bytes: Buffer, framing: Framing, label: string, expected: N | undefined): Result<Decoded<N>> {
   if (!framing.ok) return fail(decodeError(label, framing.message));
   if (expected !== undefined && framing.name !== expected) {
     return fail(decodeError(label, `schema id ${framing.schemaId} is ${framing.name}, expected ${expected}`));
@@ -247,7 +365,7 @@ export function decodeAuto<N extends SchemaName = SchemaName>(
   if (bytes === undefined) return fail(decodeError(label, `expected bytes, got ${describeValue(buf)}`));
   const framing = readFraming(bytes, registry);
   if (framing.ok) {
-    const viaConfluent = decodeConfluent(bytes, registry, expected);
+    const viaConfluent = decodeFramed(bytes, framing, expected ?? 'Confluent record', expected);
     if (viaConfluent.ok || expected === undefined) return viaConfluent;
     const viaPlain = decodeAt(expected, bytes, 0);
     return viaPlain.ok ? decoded(expected, null, viaPlain) : viaConfluent;

@@ -9,7 +9,12 @@
  *   `timezone` is an IANA time zone name this runtime knows;
  * - Decision: `sent` has `reason = null` and an `offerId`; `suppressed` has a `reason` and `offerId = null`;
  * - Offer: `expiresAt >= ts`.
+ *
+ * Two forms of the same rules: `compile` builds, once per schema, a normaliser and a yes/no check
+ * that allocate nothing but the normalised copy (the per-record path); `violation` walks the record
+ * and says which field breaks which rule (the error path, run only once the check said no).
  */
+import { build, fieldKey } from './jit.js';
 import type { FieldShape, NamedShape, Shape, ShapeSet } from './shape.js';
 
 export interface Violation {
@@ -20,6 +25,25 @@ export interface Violation {
 }
 
 type Check = (value: unknown) => string | undefined;
+
+/** A yes/no check of one value, built once per shape. */
+type Holds = (value: unknown) => boolean;
+
+/** A normaliser of one value, built once per shape; undefined where a value is kept as it is. */
+type Normalise = ((value: unknown) => unknown) | undefined;
+
+/** The per-schema functions `Contract.compile` builds. */
+export interface CompiledContract {
+  /** `Contract.normalise(root, value)`: a normalised copy of `value`. */
+  readonly normalise: (value: unknown) => unknown;
+  /** Whether `Contract.violation(root, value)` is undefined, without building the violation. */
+  readonly holds: Holds;
+}
+
+const ALWAYS: Holds = () => true;
+
+/** String fields whose name ends in `Id` or `Ids` (and the strings of such arrays) must not be empty. */
+const ID_FIELD = /Ids?$/;
 
 const validTimeZones = new Map<string, boolean>();
 
@@ -84,12 +108,217 @@ function nullableBranch(shape: Shape): Shape | undefined {
   return others.length === 1 ? others[0] : undefined;
 }
 
+type PrimitiveShape = Extract<Shape, { kind: 'primitive' }>;
+
+/** Which checks a primitive value of the field `fieldName` has; undefined when none. */
+function primitiveChecks(s: PrimitiveShape, fieldName: string | undefined): { finite: boolean; timestamp: boolean; nonEmpty: boolean } | undefined {
+  const finite = s.type === 'double' || s.type === 'float';
+  const nonEmpty = s.type === 'string' && fieldName !== undefined && ID_FIELD.test(fieldName);
+  return finite || s.timestamp || nonEmpty ? { finite, timestamp: s.timestamp, nonEmpty } : undefined;
+}
+
 function cloneDefault(v: unknown): unknown {
   return typeof v === 'object' && v !== null ? structuredClone(v) : v;
 }
 
 export class Contract {
+  /** Built per record full name, so that shared and nested records are built once. */
+  private readonly normalisers = new Map<string, (value: unknown) => unknown>();
+  private readonly checkers = new Map<string, Holds>();
+
   constructor(private readonly shapes: ShapeSet) {}
+
+  /**
+   * The normaliser and the check of `root`, built once: what `normalise` and `violation` decide,
+   * without walking the shape or allocating anything per record but the copy.
+   */
+  compile(root: NamedShape): CompiledContract {
+    return { normalise: this.normaliser(root) ?? ((value: unknown) => value), holds: this.checker(root, undefined) ?? ALWAYS };
+  }
+
+  private normaliser(shape: Shape | NamedShape): Normalise {
+    const s = shape.kind === 'ref' ? this.shapes.get(shape.fullName) : shape;
+    switch (s.kind) {
+      case 'record':
+        return this.recordNormaliser(s.fullName, s.fields);
+      case 'array': {
+        const item = this.normaliser(s.items);
+        if (item === undefined) {
+          return (value) => (Array.isArray(value) ? value.slice() : value);
+        }
+        return (value) => {
+          if (!Array.isArray(value)) return value;
+          const out: unknown[] = [];
+          for (let i = 0; i < value.length; i++) out.push(item(value[i]));
+          return out;
+        };
+      }
+      case 'map': {
+        const values = this.normaliser(s.values);
+        return (value) => {
+          if (!isObject(value)) return value;
+          const out: Record<string, unknown> = {};
+          for (const k of Object.keys(value)) out[k] = values === undefined ? value[k] : values(value[k]);
+          return out;
+        };
+      }
+      case 'union': {
+        const branch = nullableBranch(s);
+        const inner = branch === undefined ? undefined : this.normaliser(branch);
+        if (inner === undefined) return undefined;
+        return (value) => (value === null ? value : inner(value));
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * A function built for the record type (see `jit.ts`):
+   * `v => isObject(v) ? { eventId: v.eventId, customerId: v.customerId === undefined ? null : v.customerId, ... } : v`.
+   */
+  private recordNormaliser(fullName: string, shapeFields: readonly FieldShape[]): (value: unknown) => unknown {
+    const built = this.normalisers.get(fullName);
+    if (built !== undefined) return built;
+    // A recursive type refers to itself through this until it is built.
+    let normalise: (value: unknown) => unknown = (value) => value;
+    this.normalisers.set(fullName, (value) => normalise(value));
+    const bindings = new Map<string, unknown>([
+      ['isArray', Array.isArray],
+      ['clone', cloneDefault],
+    ]);
+    const reads: string[] = [];
+    const entries: string[] = [];
+    shapeFields.forEach((f, i) => {
+      const key = fieldKey(f.name);
+      const x = `x${i}`;
+      reads.push(`  const ${x} = v[${key}];`);
+      const inner = this.normaliser(f.shape);
+      if (inner !== undefined) bindings.set(`f${i}`, inner);
+      const present = inner === undefined ? x : `f${i}(${x})`;
+      let missing = 'undefined';
+      if (f.hasDefault) {
+        bindings.set(`d${i}`, f.defaultValue);
+        missing = typeof f.defaultValue === 'object' && f.defaultValue !== null ? `clone(d${i})` : `d${i}`;
+      }
+      entries.push(`    ${key}: ${present === x && missing === 'undefined' ? x : `${x} === undefined ? ${missing} : ${present}`},`);
+    });
+    const body = [
+      "  if (typeof v !== 'object' || v === null || isArray(v)) return v;",
+      ...reads,
+      '  return {',
+      ...entries,
+      '  };',
+    ].join('\n');
+    normalise = build<(value: unknown) => unknown>(`normalise ${fullName}`, bindings, 'v', body);
+    this.normalisers.set(fullName, normalise);
+    return normalise;
+  }
+
+  /** Mirrors `walk`: true exactly when `walk` finds no violation. Undefined when nothing is checked. */
+  private checker(shape: Shape | NamedShape, fieldName: string | undefined): Holds | undefined {
+    const s = shape.kind === 'ref' ? this.shapes.get(shape.fullName) : shape;
+    switch (s.kind) {
+      case 'primitive': {
+        const checks = primitiveChecks(s, fieldName);
+        if (checks === undefined) return undefined;
+        const { finite, timestamp, nonEmpty } = checks;
+        // The common cases alone, the combination in general.
+        if (finite && !timestamp && !nonEmpty) return (value) => typeof value === 'number' && Number.isFinite(value);
+        if (timestamp && !finite && !nonEmpty) return (value) => typeof value === 'number' && !(value < 0); // NaN passes, as in `walk`
+        if (nonEmpty && !finite && !timestamp) return (value) => value !== '';
+        return (value) =>
+          !(finite && (typeof value !== 'number' || !Number.isFinite(value))) &&
+          !(timestamp && (typeof value !== 'number' || value < 0)) &&
+          !(nonEmpty && value === '');
+      }
+      case 'union': {
+        const branch = nullableBranch(s);
+        const inner = branch === undefined ? undefined : this.checker(branch, fieldName);
+        if (inner === undefined) return undefined;
+        return (value) => value === null || inner(value);
+      }
+      case 'record':
+        return this.recordChecker(s.fullName, s.fields);
+      case 'array': {
+        const item = this.checker(s.items, fieldName);
+        if (item === undefined) return undefined;
+        return (value) => {
+          if (!Array.isArray(value)) return true;
+          for (let i = 0; i < value.length; i++) if (!item(value[i])) return false;
+          return true;
+        };
+      }
+      case 'map': {
+        const values = this.checker(s.values, undefined);
+        if (values === undefined) return undefined;
+        return (value) => {
+          if (!isObject(value)) return true;
+          for (const k of Object.keys(value)) if (!values(value[k])) return false;
+          return true;
+        };
+      }
+      case 'enum':
+        return undefined;
+    }
+  }
+
+  /**
+   * A function built for the record type (see `jit.ts`): the record's own checks in field order,
+   * those of primitive fields (and nullable ones) written out, the others called; then the rules
+   * by field name and the record rule.
+   */
+  private recordChecker(fullName: string, shapeFields: readonly FieldShape[]): Holds {
+    const built = this.checkers.get(fullName);
+    if (built !== undefined) return built;
+    // A recursive type refers to itself through this until it is built.
+    let holds: Holds = ALWAYS;
+    this.checkers.set(fullName, (value) => holds(value));
+    const bindings = new Map<string, unknown>([
+      ['isArray', Array.isArray],
+      ['isFinite', Number.isFinite],
+    ]);
+    const lines = ["  if (typeof v !== 'object' || v === null || isArray(v)) return false;", '  let x;'];
+    shapeFields.forEach((f, i) => {
+      const inner = this.inlineCheck(f.shape, f.name, 'x') ?? this.checker(f.shape, f.name);
+      const rule = FIELD_RULES[f.name];
+      if (inner === undefined && rule === undefined) return;
+      lines.push(`  x = v[${fieldKey(f.name)}];`);
+      if (typeof inner === 'string') {
+        lines.push(`  if (!(${inner})) return false;`);
+      } else if (inner !== undefined) {
+        bindings.set(`c${i}`, inner);
+        lines.push(`  if (!c${i}(x)) return false;`);
+      }
+      if (rule !== undefined) {
+        bindings.set(`r${i}`, rule);
+        lines.push(`  if (x !== null && r${i}(x) !== undefined) return false;`);
+      }
+    });
+    const recordRule = RECORD_RULES[fullName];
+    if (recordRule !== undefined) bindings.set('recordRule', recordRule);
+    lines.push(recordRule === undefined ? '  return true;' : '  return recordRule(v) === undefined;');
+    holds = build<Holds>(`holds ${fullName}`, bindings, 'v', lines.join('\n'));
+    this.checkers.set(fullName, holds);
+    return holds;
+  }
+
+  /**
+   * The checks of a primitive (or nullable primitive) field as a JS expression over `x`, from fixed
+   * code only; undefined when the field has no such checks or is of another kind.
+   */
+  private inlineCheck(shape: Shape, fieldName: string, x: string): string | undefined {
+    const branch = shape.kind === 'union' ? nullableBranch(shape) : shape;
+    if (branch === undefined || branch.kind !== 'primitive') return undefined;
+    const checks = primitiveChecks(branch, fieldName);
+    if (checks === undefined) return undefined;
+    const parts: string[] = [];
+    if (checks.finite) parts.push(`typeof ${x} === 'number' && isFinite(${x})`);
+    if (checks.timestamp) parts.push(`typeof ${x} === 'number' && !(${x} < 0)`); // NaN passes, as in `walk`
+    if (checks.nonEmpty) parts.push(`${x} !== ''`);
+    const all = parts.join(' && ');
+    return shape.kind === 'union' ? `${x} === null || (${all})` : all;
+  }
 
   /**
    * A copy of `value` with missing fields that have a default set to it (nullable fields default
@@ -187,7 +416,7 @@ export class Contract {
           if (typeof value !== 'number' || !Number.isFinite(value)) return at('a finite number');
         }
         if (s.timestamp && (typeof value !== 'number' || value < 0)) return at('a timestamp >= 0 (epoch milliseconds)');
-        if (s.type === 'string' && fieldName !== undefined && /Ids?$/.test(fieldName) && value === '') {
+        if (s.type === 'string' && fieldName !== undefined && ID_FIELD.test(fieldName) && value === '') {
           return at('a non-empty string');
         }
         return undefined;

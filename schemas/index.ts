@@ -16,6 +16,7 @@ export {
   toJson,
   validate,
   type Decoded,
+  type EncodeOptions,
   type Result,
 } from './codec.js';
 export { DEFAULT_SCHEMA_IDS, SchemaRegistry, defaultRegistry } from './registry.js';

@@ -5,8 +5,13 @@
  * allocate until the process dies, which would take a whole consumer down for one bad record.
  * This walk checks every length, count, index and varint against the bytes that are actually
  * there, without building any value, and names the field where the bytes stop making sense.
+ *
+ * Two forms of the same walk: `compileScan` builds, once per schema, a yes/no scanner that allocates
+ * nothing (the per-record path); `scanAvro` says what is wrong and where (the error path, run only
+ * once the compiled scanner said no).
  */
-import type { NamedShape, Shape, ShapeSet } from './shape.js';
+import { build } from './jit.js';
+import type { NamedShape, PrimitiveName, Shape, ShapeSet } from './shape.js';
 
 export interface ScanFailure {
   readonly message: string;
@@ -180,4 +185,176 @@ export function scanAvro(shapes: ShapeSet, root: Shape | NamedShape, buf: Uint8A
     return { message: `${scanner.remaining} trailing bytes after the record`, field: undefined };
   }
   return undefined;
+}
+
+/** Where `readLong` left off: the generated scans' one shared variable. */
+const varintEnd = { pos: 0 };
+
+/**
+ * `Scanner.varint` from `pos`, for varints of more than one byte (the generated code reads one-byte
+ * varints itself): the value, or NaN where `Scanner` fails; the position after it in `varintEnd.pos`.
+ */
+function readLong(buf: Uint8Array, pos: number, maxBytes: number): number {
+  let unsigned = 0;
+  let scale = 1;
+  for (let i = 0; i < maxBytes; i++) {
+    const byte = buf[pos];
+    if (byte === undefined) return Number.NaN;
+    pos++;
+    unsigned += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      varintEnd.pos = pos;
+      const n = unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
+      return Math.abs(n) > MAX_SAFE_LONG ? Number.NaN : n;
+    }
+    scale *= 128;
+  }
+  return Number.NaN;
+}
+
+/**
+ * Writes the source of a scan of one shape: statements that move `pos` past one value of the shape
+ * in `buf` (whose length is `len`), and `return false` where `Scanner` would fail. Only fixed code
+ * and numbers go into it (see `jit.ts`).
+ */
+class ScanWriter {
+  readonly lines: string[] = [];
+  private vars = 0;
+  /** Records being written, outermost first: a recursive type cannot be written out inline. */
+  private readonly open: string[] = [];
+
+  constructor(private readonly shapes: ShapeSet) {}
+
+  private emit(depth: number, line: string): void {
+    this.lines.push(`${'  '.repeat(depth + 1)}${line}`);
+  }
+
+  private fresh(name: string): string {
+    return `${name}${this.vars++}`;
+  }
+
+  /** A varint of at most `maxBytes` bytes into the new variable it returns; one-byte ones inline. */
+  private varint(depth: number, maxBytes: number): string {
+    const n = this.fresh('n');
+    this.emit(depth, `let ${n} = buf[pos];`);
+    this.emit(depth, `if (${n} === undefined) return false;`);
+    this.emit(depth, `if (${n} < 128) { pos++; ${n} = (${n} & 1) === 0 ? ${n} >>> 1 : -((${n} + 1) >>> 1); }`);
+    this.emit(depth, `else { ${n} = readLong(buf, pos, ${maxBytes}); if (${n} !== ${n}) return false; pos = varintEnd.pos; }`);
+    return n;
+  }
+
+  /** Returns false for a recursive type, which the caller then scans otherwise. */
+  write(shape: Shape | NamedShape, depth: number): boolean {
+    const s = shape.kind === 'ref' ? this.shapes.get(shape.fullName) : shape;
+    switch (s.kind) {
+      case 'primitive':
+        this.primitive(s.type, depth);
+        return true;
+      case 'enum': {
+        const n = this.varint(depth, 10);
+        this.emit(depth, `if (${n} < 0 || ${n} >= ${s.symbols.length}) return false;`);
+        return true;
+      }
+      case 'union': {
+        const n = this.varint(depth, 10);
+        this.emit(depth, `switch (${n}) {`);
+        for (const [i, branch] of s.branches.entries()) {
+          this.emit(depth + 1, `case ${i}: {`);
+          if (!this.write(branch, depth + 2)) return false;
+          this.emit(depth + 2, 'break;');
+          this.emit(depth + 1, '}');
+        }
+        this.emit(depth + 1, 'default: return false;');
+        this.emit(depth, '}');
+        return true;
+      }
+      case 'record': {
+        if (this.open.includes(s.fullName)) return false;
+        this.open.push(s.fullName);
+        for (const f of s.fields) if (!this.write(f.shape, depth)) return false;
+        this.open.pop();
+        return true;
+      }
+      case 'array':
+        return this.blocks(depth, this.shapes.minSize(s.items), (d) => this.write(s.items, d));
+      case 'map':
+        return this.blocks(depth, 1 + this.shapes.minSize(s.values), (d) => {
+          this.primitive('string', d);
+          return this.write(s.values, d);
+        });
+    }
+  }
+
+  private primitive(type: PrimitiveName, depth: number): void {
+    switch (type) {
+      case 'null':
+        return;
+      case 'boolean':
+        this.emit(depth, 'if (!(buf[pos] <= 1)) return false;'); // undefined too
+        this.emit(depth, 'pos++;');
+        return;
+      case 'int': {
+        const n = this.varint(depth, 5);
+        this.emit(depth, `if (${n} < -2147483648 || ${n} > 2147483647) return false;`);
+        return;
+      }
+      case 'long':
+        this.varint(depth, 10);
+        return;
+      case 'float':
+      case 'double': {
+        const size = type === 'float' ? 4 : 8;
+        this.emit(depth, `if (${size} > len - pos) return false;`);
+        this.emit(depth, `pos += ${size};`);
+        return;
+      }
+      case 'string':
+      case 'bytes': {
+        const n = this.varint(depth, 10);
+        this.emit(depth, `if (${n} < 0 || ${n} > len - pos) return false;`);
+        this.emit(depth, `pos += ${n};`);
+        return;
+      }
+    }
+  }
+
+  /** `Scanner.blocks`: a count (negative: then a byte size), that many items, until a zero count. */
+  private blocks(depth: number, minItemSize: number, item: (depth: number) => boolean): boolean {
+    const index = this.fresh('index');
+    const i = this.fresh('i');
+    this.emit(depth, `let ${index} = 0;`);
+    this.emit(depth, 'for (;;) {');
+    const count = this.varint(depth + 1, 10);
+    this.emit(depth + 1, `if (${count} === 0) break;`);
+    this.emit(depth + 1, `if (${count} < 0) {`);
+    this.emit(depth + 2, `${count} = -${count};`);
+    const size = this.varint(depth + 2, 10);
+    this.emit(depth + 2, `if (${size} < 0) return false;`);
+    this.emit(depth + 1, '}');
+    const fits = minItemSize > 0 ? `${count} * ${minItemSize} <= len - pos` : `${index} + ${count} <= ${MAX_ZERO_SIZE_ITEMS}`;
+    this.emit(depth + 1, `if (!(${fits})) return false;`);
+    this.emit(depth + 1, `for (let ${i} = 0; ${i} < ${count}; ${i}++) {`);
+    if (!item(depth + 2)) return false;
+    this.emit(depth + 1, '}');
+    this.emit(depth + 1, `${index} += ${count};`);
+    this.emit(depth, '}');
+    return true;
+  }
+}
+
+/**
+ * `scanAvro` as one function built for `root` (see `jit.ts`), straight-line code over a local
+ * position: true exactly when `scanAvro` finds nothing wrong, without saying what (ask `scanAvro`).
+ * A recursive type, which cannot be written out inline, is scanned by `scanAvro` itself.
+ */
+export function compileScan(shapes: ShapeSet, root: Shape | NamedShape): (buf: Uint8Array, start: number) => boolean {
+  const writer = new ScanWriter(shapes);
+  if (!writer.write(root, 0)) return (buf, start) => scanAvro(shapes, root, buf, start) === undefined;
+  const body = ['  const len = buf.length;', ...writer.lines, '  return pos === len;'].join('\n');
+  const label = root.kind === 'ref' || root.kind === 'record' || root.kind === 'enum' ? `scan ${root.fullName}` : 'scan';
+  const bindings = new Map<string, unknown>([
+    ['readLong', readLong],
+    ['varintEnd', varintEnd],
+  ]);
+  return build<(buf: Uint8Array, start: number) => boolean>(label, bindings, 'buf, pos', body);
 }
