@@ -53,7 +53,7 @@ function commitOf(dir: string): string {
   return r.status === 0 ? r.stdout.trim() : dir;
 }
 
-/** Where an older checkout keeps a module: the engine core moved from runtime/core/ to engine/ and stream/. */
+/** Where an older checkout keeps the replay module (unchanged by the move of the engine core to engine/ and stream/). */
 function replayOf(base: string): string {
   return join(base, 'runtime/replay.ts');
 }
