@@ -34,6 +34,9 @@ commands:
   replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--config campaign.json]
   load-reference --stores stores.json --profiles profiles.jsonl
              puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode
+  topics     create|check [--prefix P] [--partitions N] [--replication-factor R]
+             creates the production job's topics that are missing in KAFKA_BROKERS (inputs and
+             dead letters kept forever, outputs 7 days), or checks them; see TOPICS_* in the README
   simulate   the event simulator (scenestream simulate --help)
 `;
 
@@ -191,6 +194,39 @@ async function loadReference(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function topics(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { prefix: { type: 'string' }, partitions: { type: 'string' }, 'replication-factor': { type: 'string' } },
+  });
+  const action = positionals[0];
+  if ((action !== 'create' && action !== 'check') || positionals.length > 1) {
+    throw ssError('SS_ERR_CONFIG', `topics: expected create or check, got ${JSON.stringify(positionals.join(' '))}\n\n${USAGE}`, { field: 'topics' });
+  }
+  const { Kafka, logLevel } = await import('kafkajs');
+  const { loadServiceConfig, loadTopicsConfig } = await import('./config.js');
+  const { ensureTopics, formatTopics } = await import('./kafka/topics.js');
+  const { retailTopics } = await import('./retailJob.js');
+  const env = {
+    ...process.env,
+    ...(values.partitions !== undefined ? { TOPICS_PARTITIONS: values.partitions } : {}),
+    ...(values['replication-factor'] !== undefined ? { TOPICS_REPLICATION_FACTOR: values['replication-factor'] } : {}),
+  };
+  const config = loadTopicsConfig(env);
+  const { inputs, outputs } = retailTopics(values.prefix ?? process.env['TOPICS_PREFIX'] ?? '');
+  const brokers = loadServiceConfig().kafkaBrokers;
+  const admin = new Kafka({ clientId: 'scenestream-topics', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const result = await ensureTopics(admin, inputs, outputs, config, action);
+    console.log(formatTopics(result));
+    return result.problems.length > 0 ? 1 : 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -204,6 +240,8 @@ export async function main(argv: string[]): Promise<number> {
         return await simulatorMain(rest);
       case 'load-reference':
         return await loadReference(rest);
+      case 'topics':
+        return await topics(rest);
       case '--help':
       case '-h':
       case 'help':
@@ -217,6 +255,10 @@ export async function main(argv: string[]): Promise<number> {
     if (isScenestreamError(e) && e.code === 'SS_ERR_CONFIG') {
       process.stderr.write(`${e.message}\n`);
       return 2;
+    }
+    if (isScenestreamError(e) && e.code === 'SS_ERR_TOPICS') {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
     }
     throw e;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadServiceConfig } from './config.js';
+import { loadServiceConfig, loadTopicsConfig } from './config.js';
 import { isScenestreamError } from '../schemas/errors.js';
 
 function configErrorOf(env: Record<string, string>): { field: string | undefined; message: string } {
@@ -87,5 +87,34 @@ describe('loadServiceConfig', () => {
       if (saved === undefined) delete process.env['KAFKA_BROKERS'];
       else process.env['KAFKA_BROKERS'] = saved;
     }
+  });
+});
+
+describe('loadTopicsConfig', () => {
+  it('defaults keep inputs and dead letters forever and outputs 7 days, creating missing topics at start', () => {
+    expect(loadTopicsConfig({})).toEqual({ onStart: 'create', partitions: 6, replicationFactor: 1, inputRetentionMs: -1, outputRetentionMs: 604_800_000, metadataTimeoutMs: 60_000 });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadTopicsConfig({ TOPICS_ON_START: 'check', TOPICS_PARTITIONS: '12', TOPICS_REPLICATION_FACTOR: '3', TOPICS_INPUT_RETENTION_MS: '86400000', TOPICS_OUTPUT_RETENTION_MS: '-1', TOPICS_METADATA_TIMEOUT_MS: '5000' }),
+    ).toEqual({ onStart: 'check', partitions: 12, replicationFactor: 3, inputRetentionMs: 86_400_000, outputRetentionMs: -1, metadataTimeoutMs: 5000 });
+  });
+
+  it.each([
+    ['TOPICS_ON_START', 'maybe'],
+    ['TOPICS_PARTITIONS', '0'],
+    ['TOPICS_PARTITIONS', 'six'],
+    ['TOPICS_REPLICATION_FACTOR', '-1'],
+    ['TOPICS_INPUT_RETENTION_MS', '0'],
+    ['TOPICS_OUTPUT_RETENTION_MS', '-2'],
+  ])('rejects %s=%s naming the variable', (name, value) => {
+    try {
+      loadTopicsConfig({ [name]: value });
+    } catch (e) {
+      expect(isScenestreamError(e, 'SS_ERR_CONFIG') && e.field).toBe(name);
+      return;
+    }
+    throw new Error('expected SS_ERR_CONFIG');
   });
 });

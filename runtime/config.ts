@@ -15,6 +15,7 @@
  * unset. Anything malformed raises `SS_ERR_CONFIG` naming the variable in `field`.
  */
 import { ScenestreamError } from '../schemas/errors.js';
+import { DEFAULT_TOPICS_CONFIG, type TopicsConfig } from './kafka/topics.js';
 
 export interface HostPort {
   readonly host: string;
@@ -123,4 +124,44 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
       : parseList('REDIS_CLUSTER_NODES', nodesText);
 
   return { kafkaBrokers, redisUrl, redisClusterNodes };
+}
+
+function integer(env: Env, name: string, fallback: number, min: number): number {
+  const text = read(env, name);
+  if (text === undefined) return fallback;
+  if (!/^-?\d+$/.test(text) || Number(text) < min) throw configError(name, `'${text}' is not an integer >= ${min}`);
+  return Number(text);
+}
+
+/** A retention in ms: -1 (never by age) or a positive integer. */
+function retention(env: Env, name: string, fallback: number): number {
+  const ms = integer(env, name, fallback, -1);
+  if (ms === 0) throw configError(name, 'a retention of 0 ms deletes everything; use -1 to keep records forever');
+  return ms;
+}
+
+/**
+ * The topics' settings, from the environment (defaults in {@link DEFAULT_TOPICS_CONFIG}):
+ *
+ * | variable | default | |
+ * |---|---|---|
+ * | `TOPICS_ON_START` | `create` | at job start: `create` missing topics, `check` (fail listing them), or `none` |
+ * | `TOPICS_PARTITIONS` | 6 | partitions of created topics (existing inputs fix the count) |
+ * | `TOPICS_REPLICATION_FACTOR` | 1 | replication of created topics (3 on a production cluster) |
+ * | `TOPICS_INPUT_RETENTION_MS` | -1 | inputs and dead letters: never deleted by age |
+ * | `TOPICS_OUTPUT_RETENTION_MS` | 604800000 | outputs: 7 days |
+ * | `TOPICS_METADATA_TIMEOUT_MS` | 60000 | wait for partition leaders |
+ */
+export function loadTopicsConfig(env: Env = process.env): TopicsConfig {
+  const onStart = read(env, 'TOPICS_ON_START') ?? DEFAULT_TOPICS_CONFIG.onStart;
+  if (onStart !== 'create' && onStart !== 'check' && onStart !== 'none') throw configError('TOPICS_ON_START', `'${onStart}' is not one of create, check, none`);
+  const d = DEFAULT_TOPICS_CONFIG;
+  return {
+    onStart,
+    partitions: integer(env, 'TOPICS_PARTITIONS', d.partitions, 1),
+    replicationFactor: integer(env, 'TOPICS_REPLICATION_FACTOR', d.replicationFactor, 1),
+    inputRetentionMs: retention(env, 'TOPICS_INPUT_RETENTION_MS', d.inputRetentionMs),
+    outputRetentionMs: retention(env, 'TOPICS_OUTPUT_RETENTION_MS', d.outputRetentionMs),
+    metadataTimeoutMs: integer(env, 'TOPICS_METADATA_TIMEOUT_MS', d.metadataTimeoutMs, 1),
+  };
 }

@@ -5,7 +5,7 @@ import { RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Offer } from '../schemas/index.js';
 import { RedisLedger } from './channels/ledger.js';
 import { WebhookChannel } from './channels/webhook.js';
-import { loadServiceConfig } from './config.js';
+import { loadServiceConfig, loadTopicsConfig } from './config.js';
 import { ssError } from '../schemas/errors.js';
 import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
@@ -26,6 +26,7 @@ import { RetailMetrics } from './retailMetrics.js';
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
   const svc = loadServiceConfig(env);
+  const topics = loadTopicsConfig(env);
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
   const redis = createClient({ url: svc.redisUrl });
@@ -48,7 +49,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   const webhookUrl = env['PUSH_WEBHOOK_URL'];
   const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
   const kafka = new Kafka({ clientId: 'scenestream', brokers: svc.kafkaBrokers, logLevel: logLevel.WARN });
-  const base = retailJobOptions({ kafka, redis, deps: { stores, profiles }, campaign, topicsPrefix: env['TOPICS_PREFIX'] ?? '' });
+  const base = retailJobOptions({ kafka, redis, deps: { stores, profiles }, campaign, topicsPrefix: env['TOPICS_PREFIX'] ?? '', topics });
   const observe = (sink: string) => async (values: readonly unknown[]) => {
     for (const v of values) retail.observe(sink, v);
     if (sink === RETAIL_SINKS.offers && webhook !== undefined) {

@@ -7,6 +7,7 @@ import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/
 import { pipeline } from '../stream/stream.js';
 import type { JobOptions, JobSink } from './kafka/job.js';
 import type { RedisCommands } from './redis/checkpoints.js';
+import type { TopicsConfig } from './kafka/topics.js';
 
 const NO_REFERENCE_DATA: RetailDeps = { stores: [], profiles: new Map() };
 
@@ -28,11 +29,12 @@ export interface RetailJobConfig {
   readonly tickMs?: number;
   readonly idleTimeoutMs?: number;
   readonly log?: JobOptions['log'];
+  /** Topics created or checked at start (default: neither). */
+  readonly topics?: TopicsConfig;
 }
 
-/** The retail pipelines as a Kafka job: inputs clickstream, pos, location; outputs per sink. */
-export function retailJobOptions(c: RetailJobConfig): JobOptions {
-  const prefix = c.topicsPrefix ?? '';
+/** The retail job's outputs: pipeline sink name -> topic, key and id. */
+function retailSinks(prefix: string): Record<string, JobSink> {
   const triggers: JobSink = {
     topic: `${prefix}triggers`,
     schema: 'Trigger',
@@ -60,6 +62,25 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
       return `${u.customerId}|${u.storeId ?? ''}|${u.ts}`;
     },
   };
+  return { [RETAIL_SINKS.triggers]: triggers, [RETAIL_SINKS.decisions]: decisions, [RETAIL_SINKS.offers]: offers, [RETAIL_SINKS.recommendations]: recommendations };
+}
+
+function retailSources(prefix: string): JobOptions['sources'] {
+  return {
+    [TOPICS.clickstream]: { topic: `${prefix}${TOPICS.clickstream}`, schema: 'ClickEvent' },
+    [TOPICS.pos]: { topic: `${prefix}${TOPICS.pos}`, schema: 'PosEvent' },
+    [TOPICS.location]: { topic: `${prefix}${TOPICS.location}`, schema: 'LocationEvent' },
+  };
+}
+
+/** The retail job's input and output topics (each input also has its `<input>.dlq`). */
+export function retailTopics(prefix = ''): { readonly inputs: string[]; readonly outputs: string[] } {
+  return { inputs: Object.values(retailSources(prefix)).map((s) => s.topic), outputs: Object.values(retailSinks(prefix)).map((s) => s.topic) };
+}
+
+/** The retail pipelines as a Kafka job: inputs clickstream, pos, location; outputs per sink. */
+export function retailJobOptions(c: RetailJobConfig): JobOptions {
+  const prefix = c.topicsPrefix ?? '';
   return {
     name: c.name ?? 'scenestream-retail',
     graph: () => {
@@ -71,15 +92,12 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
       });
       return p.build();
     },
-    sources: {
-      [TOPICS.clickstream]: { topic: `${prefix}${TOPICS.clickstream}`, schema: 'ClickEvent' },
-      [TOPICS.pos]: { topic: `${prefix}${TOPICS.pos}`, schema: 'PosEvent' },
-      [TOPICS.location]: { topic: `${prefix}${TOPICS.location}`, schema: 'LocationEvent' },
-    },
-    sinks: { [RETAIL_SINKS.triggers]: triggers, [RETAIL_SINKS.decisions]: decisions, [RETAIL_SINKS.offers]: offers, [RETAIL_SINKS.recommendations]: recommendations },
+    sources: retailSources(prefix),
+    sinks: retailSinks(prefix),
     kafka: c.kafka,
     redis: c.redis,
     ...(c.tickMs !== undefined ? { tickMs: c.tickMs } : {}),
     ...(c.log !== undefined ? { log: c.log } : {}),
+    ...(c.topics !== undefined ? { topics: c.topics } : {}),
   };
 }

@@ -17,8 +17,8 @@ describe('parseCli', () => {
       dir: 'out',
     });
     const brokers = loadServiceConfig().kafkaBrokers;
-    expect(parseCli(['--kafka', '--rate', '250', '--topics-prefix', 'sim.'])).toEqual({ kafka: { brokers, rate: 250, topicsPrefix: 'sim.' } });
-    expect(parseCli(['--kafka'])).toEqual({ kafka: { brokers, rate: 1000, topicsPrefix: '' } });
+    expect(parseCli(['--kafka', '--rate', '250', '--topics-prefix', 'sim.'])).toEqual({ kafka: { brokers, rate: 250, topicsPrefix: 'sim.', prepare: expect.any(Function) } });
+    expect(parseCli(['--kafka'])).toEqual({ kafka: { brokers, rate: 1000, topicsPrefix: '', prepare: expect.any(Function) } });
   });
 
   it('writes to stdout when no sink is given, and --help is null', () => {

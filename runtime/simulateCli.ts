@@ -11,7 +11,10 @@
 import { parseArgs } from 'node:util';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
 import { simulate, type SimulateOptions } from '../simulator/simulate.js';
-import { loadServiceConfig } from './config.js';
+import type { Kafka } from 'kafkajs';
+import { loadServiceConfig, loadTopicsConfig } from './config.js';
+import { prepareTopics } from './kafka/topics.js';
+import { retailTopics } from './retailJob.js';
 
 export const USAGE = `usage: simulator [options]
   --seed S             seed of every random choice (default scenestream)
@@ -21,7 +24,8 @@ export const USAGE = `usage: simulator [options]
   --start YYYY-MM-DD   first simulated local date (default 2025-03-03, a Monday)
   --out FILE|-         events as JSON lines to FILE, or - for stdout (the default when no sink is given)
   --dir DIR            write DIR/events.jsonl, DIR/stores.json, DIR/profiles.jsonl
-  --kafka              produce to Kafka (brokers from KAFKA_BROKERS, default 127.0.0.1:9092)
+  --kafka              produce to Kafka (brokers from KAFKA_BROKERS, default 127.0.0.1:9092); the topics
+                       are created first if missing, as "scenestream topics create" does (TOPICS_*)
   --rate R             Kafka only: target events per second, 0 for unpaced (default 1000)
   --topics-prefix P    Kafka only: prefix of the topics clickstream, pos, location (e.g. "sim.")
   --help               this text`;
@@ -77,7 +81,19 @@ export function parseCli(argv: readonly string[]): SimulateOptions | null {
   if (values.out !== undefined) opts.out = values.out;
   if (values.dir !== undefined) opts.dir = values.dir;
   if (values.kafka === true) {
-    opts.kafka = { brokers: loadServiceConfig().kafkaBrokers, rate: rateText === undefined ? 1000 : Number(rateText), topicsPrefix: values['topics-prefix'] ?? '' };
+    const topicsPrefix = values['topics-prefix'] ?? '';
+    const topics = loadTopicsConfig();
+    const prepare = async (kafka: Kafka) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const { inputs, outputs } = retailTopics(topicsPrefix);
+        await prepareTopics(admin, inputs, outputs, topics, (_level, msg) => process.stderr.write(`simulator: ${msg}\n`));
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    opts.kafka = { brokers: loadServiceConfig().kafkaBrokers, rate: rateText === undefined ? 1000 : Number(rateText), topicsPrefix, prepare };
   }
   if (opts.out === undefined && opts.dir === undefined && opts.kafka === undefined) opts.out = '-';
   return opts;

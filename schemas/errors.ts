@@ -62,6 +62,11 @@ export const ERRORS = {
     retryable: true,
     deadLetter: false,
   },
+  SS_ERR_TOPICS: {
+    what: "The job's Kafka topics are missing, not co-partitioned, or got no partition leaders in time; the message lists them.",
+    retryable: false,
+    deadLetter: false,
+  },
   SS_ERR_SINK_FAILED: {
     what: 'A sink failed to deliver after its retries; its input is paused, nothing consumed is lost.',
     retryable: true,

@@ -132,6 +132,8 @@ export interface KafkaOptions extends SendOptions {
   /** Bootstrap servers, `host:port` each; the host that calls this reads them from its configuration. */
   brokers: string[];
   clientId?: string;
+  /** Called once connected, before anything is sent (the CLI creates or checks the topics here). */
+  prepare?: (kafka: Kafka) => Promise<void>;
 }
 
 /** Connect a kafkajs producer, send paced, disconnect. Connection failures raise SS_ERR_SERVICE_UNAVAILABLE. */
@@ -145,6 +147,7 @@ export async function produceToKafka(records: Iterable<SimRecord>, opts: KafkaOp
     throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `cannot connect to Kafka at ${brokers.join(',')}`, { cause });
   }
   try {
+    await opts.prepare?.(kafka);
     return await sendPaced(records, producer, opts);
   } finally {
     await producer.disconnect();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type PartitionMetadata } from 'kafkajs';
 import { loadServiceConfig } from '../runtime/config.js';
+import { waitForLeaders } from '../runtime/kafka/topics.js';
 import { Executor } from '../engine/executor.js';
 import type { PipelineGraph } from '../engine/graph.js';
 import { VirtualClock } from '../engine/clock.js';
@@ -18,7 +19,8 @@ export function testKafka(clientId: string): Kafka {
 }
 
 export async function createTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })), waitForLeaders: true });
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })), waitForLeaders: false });
+  await waitForLeaders(admin, topics, 60_000);
 }
 
 /** Produces simulator records to `prefix + topic`, keyed by customer, in Confluent-framed Avro. */

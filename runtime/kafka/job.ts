@@ -8,6 +8,7 @@ import { InMemoryStateBackend } from '../../engine/state.js';
 import { isScenestreamError, ssError, type ScenestreamError } from '../../schemas/errors.js';
 import { CheckpointStore, FencedError, type RedisCommands } from '../redis/checkpoints.js';
 import { coPartitionedAssigner } from './assigner.js';
+import { deadLetterTopic, prepareTopics, type TopicsConfig } from './topics.js';
 
 /** Upper bound of the payload of one produce request (the broker's default limit is 1 MB per record batch). */
 const PRODUCE_REQUEST_BYTES = 256 * 1024;
@@ -135,6 +136,13 @@ export interface JobOptions {
   readonly checkpointIntervalMs?: number;
   /** Partitions whose batches run at once (kafkajs `partitionsConsumedConcurrently`, default 1); tasks stay sequential. */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * What to do about the job's topics (inputs, outputs, `<input>.dlq`) before consuming: create the
+   * missing ones, or check and fail with `SS_ERR_TOPICS` listing them ({@link ensureTopics}); either
+   * way wait for their partition leaders. Absent: nothing is checked (topics are auto-created on
+   * first use if the broker allows it).
+   */
+  readonly topics?: TopicsConfig;
 }
 
 interface Output {
@@ -217,6 +225,7 @@ export class KafkaJob {
   }
 
   async start(): Promise<void> {
+    await this.prepareTopics();
     await this.producer.connect();
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
@@ -238,6 +247,18 @@ export class KafkaJob {
     const tickMs = this.opts.tickMs ?? 1000;
     this.ticker = setInterval(() => void this.tick(), tickMs);
     this.ticker.unref();
+  }
+
+  private async prepareTopics(): Promise<void> {
+    const config = this.opts.topics;
+    if (config === undefined || config.onStart === 'none') return;
+    const admin = this.opts.kafka.admin();
+    await admin.connect();
+    try {
+      await prepareTopics(admin, Object.values(this.opts.sources).map((s) => s.topic), Object.values(this.opts.sinks).map((s) => s.topic), config, this.log);
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Stops consuming, checkpoints every task, releases them, and disconnects. */
@@ -408,7 +429,7 @@ export class KafkaJob {
       'ss-source-offset': offset,
     };
     if (error.field !== undefined) headers['ss-error-field'] = error.field;
-    task.dlq.push({ topic: `${topic}.dlq`, message: { key, value, headers } });
+    task.dlq.push({ topic: deadLetterTopic(topic), message: { key, value, headers } });
     this.opts.onDeadLetter?.(topic, error);
   }
 
