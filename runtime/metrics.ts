@@ -58,6 +58,12 @@ export class Metrics {
   readonly screenConnections: Gauge<never>;
   /** Every counter of every step of an executor, as the executor names them. */
   readonly stepCounters: Counter<'pipeline' | 'step' | 'counter'>;
+  /** 1 while a service the instance depends on (kafka, redis) answers, 0 during an outage. */
+  readonly dependencyUp: Gauge<'dependency'>;
+  /** Failed attempts to reach a service. */
+  readonly dependencyFailures: Counter<'dependency'>;
+  /** Records of an input partition not yet consumed (the log end minus the next offset), after each batch. */
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
 
   /** What {@link recordExecutorStats} last copied, per executor, to turn totals into increments. */
   private readonly copied = new WeakMap<ExecutorStatsSource, Map<string, number>>();
@@ -86,6 +92,9 @@ export class Metrics {
     this.attribution = new Gauge({ name: 'scenestream_attribution', help: 'Attribution per scene against the holdout group.', labelNames: ['scene', 'group', 'measure'], registers });
     this.screenConnections = new Gauge({ name: 'scenestream_screen_connections', help: 'Open server-sent-event connections of in-store screens.', registers });
     this.stepCounters = new Counter({ name: 'scenestream_step_counter_total', help: "Executors' per-step counters, as named by the executor.", labelNames: ['pipeline', 'step', 'counter'], registers });
+    this.dependencyUp = new Gauge({ name: 'scenestream_dependency_up', help: 'Whether a service the instance depends on answers (1) or not (0).', labelNames: ['dependency'], registers });
+    this.dependencyFailures = new Counter({ name: 'scenestream_dependency_failures_total', help: 'Failed attempts to reach a service the instance depends on.', labelNames: ['dependency'], registers });
+    this.consumerLag = new Gauge({ name: 'scenestream_consumer_lag_records', help: 'Records of an input partition not yet consumed by this instance (log end offset minus next offset).', labelNames: ['topic', 'partition'], registers });
   }
 
   /** Counts one dead-lettered record (from the executor's `onDeadLetter`, where the code is known). */

@@ -7,12 +7,23 @@ import { RedisLedger } from './channels/ledger.js';
 import { WebhookChannel } from './channels/webhook.js';
 import { loadServiceConfig, loadTopicsConfig } from './config.js';
 import { ssError } from '../schemas/errors.js';
+import { Dependencies, errorText, redactUrl } from './dependencies.js';
 import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
+import { kafkaLogCreator } from './kafka/logging.js';
 import { Metrics } from './metrics.js';
 import { CachedProfiles, RedisProfiles, RedisStores } from './redis/reference.js';
 import { retailJobOptions } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function positiveMs(env: Env, name: string, fallback: number): number {
+  const text = env[name]?.trim() ?? '';
+  if (text === '') return fallback;
+  if (!/^\d+$/.test(text) || Number(text) <= 0) throw ssError('SS_ERR_CONFIG', `${name} must be a positive number of ms, got ${JSON.stringify(text)}`, { field: name });
+  return Number(text);
+}
 
 /**
  * The main job in production mode (`SCENESTREAM_MODE=kafka`): the retail pipelines as a Kafka job
@@ -20,69 +31,155 @@ import { RetailMetrics } from './retailMetrics.js';
  * profiles) read from Redis, metrics on HTTP_PORT, and push offers to PUSH_WEBHOOK_URL if set.
  * Start as many instances as you like: they share the partitions.
  *
- * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_PREFIX (default none), PUSH_WEBHOOK_URL,
- * PROFILES_REFRESH_MS (default 60,000), HTTP_PORT/HTTP_HOST.
+ * **Start-up.** The HTTP server comes up first (`/healthz` 200, `/readyz` 503 until the job runs).
+ * Redis, then Kafka, are tried with backoff for `STARTUP_TIMEOUT_MS`; one log line names what is
+ * unreachable and where, a reminder follows every `OUTAGE_LOG_INTERVAL_MS`; past the timeout the
+ * process exits non-zero with `SS_ERR_SERVICE_UNAVAILABLE` (the CLI prints it on one line).
+ * **Running.** An outage of Kafka or Redis makes `/readyz` 503 naming the service, sets
+ * `scenestream_dependency_up` to 0 and counts failures; the job retries and loses nothing.
+ *
+ * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_PREFIX (default none), TOPICS_* (README),
+ * PUSH_WEBHOOK_URL, PROFILES_REFRESH_MS (default 60,000), STARTUP_TIMEOUT_MS (default 60,000),
+ * OUTAGE_LOG_INTERVAL_MS (default 30,000), HTTP_PORT/HTTP_HOST.
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
   const svc = loadServiceConfig(env);
   const topics = loadTopicsConfig(env);
+  const startupMs = positiveMs(env, 'STARTUP_TIMEOUT_MS', 60_000);
+  const refreshMs = positiveMs(env, 'PROFILES_REFRESH_MS', 60_000);
+  const logIntervalMs = positiveMs(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000);
+  const log = (level: 'info' | 'warn' | 'error', msg: string) => console.error(`${level}: ${msg}`);
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
-  const redis = createClient({ url: svc.redisUrl });
-  redis.on('error', (e: unknown) => console.error(`redis: ${String(e)}`));
-  await redis.connect();
-  const stores = await new RedisStores(redis).all();
-  const profiles = new CachedProfiles(new RedisProfiles(redis));
-  await profiles.refresh();
-  const refreshMs = Number(env['PROFILES_REFRESH_MS'] ?? 60_000);
-  if (!(refreshMs > 0)) throw ssError('SS_ERR_CONFIG', `PROFILES_REFRESH_MS must be > 0, got ${env['PROFILES_REFRESH_MS']}`, { field: 'PROFILES_REFRESH_MS' });
-  const refresher = setInterval(() => void profiles.refresh().catch((e: unknown) => console.error(`profiles refresh: ${String(e)}`)), refreshMs);
-  let campaign: CampaignSource = staticCampaign();
-  let closeCampaign = () => {};
-  if (opts.config !== undefined) {
-    const handle = openCampaign(opts.config, { reloads: metrics.campaignReloads });
-    handle.watch();
-    campaign = handle;
-    closeCampaign = () => handle.close();
-  }
-  const webhookUrl = env['PUSH_WEBHOOK_URL'];
-  const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
-  const kafka = new Kafka({ clientId: 'scenestream', brokers: svc.kafkaBrokers, logLevel: logLevel.WARN });
-  const base = retailJobOptions({ kafka, redis, deps: { stores, profiles }, campaign, topicsPrefix: env['TOPICS_PREFIX'] ?? '', topics });
-  const observe = (sink: string) => async (values: readonly unknown[]) => {
-    for (const v of values) retail.observe(sink, v);
-    if (sink === RETAIL_SINKS.offers && webhook !== undefined) {
-      for (const o of values as Offer[]) if (o.channel === 'push') await webhook.deliver(o);
-    }
-  };
-  const job = new KafkaJob({
-    ...base,
-    deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
-    onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),
-    observer: {
-      eventsIn: (source, n) => metrics.eventsIn.inc({ source }, n),
-      watermarkLagSeconds: (source, s) => metrics.watermarkLag.set({ source }, s),
-      outputLatencySeconds: (s) => metrics.eventToOutput.observe(s),
-      checkpointSeconds: (s) => metrics.checkpointDuration.observe(s),
-      redisRoundTrips: (n) => metrics.redisRoundTrips.inc(n),
-    },
-    log: (level, msg) => console.error(`${level}: ${msg}`),
+  const deps = new Dependencies({
+    log,
+    logIntervalMs,
+    observer: { up: (s, up) => metrics.dependencyUp.set({ dependency: s }, up ? 1 : 0), failure: (s) => metrics.dependencyFailures.inc({ dependency: s }) },
   });
+  const redisTarget = redactUrl(svc.redisUrl);
+  deps.register('redis', redisTarget);
+  deps.register('kafka', svc.kafkaBrokers.join(','));
+
+  let phase: 'starting' | 'running' | 'stopping' = 'starting';
+  let job: KafkaJob | undefined;
+  let stores = 0;
+  let profiles: CachedProfiles | undefined;
   const server = await startServer({
     metrics,
-    health: () => ({ ok: true, details: { partitions: job.partitions(), profiles: profiles.size, stores: stores.length, stats: job.stats } }),
+    health: () => ({ ok: true, details: { phase, partitions: job?.partitions() ?? [], profiles: profiles?.size ?? 0, stores, stats: job?.stats, dependencies: deps.state() } }),
+    ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
-  console.log(`scenestream (kafka mode): brokers ${svc.kafkaBrokers.join(',')}, redis ${svc.redisUrl}, ${stores.length} stores, ${profiles.size} profiles; metrics ${server.url}/metrics`);
-  await job.start();
-  await new Promise<void>((res) => {
-    process.once('SIGTERM', () => res());
-    process.once('SIGINT', () => res());
-  });
-  clearInterval(refresher);
-  closeCampaign();
-  await job.stop();
-  await server.close();
-  await redis.quit();
-  return 0;
+  log('info', `scenestream (kafka mode) starting: brokers ${svc.kafkaBrokers.join(',')}, redis ${redisTarget}; health ${server.url}/healthz, readiness ${server.url}/readyz`);
+
+  // A signal during start-up ends the waiting at once.
+  let stop = () => {};
+  const stopped = new Promise<void>((res) => (stop = res));
+  const onSignal = () => stop();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const cleanups: Array<() => Promise<void> | void> = [() => server.close()];
+  const cleanup = async () => {
+    phase = 'stopping';
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((e: unknown) => log('warn', `shutdown: ${errorText(e)}`));
+  };
+  const interrupted: unique symbol = Symbol('interrupted');
+  const unlessStopped = <T>(p: Promise<T>): Promise<T | typeof interrupted> => Promise.race([p, stopped.then((): typeof interrupted => interrupted)]);
+
+  try {
+    const deadline = Date.now() + startupMs;
+    let starting = true;
+    const redis = createClient({
+      url: svc.redisUrl,
+      socket: {
+        reconnectStrategy: (retries: number, cause: Error) => {
+          deps.down('redis', cause);
+          if (starting && Date.now() >= deadline) return ssError('SS_ERR_SERVICE_UNAVAILABLE', `redis at ${redisTarget} unreachable for ${startupMs / 1000} s: ${errorText(cause)}`, { cause });
+          return Math.min(100 * 2 ** retries, 5_000);
+        },
+      },
+    });
+    redis.on('error', () => {}); // reported through the reconnect strategy, once per interval
+    redis.on('ready', () => deps.up('redis'));
+    cleanups.push(() => (redis.isOpen ? redis.quit().then(() => undefined) : undefined));
+    const connected = await unlessStopped(
+      redis.connect().catch((e: unknown) => {
+        // node-redis wraps the strategy's error; the last connection error is what an operator needs.
+        throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `redis at ${redisTarget} unreachable for ${startupMs / 1000} s: ${deps.state()['redis']?.lastError ?? errorText(e)}`, { cause: e });
+      }),
+    );
+    if (connected === interrupted) return 0;
+    starting = false;
+
+    const kafka = new Kafka({ clientId: 'scenestream', brokers: svc.kafkaBrokers, logCreator: kafkaLogCreator(log, logIntervalMs) });
+    const probe = new Kafka({ clientId: 'scenestream-probe', brokers: svc.kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 3_000 });
+    const reached = await unlessStopped(
+      deps.reach(
+        'kafka',
+        async () => {
+          const admin = probe.admin();
+          await admin.connect();
+          try {
+            await admin.describeCluster();
+          } finally {
+            await admin.disconnect();
+          }
+        },
+        { timeoutMs: Math.max(1, deadline - Date.now()), initialMs: 500 },
+      ),
+    );
+    if (reached === interrupted) return 0;
+
+    const storeList = await new RedisStores(redis).all();
+    stores = storeList.length;
+    profiles = new CachedProfiles(new RedisProfiles(redis));
+    await profiles.refresh();
+    const cached = profiles;
+    const refresher = setInterval(() => void cached.refresh().catch((e: unknown) => deps.down('redis', e)), refreshMs);
+    cleanups.push(() => clearInterval(refresher));
+    let campaign: CampaignSource = staticCampaign();
+    if (opts.config !== undefined) {
+      const handle = openCampaign(opts.config, { reloads: metrics.campaignReloads });
+      handle.watch();
+      campaign = handle;
+      cleanups.push(() => handle.close());
+    }
+    const webhookUrl = env['PUSH_WEBHOOK_URL'];
+    const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
+    const base = retailJobOptions({ kafka, redis, deps: { stores: storeList, profiles }, campaign, topicsPrefix: env['TOPICS_PREFIX'] ?? '', topics });
+    const observe = (sink: string) => async (values: readonly unknown[]) => {
+      for (const v of values) retail.observe(sink, v);
+      if (sink === RETAIL_SINKS.offers && webhook !== undefined) {
+        for (const o of values as Offer[]) if (o.channel === 'push') await webhook.deliver(o);
+      }
+    };
+    const running = new KafkaJob({
+      ...base,
+      deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
+      onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),
+      observer: {
+        eventsIn: (source, n) => metrics.eventsIn.inc({ source }, n),
+        watermarkLagSeconds: (source, s) => metrics.watermarkLag.set({ source }, s),
+        outputLatencySeconds: (s) => metrics.eventToOutput.observe(s),
+        checkpointSeconds: (s) => metrics.checkpointDuration.observe(s),
+        redisRoundTrips: (n) => metrics.redisRoundTrips.inc(n),
+        serviceDown: (s, e) => (s === 'delivery' ? undefined : deps.down(s, e)),
+        serviceUp: (s) => (s === 'delivery' ? undefined : deps.up(s)),
+        consumerLag: (topic, partition, n) => metrics.consumerLag.set({ topic, partition: String(partition) }, n),
+      },
+      log,
+    });
+    job = running;
+    cleanups.push(() => running.stop());
+    const started = await unlessStopped(running.start());
+    if (started === interrupted) return 0;
+    phase = 'running';
+    log('info', `scenestream (kafka mode) running: ${stores} stores, ${profiles.size} profiles; metrics ${server.url}/metrics`);
+    await stopped;
+    return 0;
+  } finally {
+    await cleanup();
+  }
 }

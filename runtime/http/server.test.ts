@@ -68,6 +68,25 @@ describe('HTTP server', () => {
     await app.close();
   });
 
+  it('/readyz answers from its own check, separately from /healthz, and falls back to health', async () => {
+    let down: string[] = [];
+    const app = await buildServer({
+      metrics: new Metrics({ processMetrics: false }),
+      health: () => ({ ok: true }),
+      ready: () => ({ ok: down.length === 0, details: { down } }),
+    });
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready', down: [] });
+    down = ['redis'];
+    const notReady = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toMatchObject({ status: 'not ready', down: ['redis'] });
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    await app.close();
+    const plain = await buildServer({ metrics: new Metrics({ processMetrics: false }), health: () => ({ ok: false }) });
+    expect((await plain.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    await plain.close();
+  });
+
   it('serves the screens only when given a hub', async () => {
     const metrics = new Metrics({ processMetrics: false });
     const without = await buildServer({ metrics });

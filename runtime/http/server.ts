@@ -62,23 +62,32 @@ export const metricsPlugin: FastifyPluginCallback<MetricsPluginOptions> = (app, 
 
 export interface HealthPluginOptions {
   readonly health?: () => HealthReport;
+  /** Readiness (`/readyz`): default the same as health. */
+  readonly ready?: () => HealthReport;
 }
 
-/** `GET /healthz`: 200 `{status: "ok"}` when healthy, 503 `{status: "unhealthy"}` otherwise. */
+/**
+ * `GET /healthz` (liveness): 200 `{status: "ok"}` when healthy, 503 `{status: "unhealthy"}` otherwise.
+ * `GET /readyz` (readiness): 200 `{status: "ready"}`, or 503 `{status: "not ready"}` with the reason
+ * (for the production job: a service it depends on is down, or it has not joined its group yet).
+ */
 export const healthPlugin: FastifyPluginCallback<HealthPluginOptions> = (app, opts, done) => {
   const started = Date.now();
-  app.get('/healthz', (_req, reply) => {
-    let report: HealthReport;
-    try {
-      report = opts.health?.() ?? { ok: true };
-    } catch (e) {
-      report = { ok: false, details: { error: e instanceof Error ? e.message : String(e) } };
-    }
-    return reply
-      .code(report.ok ? 200 : 503)
-      .header('cache-control', 'no-store')
-      .send({ status: report.ok ? 'ok' : 'unhealthy', uptimeSeconds: Math.round((Date.now() - started) / 1000), ...report.details });
-  });
+  const route = (path: string, check: (() => HealthReport) | undefined, ok: string, notOk: string) =>
+    app.get(path, (_req, reply) => {
+      let report: HealthReport;
+      try {
+        report = check?.() ?? { ok: true };
+      } catch (e) {
+        report = { ok: false, details: { error: e instanceof Error ? e.message : String(e) } };
+      }
+      return reply
+        .code(report.ok ? 200 : 503)
+        .header('cache-control', 'no-store')
+        .send({ status: report.ok ? ok : notOk, uptimeSeconds: Math.round((Date.now() - started) / 1000), ...report.details });
+    });
+  route('/healthz', opts.health, 'ok', 'unhealthy');
+  route('/readyz', opts.ready ?? opts.health, 'ready', 'not ready');
   done();
 };
 
@@ -86,6 +95,8 @@ export interface ServerOptions {
   readonly metrics: Metrics;
   readonly beforeScrape?: () => void;
   readonly health?: () => HealthReport;
+  /** Readiness for `/readyz` (default: `health`). */
+  readonly ready?: () => HealthReport;
   /** Serves the in-store screens when given. */
   readonly screens?: ScreenHub;
   /** Heartbeat of the screens' event streams; default 15,000 ms. */
@@ -98,7 +109,7 @@ export interface ServerOptions {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false });
   await app.register(metricsPlugin, opts.beforeScrape === undefined ? { metrics: opts.metrics } : { metrics: opts.metrics, beforeScrape: opts.beforeScrape });
-  await app.register(healthPlugin, opts.health === undefined ? {} : { health: opts.health });
+  await app.register(healthPlugin, { ...(opts.health !== undefined ? { health: opts.health } : {}), ...(opts.ready !== undefined ? { ready: opts.ready } : {}) });
   if (opts.screens !== undefined) {
     await app.register(screensPlugin, {
       hub: opts.screens,

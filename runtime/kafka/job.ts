@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type SchemaRegistry } from '../../schemas/index.js';
 import { systemClock, type Clock } from '../../engine/clock.js';
 import { Executor, type DeadLetter } from '../../engine/executor.js';
@@ -87,7 +87,16 @@ export interface JobObserver {
   checkpointSeconds?(seconds: number): void;
   /** Redis calls made since the last report. */
   redisRoundTrips?(n: number): void;
+  /** A call to a service failed (the job retries it with backoff). */
+  serviceDown?(service: JobService, error: unknown): void;
+  /** A service answered again after failures (or the consumer joined its group). */
+  serviceUp?(service: JobService): void;
+  /** Records of an input partition after the batch just processed: the log end offset minus the next offset. */
+  consumerLag?(topic: string, partition: number, records: number): void;
 }
+
+/** What a failing call was talking to: the broker, Redis, or a person-facing delivery endpoint. */
+export type JobService = 'kafka' | 'redis' | 'delivery';
 
 export interface JobStats {
   eventsIn: number;
@@ -221,7 +230,8 @@ export class KafkaJob {
       retry: { retries: 10 },
       ...opts.consumer,
     });
-    this.producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+    // The default partitioner named explicitly (murmur2, as Kafka's Java client): kafkajs warns at every start otherwise.
+    this.producer = opts.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
   }
 
   async start(): Promise<void> {
@@ -233,9 +243,13 @@ export class KafkaJob {
       this.assigned = [...assigned].sort((a, b) => a - b);
       for (const p of [...this.tasks.keys()]) if (!assigned.has(p)) void this.dropTask(p, 'revoked');
       this.log('info', `assigned partitions [${[...assigned].sort((a, b) => a - b).join(', ')}]`);
+      this.opts.observer?.serviceUp?.('kafka');
     });
     // kafkajs restarts a crashed consumer on its own; without this its reason would go unseen.
-    this.consumer.on(this.consumer.events.CRASH, (e) => this.log('error', `consumer crashed (restart: ${String(e.payload.restart)}): ${e.payload.error.stack ?? e.payload.error.message}`));
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.opts.observer?.serviceDown?.('kafka', e.payload.error);
+      this.log('error', `consumer crashed (restart: ${String(e.payload.restart)}): ${e.payload.error.message}`);
+    });
     for (const s of Object.values(this.opts.sources)) await this.consumer.subscribe({ topic: s.topic, fromBeginning: true });
     this.running = true;
     await this.consumer.run({
@@ -304,7 +318,7 @@ export class KafkaJob {
     });
     task = new Task(partition, executor, backend, outputs, dlq);
     task.owner = `${this.owner}:${++this.incarnations}`;
-    const loaded = await this.retry(`claim task ${partition}`, () => this.store.claim(partition, task!.owner));
+    const loaded = await this.retry(`claim task ${partition}`, 'redis', () => this.store.claim(partition, task!.owner));
     executor.restoreParts(loaded.state, loaded.meta);
     backend.drainChanges(); // restoring is not a change
     task.offsets = { ...loaded.offsets };
@@ -386,6 +400,7 @@ export class KafkaJob {
         if (Number.isFinite(wm)) lag(source, (Date.now() - wm) / 1000);
       }
       task.offsets[batch.topic] = (BigInt(last) + 1n).toString();
+      this.opts.observer?.consumerLag?.(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(task.offsets[batch.topic]!))));
       await this.flush(task, heartbeat);
     });
     await heartbeat();
@@ -472,7 +487,7 @@ export class KafkaJob {
       // for a 1 MB partition fetch) would exceed the broker's 1 MB message.max.bytes in one record
       // batch, which no retry cures. Sent one after another, so order per partition holds.
       for (const request of chunkMessages(topicMessages, PRODUCE_REQUEST_BYTES)) {
-        await this.retry('produce', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
+        await this.retry('produce', 'kafka', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
       }
       this.stats.outputs += outputs.length;
       const latency = this.opts.observer?.outputLatencySeconds;
@@ -483,7 +498,7 @@ export class KafkaJob {
     }
     for (const [sink, values] of bySink) {
       const deliver = this.opts.deliver?.[sink];
-      if (deliver !== undefined) await this.retry(`deliver ${sink}`, () => deliver(values), heartbeat);
+      if (deliver !== undefined) await this.retry(`deliver ${sink}`, 'delivery', () => deliver(values), heartbeat);
     }
     task.uncheckpointed = true;
     const now = performance.now();
@@ -494,10 +509,10 @@ export class KafkaJob {
     const meta = task.executor.metaSnapshot();
     const tripsBefore = this.store.roundTrips;
     try {
-      const result = await this.retry('checkpoint', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
+      const result = await this.retry('checkpoint', 'redis', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
       if (result === 'MISSING') {
         this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
-        await this.retry('rewrite', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
+        await this.retry('rewrite', 'redis', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
       }
       this.stats.checkpoints++;
       this.opts.observer?.checkpointSeconds?.((performance.now() - now) / 1000);
@@ -518,18 +533,29 @@ export class KafkaJob {
   }
 
   /** Retries a write with exponential backoff, heartbeating so the group keeps our partitions. */
-  private async retry<T>(what: string, fn: () => Promise<T>, heartbeat: () => Promise<void> = async () => {}): Promise<T> {
+  /**
+   * Runs `fn` until it succeeds, with exponential backoff, heartbeating between attempts. Logs the
+   * first failure and the recovery, not every attempt (the observer hears every one, for metrics
+   * and the dependencies' view).
+   */
+  private async retry<T>(what: string, service: JobService, fn: () => Promise<T>, heartbeat: () => Promise<void> = async () => {}): Promise<T> {
     const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 100, maxMs: 5_000 };
     let delay = initialMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        const result = await fn();
+        if (attempt > 1) {
+          this.log('info', `${what} succeeded after ${attempt} attempts`);
+          this.opts.observer?.serviceUp?.(service);
+        }
+        return result;
       } catch (e) {
         if (e instanceof FencedError) throw e;
         if (isScenestreamError(e) && !e.retryable) throw e;
         if (!this.running && attempt > 3) throw e;
         this.stats.retries++;
-        this.log(attempt % 10 === 1 ? 'warn' : 'info', `${what} failed (attempt ${attempt}), retrying in ${delay} ms: ${e instanceof Error ? e.message : String(e)}`);
+        this.opts.observer?.serviceDown?.(service, e);
+        if (attempt === 1) this.log('warn', `${what} failed, retrying with backoff (${initialMs}-${maxMs} ms): ${e instanceof Error ? e.message : String(e)}`);
         await new Promise((r) => setTimeout(r, delay));
         await heartbeat().catch(() => undefined);
         delay = Math.min(maxMs, delay * 2);

@@ -1,0 +1,24 @@
+import { logLevel, type logCreator } from 'kafkajs';
+
+/**
+ * kafkajs' logs through the job's log, warnings and errors only, each distinct message at most once
+ * per `intervalMs` (with the number of repeats held back): a broker that is down makes kafkajs log
+ * the same connection error on every attempt, several times a second.
+ */
+export function kafkaLogCreator(log: (level: 'info' | 'warn' | 'error', msg: string) => void, intervalMs: number, now: () => number = Date.now): logCreator {
+  const seen = new Map<string, { at: number; repeats: number }>();
+  return () => ({ namespace, level, log: entry }) => {
+    if (level > logLevel.WARN) return;
+    const text = `kafka ${namespace}: ${entry.message}${typeof entry['error'] === 'string' ? `: ${entry['error']}` : ''}`;
+    const last = seen.get(text);
+    const t = now();
+    if (last !== undefined && t - last.at < intervalMs) {
+      last.repeats++;
+      return;
+    }
+    const repeats = last?.repeats ?? 0;
+    seen.set(text, { at: t, repeats: 0 });
+    if (seen.size > 1_000) seen.delete(seen.keys().next().value as string);
+    log(level === logLevel.ERROR ? 'error' : 'warn', repeats > 0 ? `${text} (and ${repeats} times more since it was last logged)` : text);
+  };
+}

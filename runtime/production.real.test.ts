@@ -1,0 +1,146 @@
+/**
+ * Production mode (`SCENESTREAM_MODE=kafka npm start`, the compiled CLI) when its services fail:
+ * Redis or Kafka unreachable at start (bounded retry, one-line error, exit 1, `/healthz` and
+ * `/readyz` served while waiting), and Redis lost while running (`/readyz` 503 naming it, the
+ * dependency gauge at 0, a log line per outage rather than per attempt, ready again once it is back).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { uniqueId } from '../testkit/kafka.js';
+import { loadServiceConfig } from './config.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A TCP port nothing listens on (bound then released). */
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  readonly exit: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+function start(cmd: string, args: readonly string[], env: Record<string, string>): Running {
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
+  child.stdout!.resume();
+  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return { child, stderr: () => err, exit };
+}
+
+function startJob(env: Record<string, string>): Running {
+  return start(process.execPath, ['dist/runtime/cli.js', 'run'], { SCENESTREAM_MODE: 'kafka', HTTP_PORT: '0', OUTAGE_LOG_INTERVAL_MS: '60000', ...env });
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Whether something accepts connections on the port (undefined while not, for {@link until}). */
+function listening(port: number): Promise<true | undefined> {
+  return new Promise((res) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), res(true)));
+    socket.once('error', () => res(undefined));
+  });
+}
+
+const healthUrl = (r: Running) => /health (http:\/\/\S+)\/healthz/.exec(r.stderr())?.[1];
+
+async function get(url: string): Promise<{ status: number; body: Record<string, unknown> | string }> {
+  const res = await fetch(url);
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+describe('production mode when services fail (compiled CLI, real Kafka and Redis)', () => {
+  it('Redis unreachable at start: serves /healthz 200 and /readyz 503 naming it while retrying, then exits 1 with one line', async () => {
+    const port = await freePort();
+    const job = startJob({ REDIS_URL: `redis://127.0.0.1:${port}`, STARTUP_TIMEOUT_MS: '4000' });
+    const base = await until('the health URL', () => healthUrl(job));
+    const ready = await until('/readyz naming redis', async () => {
+      const r = await get(`${base}/readyz`);
+      return typeof r.body === 'object' && (r.body['down'] as string[]).includes('redis') ? r : undefined;
+    });
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 'not ready', phase: 'starting', down: ['redis'] });
+    expect((await get(`${base}/healthz`)).status).toBe(200);
+    expect(await job.exit).toBe(1);
+    const lines = job.stderr().trim().split('\n');
+    expect(lines.at(-1)).toMatch(new RegExp(`^SS_ERR_SERVICE_UNAVAILABLE: redis at redis://127\\.0\\.0\\.1:${port} unreachable for 4 s: .*ECONNREFUSED`));
+    // One line when the outage began, none per attempt (there were dozens).
+    expect(lines.filter((l) => l.includes('unreachable')).length).toBeLessThanOrEqual(3);
+    expect(job.stderr()).not.toMatch(/^\s+at /m);
+  });
+
+  it('Kafka unreachable at start: exits 1 with one line naming the brokers, after its start-up timeout', async () => {
+    const port = await freePort();
+    const job = startJob({ KAFKA_BROKERS: `127.0.0.1:${port}`, STARTUP_TIMEOUT_MS: '4000' });
+    expect(await job.exit).toBe(1);
+    const lines = job.stderr().trim().split('\n');
+    expect(lines.at(-1)).toMatch(new RegExp(`^SS_ERR_SERVICE_UNAVAILABLE: kafka at 127\\.0\\.0\\.1:${port} unreachable for 4\\.0 s`));
+    expect(lines.filter((l) => l.includes('unreachable')).length).toBeLessThanOrEqual(3);
+    expect(job.stderr()).not.toMatch(/^\s+at /m);
+    expect(job.stderr()).not.toContain('KafkaJSNonRetriableError');
+  });
+
+  it('Redis lost while running: /readyz 503 and the gauge at 0, one log line; ready again when it is back', async () => {
+    const port = await freePort();
+    const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    let redis = start('redis-server', redisArgs, {});
+    await until('redis up', () => listening(port), 20_000);
+    const job = startJob({ REDIS_URL: `redis://127.0.0.1:${port}`, TOPICS_PREFIX: `${uniqueId('prod')}.`, TOPICS_PARTITIONS: '2', KAFKA_BROKERS: loadServiceConfig().kafkaBrokers.join(',') });
+    const base = await until('the health URL', () => healthUrl(job));
+    await until('ready', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 90_000);
+
+    redis.child.kill('SIGKILL');
+    await redis.exit;
+    const down = await until('not ready', async () => {
+      const r = await get(`${base}/readyz`);
+      return r.status === 503 ? r : undefined;
+    });
+    expect(down.body).toMatchObject({ status: 'not ready', phase: 'running', down: ['redis'] });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/scenestream_dependency_up\{dependency="redis"\} 0/);
+    expect(metrics).toMatch(/scenestream_dependency_up\{dependency="kafka"\} 1/);
+    await new Promise((r) => setTimeout(r, 3_000)); // dozens of reconnect attempts
+    expect(job.stderr().split('\n').filter((l) => l.includes(`127.0.0.1:${port}`) && l.includes('unreachable'))).toHaveLength(1);
+    expect((await get(`${base}/healthz`)).status).toBe(200);
+
+    redis = start('redis-server', redisArgs, {});
+    await until('redis up again', () => listening(port), 20_000);
+    await until('ready again', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 30_000);
+    expect(job.stderr()).toMatch(/redis at redis:\/\/127\.0\.0\.1:\d+ reachable again after/);
+    job.child.kill('SIGTERM');
+    expect(await job.exit).toBe(0);
+    redis.child.kill('SIGKILL');
+  });
+});
