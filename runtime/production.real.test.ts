@@ -2,13 +2,20 @@
  * Production mode (`SCENESTREAM_MODE=kafka npm start`, the compiled CLI) when its services fail:
  * Redis or Kafka unreachable at start (bounded retry, one-line error, exit 1, `/healthz` and
  * `/readyz` served while waiting), and Redis lost while running (`/readyz` 503 naming it, the
- * dependency gauge at 0, a log line per outage rather than per attempt, ready again once it is back).
+ * dependency gauge at 0, a log line per outage rather than per attempt, ready again once it is back);
+ * and the store screens, which every instance serves from the recommendations topic.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uniqueId } from '../testkit/kafka.js';
+import { encodeConfluent, type RecommendationUpdate } from '../schemas/index.js';
+import { generateWorld } from '../simulator/world.js';
+import { testKafka, uniqueId } from '../testkit/kafka.js';
 import { loadServiceConfig } from './config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -110,6 +117,47 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     expect(lines.filter((l) => l.includes('unreachable')).length).toBeLessThanOrEqual(3);
     expect(job.stderr()).not.toMatch(/^\s+at /m);
     expect(job.stderr()).not.toContain('KafkaJSNonRetriableError');
+  });
+
+  it('every instance serves every store: a screen shows an update another instance computed, and a screen that reconnects gets it at once', async () => {
+    const port = await freePort();
+    const redis = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
+    await until('redis up', () => listening(port), 20_000);
+    const tmp = mkdtempSync(join(tmpdir(), 'ss-prod-'));
+    const store = generateWorld({ seed: 'prod-screens', customers: 5 }).stores[0]!;
+    writeFileSync(join(tmp, 'stores.json'), JSON.stringify([store]));
+    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, KAFKA_BROKERS: loadServiceConfig().kafkaBrokers.join(',') };
+    const load = start(process.execPath, ['dist/runtime/cli.js', 'load-reference', '--stores', join(tmp, 'stores.json')], env);
+    expect(await load.exit).toBe(0);
+    const prefix = `${uniqueId('prod')}.`;
+    const job = startJob({ ...env, TOPICS_PREFIX: prefix, TOPICS_PARTITIONS: '2' });
+    const base = await until('the health URL', () => healthUrl(job));
+    await until('ready', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 90_000);
+    expect((await fetch(`${base}/stores/${store.storeId}`)).status).toBe(200);
+
+    // What another instance's task would have produced for a customer near this store.
+    const update: RecommendationUpdate = { customerId: 'c-elsewhere', storeId: store.storeId, ts: Date.now(), items: [{ productId: 'TOY-042', score: 3, reason: 'bought together with TOY-007' }] };
+    const kafka = testKafka(uniqueId('prod-screens'));
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic: `${prefix}recommendations`, messages: [{ key: update.customerId, value: encodeConfluent('RecommendationUpdate', update) }] });
+    await producer.disconnect();
+
+    const firstEvents = async (): Promise<string> => {
+      const abort = new AbortController();
+      const res = await fetch(`${base}/stores/${store.storeId}/events`, { signal: abort.signal });
+      const reader = res.body!.getReader();
+      const { value } = await reader.read();
+      abort.abort();
+      return new TextDecoder().decode(value);
+    };
+    await until('the update on the screen', async () => ((await firstEvents()).includes('TOY-042') ? true : undefined), 30_000);
+    // A reconnecting screen: the snapshot it gets first already holds the suggestion.
+    expect(await firstEvents()).toMatch(/event: snapshot\n.*TOY-042/s);
+    job.child.kill('SIGTERM');
+    expect(await job.exit).toBe(0);
+    redis.child.kill('SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('Redis lost while running: /readyz 503 and the gauge at 0, one log line; ready again when it is back', async () => {

@@ -11,6 +11,8 @@ import { Dependencies, errorText, redactUrl } from './dependencies.js';
 import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
 import { kafkaLogCreator } from './kafka/logging.js';
+import { feedScreens } from './kafka/screensFeed.js';
+import { ScreenHub } from './channels/screens.js';
 import { Metrics } from './metrics.js';
 import { CachedProfiles, RedisProfiles, RedisStores } from './redis/reference.js';
 import { retailJobOptions } from './retailJob.js';
@@ -29,7 +31,8 @@ function positiveMs(env: Env, name: string, fallback: number): number {
  * The main job in production mode (`SCENESTREAM_MODE=kafka`): the retail pipelines as a Kafka job
  * in the consumer group `scenestream-retail`, state checkpointed in Redis, reference data (stores,
  * profiles) read from Redis, metrics on HTTP_PORT, and push offers to PUSH_WEBHOOK_URL if set.
- * Start as many instances as you like: they share the partitions.
+ * Start as many instances as you like: they share the partitions. Every instance serves the screens
+ * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}).
  *
  * **Start-up.** The HTTP server comes up first (`/healthz` 200, `/readyz` 503 until the job runs).
  * Redis, then Kafka, are tried with backoff for `STARTUP_TIMEOUT_MS`; one log line names what is
@@ -65,8 +68,10 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   let job: KafkaJob | undefined;
   let stores = 0;
   let profiles: CachedProfiles | undefined;
+  const hub = new ScreenHub({ stores: [] });
   const server = await startServer({
     metrics,
+    screens: hub,
     health: () => ({ ok: true, details: { phase, partitions: job?.partitions() ?? [], profiles: profiles?.size ?? 0, stores, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
@@ -134,6 +139,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
 
     const storeList = await new RedisStores(redis).all();
     stores = storeList.length;
+    hub.addStores(storeList);
     profiles = new CachedProfiles(new RedisProfiles(redis));
     await profiles.refresh();
     const cached = profiles;
@@ -175,8 +181,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     cleanups.push(() => running.stop());
     const started = await unlessStopped(running.start());
     if (started === interrupted) return 0;
+    const feed = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));
+    if (feed === interrupted) return 0;
+    cleanups.push(() => feed.stop());
     phase = 'running';
-    log('info', `scenestream (kafka mode) running: ${stores} stores, ${profiles.size} profiles; metrics ${server.url}/metrics`);
+    log('info', `scenestream (kafka mode) running: ${stores} stores, ${profiles.size} profiles; metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
     await stopped;
     return 0;
   } finally {

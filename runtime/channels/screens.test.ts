@@ -46,6 +46,16 @@ describe('ScreenHub', () => {
     expect(hub.snapshot('s1')!.suggestions.map((s) => s.ts)).toEqual([100]);
   });
 
+  it('serves stores added later, and adding a served store again keeps its suggestions', () => {
+    const hub = new ScreenHub({ stores: [] });
+    expect(hub.publish(update('c1', 1_000))).toBe('unknown_store');
+    hub.addStores([{ storeId: 's1', name: 'One' }]);
+    expect(hub.publish(update('c1', 1_000))).toBe('published');
+    hub.addStores([{ storeId: 's1', name: 'Renamed' }]);
+    expect(hub.store('s1')?.name).toBe('One');
+    expect(hub.snapshot('s1')?.suggestions).toHaveLength(1);
+  });
+
   it('shows at most maxPerStore suggestions, evicting the oldest', () => {
     const hub = new ScreenHub({ stores: STORES, maxPerStore: 2 });
     hub.publish(update('a', 300));

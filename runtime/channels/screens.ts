@@ -82,7 +82,15 @@ export class ScreenHub {
     this.rememberIds = opts.rememberIds ?? 1_024;
     if (!(Number.isSafeInteger(this.maxPerStore) && this.maxPerStore >= 1)) throw ssError('SS_ERR_CONFIG', `screens maxPerStore must be an integer >= 1, got ${this.maxPerStore}`, { field: 'screens.maxPerStore' });
     if (!(Number.isSafeInteger(this.rememberIds) && this.rememberIds >= 1)) throw ssError('SS_ERR_CONFIG', `screens rememberIds must be an integer >= 1, got ${this.rememberIds}`, { field: 'screens.rememberIds' });
-    for (const s of opts.stores) this.stores.set(s.storeId, { store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone }, bySlot: new Map(), seen: new Set(), listeners: new Set() });
+    this.addStores(opts.stores);
+  }
+
+  /** Serves these stores too (a store already served keeps its suggestions and screens). */
+  addStores(stores: Iterable<ScreenStore>): void {
+    for (const s of stores) {
+      if (this.stores.has(s.storeId)) continue;
+      this.stores.set(s.storeId, { store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone }, bySlot: new Map(), seen: new Set(), listeners: new Set() });
+    }
   }
 
   /** The store, if the hub serves it. */
