@@ -1,31 +1,19 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import { ssError } from '../schemas/errors.js';
 import type { KeyedStream } from '../stream/stream.js';
-import { SCENES, type ClickEvent, type Decision, type Scene, type SuppressionReason } from '../schemas/index.js';
+import { SCENES, type AttributionEvent, type AttributionGroup, type ClickEvent, type Decision, type Scene, type SuppressionReason } from '../schemas/index.js';
 import { DEFAULT_PARAMS } from './params.js';
 import { isPurchase, type KnownPosEvent } from './sources.js';
 
 /** What attribution reads besides decisions: clicks and till transactions of known customers. */
 export type PurchaseInput = ClickEvent | KnownPosEvent;
 
-/** The two groups compared: customers who were sent the offer, and the global control group. */
-export type AttributionGroup = 'sent' | 'holdout';
-
-/** One decision's attribution window, closed. */
-export interface AttributionEvent {
-  readonly decisionId: string;
-  readonly scene: Scene;
-  readonly customerId: string;
-  readonly group: AttributionGroup;
-  /** Whether the customer made a purchase in `(decisionTs, decisionTs + window]`. */
-  readonly converted: boolean;
-  /** Sum of the revenue of every purchase in the window (0 when not converted). */
-  readonly revenue: number;
-  /** When the window closed: `decisionTs + window` (also the record's event time). */
-  readonly ts: number;
-  /** The decision's ts (the trigger's). */
-  readonly decisionTs: number;
-}
+/**
+ * One decision's attribution window, closed, and the two groups compared (customers who were sent
+ * the offer, and the global control group): contracts of their own (`AttributionEvent.avsc`), since
+ * the production job produces them to the `attribution` topic and sums them across instances.
+ */
+export type { AttributionEvent, AttributionGroup };
 
 /**
  * The revenue of a purchase: a till transaction's `total`; a checkout click's
@@ -201,21 +189,35 @@ export interface SceneSummary {
 
 const rate = (n: number, d: number): number => (d === 0 ? 0 : n / d);
 
-/** The running totals of one scene after one more closed window (pure; the live step and {@link summarise} share it). */
-export function addAttribution(t: SceneAttributionTotals, e: AttributionEvent): SceneAttributionTotals {
-  const sent = t.sent + (e.group === 'sent' ? 1 : 0);
-  const holdout = t.holdout + (e.group === 'holdout' ? 1 : 0);
-  const sentConverted = t.sentConverted + (e.group === 'sent' && e.converted ? 1 : 0);
-  const holdoutConverted = t.holdoutConverted + (e.group === 'holdout' && e.converted ? 1 : 0);
+/** Two totals of one scene as one: counts and revenue add, uplift follows from the sums (partitions, instances). */
+export function mergeAttribution(a: SceneAttributionTotals, b: SceneAttributionTotals): SceneAttributionTotals {
+  const sent = a.sent + b.sent;
+  const holdout = a.holdout + b.holdout;
+  const sentConverted = a.sentConverted + b.sentConverted;
+  const holdoutConverted = a.holdoutConverted + b.holdoutConverted;
   return {
     sent,
     sentConverted,
     holdout,
     holdoutConverted,
     uplift: rate(sentConverted, sent) - rate(holdoutConverted, holdout),
-    sentRevenue: t.sentRevenue + (e.group === 'sent' ? e.revenue : 0),
-    holdoutRevenue: t.holdoutRevenue + (e.group === 'holdout' ? e.revenue : 0),
+    sentRevenue: a.sentRevenue + b.sentRevenue,
+    holdoutRevenue: a.holdoutRevenue + b.holdoutRevenue,
   };
+}
+
+/** The running totals of one scene after one more closed window (pure; the live step and {@link summarise} share it). */
+export function addAttribution(t: SceneAttributionTotals, e: AttributionEvent): SceneAttributionTotals {
+  const sent = e.group === 'sent';
+  return mergeAttribution(t, {
+    sent: sent ? 1 : 0,
+    sentConverted: sent && e.converted ? 1 : 0,
+    holdout: sent ? 0 : 1,
+    holdoutConverted: !sent && e.converted ? 1 : 0,
+    uplift: 0,
+    sentRevenue: sent ? e.revenue : 0,
+    holdoutRevenue: sent ? 0 : e.revenue,
+  });
 }
 
 export const EMPTY_ATTRIBUTION: SceneAttributionTotals = { sent: 0, sentConverted: 0, holdout: 0, holdoutConverted: 0, uplift: 0, sentRevenue: 0, holdoutRevenue: 0 };

@@ -75,7 +75,7 @@ describe('Dependencies', () => {
     });
     const error: unknown = await failing.catch((e: unknown) => e);
     expect(isScenestreamError(error, 'SS_ERR_SERVICE_UNAVAILABLE')).toBe(true);
-    expect((error as Error).message).toBe('SS_ERR_SERVICE_UNAVAILABLE: redis at redis://127.0.0.1:6379 unreachable for 5.0 s (6 attempts): connect ECONNREFUSED 127.0.0.1:6379');
+    expect((error as Error).message).toBe('SS_ERR_SERVICE_UNAVAILABLE: redis at redis://127.0.0.1:6379 unreachable for 5 s (6 attempts): connect ECONNREFUSED 127.0.0.1:6379');
   });
 
   it('keeps passwords out of the targets it logs', () => {

@@ -134,9 +134,20 @@ export class Dependencies {
    * {@link down}; past the deadline it throws `SS_ERR_SERVICE_UNAVAILABLE` naming the service,
    * where it is and the last error.
    */
-  async reach<T>(service: string, attempt: () => Promise<T>, o: { readonly timeoutMs: number; readonly initialMs?: number; readonly maxMs?: number; readonly sleep?: (ms: number) => Promise<void> }): Promise<T> {
+  async reach<T>(
+    service: string,
+    attempt: () => Promise<T>,
+    o: {
+      readonly timeoutMs: number;
+      /** When to give up (clock ms), if earlier than now + timeoutMs: a start-up budget shared with other services. */
+      readonly deadline?: number;
+      readonly initialMs?: number;
+      readonly maxMs?: number;
+      readonly sleep?: (ms: number) => Promise<void>;
+    },
+  ): Promise<T> {
     const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    const deadline = this.now() + o.timeoutMs;
+    const deadline = Math.min(o.deadline ?? Infinity, this.now() + o.timeoutMs);
     let delay = o.initialMs ?? 250;
     for (;;) {
       try {
@@ -164,5 +175,5 @@ export class Dependencies {
 }
 
 function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+  return ms < 10_000 && ms % 1000 !== 0 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }

@@ -12,6 +12,8 @@ import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
 import { kafkaLogCreator } from './kafka/logging.js';
 import { feedScreens } from './kafka/screensFeed.js';
+import { broadcast } from './kafka/broadcast.js';
+import { AttributionView } from './attributionView.js';
 import { ScreenHub } from './channels/screens.js';
 import { Metrics } from './metrics.js';
 import { CachedProfiles, RedisProfiles, RedisStores } from './redis/reference.js';
@@ -32,7 +34,10 @@ function positiveMs(env: Env, name: string, fallback: number): number {
  * in the consumer group `scenestream-retail`, state checkpointed in Redis, reference data (stores,
  * profiles) read from Redis, metrics on HTTP_PORT, and push offers to PUSH_WEBHOOK_URL if set.
  * Start as many instances as you like: they share the partitions. Every instance serves the screens
- * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}).
+ * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}), and
+ * the job-wide attribution (`GET /attribution`), read back from the attribution topic; its metrics
+ * cover the partitions the instance owns, so that their sum over instances is the job's
+ * ({@link AttributionView}).
  *
  * **Start-up.** The HTTP server comes up first (`/healthz` 200, `/readyz` 503 until the job runs).
  * Redis, then Kafka, are tried with backoff for `STARTUP_TIMEOUT_MS`; one log line names what is
@@ -69,9 +74,12 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   let stores = 0;
   let profiles: CachedProfiles | undefined;
   const hub = new ScreenHub({ stores: [] });
+  const attribution = new AttributionView();
   const server = await startServer({
     metrics,
     screens: hub,
+    beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
+    json: { '/attribution': () => ({ scenes: attribution.totals() }) },
     health: () => ({ ok: true, details: { phase, partitions: job?.partitions() ?? [], profiles: profiles?.size ?? 0, stores, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
@@ -132,7 +140,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
             await admin.disconnect();
           }
         },
-        { timeoutMs: Math.max(1, deadline - Date.now()), initialMs: 500 },
+        { timeoutMs: startupMs, deadline, initialMs: 500 },
       ),
     );
     if (reached === interrupted) return 0;
@@ -156,6 +164,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
     const base = retailJobOptions({ kafka, redis, deps: { stores: storeList, profiles }, campaign, topicsPrefix: env['TOPICS_PREFIX'] ?? '', topics });
     const observe = (sink: string) => async (values: readonly unknown[]) => {
+      // Attribution is read back from its topic, across all instances (below).
+      if (sink === RETAIL_SINKS.attribution) return;
       for (const v of values) retail.observe(sink, v);
       if (sink === RETAIL_SINKS.offers && webhook !== undefined) {
         for (const o of values as Offer[]) if (o.channel === 'push') await webhook.deliver(o);
@@ -184,6 +194,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const feed = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));
     if (feed === interrupted) return 0;
     cleanups.push(() => feed.stop());
+    const attributed = await unlessStopped(
+      broadcast({ kafka, topic: base.sinks[RETAIL_SINKS.attribution]!.topic, schema: 'AttributionEvent', group: `${base.name}-attribution`, log, onValue: (e, p) => void attribution.add(e, p) }),
+    );
+    if (attributed === interrupted) return 0;
+    cleanups.push(() => attributed.stop());
     phase = 'running';
     log('info', `scenestream (kafka mode) running: ${stores} stores, ${profiles.size} profiles; metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
     await stopped;

@@ -3,7 +3,7 @@ import type { CampaignSource } from '../pipelines/campaign.js';
 import type { RetailDeps } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
-import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
+import type { AttributionEvent, Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { pipeline } from '../stream/stream.js';
 import type { JobOptions, JobSink } from './kafka/job.js';
 import type { RedisCommands } from './redis/checkpoints.js';
@@ -62,7 +62,19 @@ function retailSinks(prefix: string): Record<string, JobSink> {
       return `${u.customerId}|${u.storeId ?? ''}|${u.ts}`;
     },
   };
-  return { [RETAIL_SINKS.triggers]: triggers, [RETAIL_SINKS.decisions]: decisions, [RETAIL_SINKS.offers]: offers, [RETAIL_SINKS.recommendations]: recommendations };
+  const attribution: JobSink = {
+    topic: `${prefix}attribution`,
+    schema: 'AttributionEvent',
+    key: (v) => (v as AttributionEvent).customerId,
+    id: (v) => (v as AttributionEvent).decisionId,
+  };
+  return {
+    [RETAIL_SINKS.triggers]: triggers,
+    [RETAIL_SINKS.decisions]: decisions,
+    [RETAIL_SINKS.offers]: offers,
+    [RETAIL_SINKS.recommendations]: recommendations,
+    [RETAIL_SINKS.attribution]: attribution,
+  };
 }
 
 function retailSources(prefix: string): JobOptions['sources'] {

@@ -32,16 +32,21 @@ export class RetailMetrics {
         const e = value as AttributionEvent;
         const t = addAttribution(this.totals.get(e.scene) ?? EMPTY_ATTRIBUTION, e);
         this.totals.set(e.scene, t);
-        const set = (group: string, measure: string, v: number) => m.attribution.set({ scene: e.scene, group, measure }, v);
-        set('sent', 'decisions', t.sent);
-        set('sent', 'converted', t.sentConverted);
-        set('sent', 'revenue', t.sentRevenue);
-        set('holdout', 'decisions', t.holdout);
-        set('holdout', 'converted', t.holdoutConverted);
-        set('holdout', 'revenue', t.holdoutRevenue);
-        set('all', 'uplift', t.uplift);
+        setAttribution(m, e.scene, t);
         break;
       }
     }
   }
+}
+
+/** `scenestream_attribution` of one scene from its totals. */
+export function setAttribution(m: Metrics, scene: string, t: SceneAttributionTotals): void {
+  const set = (group: string, measure: string, v: number) => m.attribution.set({ scene, group, measure }, v);
+  set('sent', 'decisions', t.sent);
+  set('sent', 'converted', t.sentConverted);
+  set('sent', 'revenue', t.sentRevenue);
+  set('holdout', 'decisions', t.holdout);
+  set('holdout', 'converted', t.holdoutConverted);
+  set('holdout', 'revenue', t.holdoutRevenue);
+  set('all', 'uplift', t.uplift);
 }

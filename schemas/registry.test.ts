@@ -25,13 +25,14 @@ describe('SchemaRegistry', () => {
       Store: 8,
       CustomerProfile: 9,
       BoughtTogether: 10,
+      AttributionEvent: 11,
     });
     for (const name of SCHEMA_NAMES) expect(defaultRegistry.nameOf(defaultRegistry.idOf(name))).toBe(name);
   });
 
   it('unknown ids have no name', () => {
     expect(defaultRegistry.nameOf(0)).toBeUndefined();
-    expect(defaultRegistry.nameOf(11)).toBeUndefined();
+    expect(defaultRegistry.nameOf(12)).toBeUndefined();
     expect(defaultRegistry.nameOf(-1)).toBeUndefined();
   });
 

@@ -20,6 +20,7 @@ export const DEFAULT_SCHEMA_IDS = {
   Store: 8,
   CustomerProfile: 9,
   BoughtTogether: 10,
+  AttributionEvent: 11,
 } as const satisfies Record<SchemaName, number>;
 
 /** Confluent schema ids are positive 32-bit signed integers on the JVM side. */

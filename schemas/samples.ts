@@ -101,4 +101,14 @@ export const SAMPLES: { readonly [N in SchemaName]: SchemaTypes[N] } = {
       { productId: 'sku-5', count: 3 },
     ],
   },
+  AttributionEvent: {
+    decisionId: 'dec-1',
+    scene: 'cart_abandonment',
+    customerId: 'cust-1',
+    group: 'sent',
+    converted: true,
+    revenue: 59.9,
+    ts: 1_741_000_000_000 + 86_400_000,
+    decisionTs: 1_741_000_000_000,
+  },
 };

@@ -78,6 +78,7 @@ describe('generated types', () => {
       | 'Decision'
       | 'Offer'
       | 'RecommendationUpdate'
+      | 'AttributionEvent'
       | 'Store'
       | 'CustomerProfile'
       | 'BoughtTogether'

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { attributionTotals, type AttributionEvent } from '../pipelines/attribution.js';
+import { AttributionView } from './attributionView.js';
+import { Metrics } from './metrics.js';
+
+const ev = (decisionId: string, group: 'sent' | 'holdout', converted: boolean, revenue = 0, scene: AttributionEvent['scene'] = 'cart_abandonment'): AttributionEvent => ({
+  decisionId,
+  scene,
+  customerId: `c-${decisionId}`,
+  group,
+  converted,
+  revenue,
+  ts: 2,
+  decisionTs: 1,
+});
+
+describe('AttributionView', () => {
+  const events = [ev('a', 'sent', true, 10), ev('b', 'sent', false), ev('c', 'holdout', true, 5), ev('d', 'sent', true, 7), ev('e', 'holdout', false), ev('f', 'sent', false, 0, 'commute')];
+  const partitionOf = (e: AttributionEvent) => (e.decisionId < 'c' ? 0 : e.decisionId < 'e' ? 1 : 2);
+
+  it('totals over all partitions equal the totals of the events in one place, each decision counted once', () => {
+    const view = new AttributionView();
+    for (const e of events) expect(view.add(e, partitionOf(e))).toBe(true);
+    expect(view.add(events[0]!, 0)).toBe(false); // produced again by a replay after a crash
+    expect(view.totals()).toEqual(attributionTotals(events));
+    expect(view.totals().cart_abandonment).toMatchObject({ sent: 3, sentConverted: 2, holdout: 2, holdoutConverted: 1, sentRevenue: 17, holdoutRevenue: 5 });
+    expect(view.totals().cart_abandonment.uplift).toBeCloseTo(2 / 3 - 1 / 2, 12);
+  });
+
+  it('exports the partitions an instance owns, so that the sum over instances is the total', async () => {
+    const view = new AttributionView();
+    for (const e of events) view.add(e, partitionOf(e));
+    const a = new Metrics({ processMetrics: false });
+    const b = new Metrics({ processMetrics: false });
+    view.exportTo(a, [0, 2]);
+    view.exportTo(b, [1]);
+    const value = async (m: Metrics, group: string, measure: string) =>
+      (await m.attribution.get()).values.find((v) => v.labels.scene === 'cart_abandonment' && v.labels.group === group && v.labels.measure === measure)?.value ?? NaN;
+    expect((await value(a, 'sent', 'decisions')) + (await value(b, 'sent', 'decisions'))).toBe(3);
+    expect((await value(a, 'holdout', 'converted')) + (await value(b, 'holdout', 'converted'))).toBe(1);
+    expect((await value(a, 'sent', 'revenue')) + (await value(b, 'sent', 'revenue'))).toBe(17);
+    expect(await value(a, 'sent', 'decisions')).toBe(2);
+  });
+});
