@@ -47,6 +47,7 @@ function positiveMs(env: Env, name: string, fallback: number): number {
  * `scenestream_dependency_up` to 0 and counts failures; the job retries and loses nothing.
  *
  * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_PREFIX (default none), TOPICS_* (README),
+ * SCENESTREAM_JOB_NAME (consumer group and checkpoint namespace; default `<TOPICS_PREFIX>scenestream-retail`),
  * PUSH_WEBHOOK_URL, PROFILES_REFRESH_MS (default 60,000), STARTUP_TIMEOUT_MS (default 60,000),
  * OUTAGE_LOG_INTERVAL_MS (default 30,000), HTTP_PORT/HTTP_HOST.
  */
@@ -162,7 +163,9 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     }
     const webhookUrl = env['PUSH_WEBHOOK_URL'];
     const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
-    const base = retailJobOptions({ kafka, redis, deps: { stores: storeList, profiles }, campaign, topicsPrefix: env['TOPICS_PREFIX'] ?? '', topics });
+    const topicsPrefix = env['TOPICS_PREFIX'] ?? '';
+    const name = env['SCENESTREAM_JOB_NAME']?.trim() || `${topicsPrefix}scenestream-retail`;
+    const base = retailJobOptions({ kafka, redis, deps: { stores: storeList, profiles }, campaign, topicsPrefix, topics, name });
     const observe = (sink: string) => async (values: readonly unknown[]) => {
       // Attribution is read back from its topic, across all instances (below).
       if (sink === RETAIL_SINKS.attribution) return;

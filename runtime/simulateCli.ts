@@ -27,7 +27,8 @@ export const USAGE = `usage: simulator [options]
   --kafka              produce to Kafka (brokers from KAFKA_BROKERS, default 127.0.0.1:9092); the topics
                        are created first if missing, as "scenestream topics create" does (TOPICS_*)
   --rate R             Kafka only: target events per second, 0 for unpaced (default 1000)
-  --topics-prefix P    Kafka only: prefix of the topics clickstream, pos, location (e.g. "sim.")
+  --topics-prefix P    Kafka only: prefix of the topics clickstream, pos, location (e.g. "sim.";
+                       default TOPICS_PREFIX, as the job's)
   --help               this text`;
 
 function integer(flag: string, text: string | undefined, min: number): number | undefined {
@@ -81,7 +82,7 @@ export function parseCli(argv: readonly string[]): SimulateOptions | null {
   if (values.out !== undefined) opts.out = values.out;
   if (values.dir !== undefined) opts.dir = values.dir;
   if (values.kafka === true) {
-    const topicsPrefix = values['topics-prefix'] ?? '';
+    const topicsPrefix = values['topics-prefix'] ?? process.env['TOPICS_PREFIX'] ?? '';
     const topics = loadTopicsConfig();
     const prepare = async (kafka: Kafka) => {
       const admin = kafka.admin();

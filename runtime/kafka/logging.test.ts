@@ -14,6 +14,7 @@ describe('kafkaLogCreator', () => {
       entry(logLevel.INFO, 'Starting');
       now += 1_000;
     }
+    entry(logLevel.ERROR, 'Response Metadata(key: 3, version: 6)', 'This server does not host this topic-partition');
     entry(logLevel.WARN, 'Consumer group is rebalancing');
     expect(lines).toEqual([
       'error: kafka Connection: Connection error: connect ECONNREFUSED 127.0.0.1:9092',

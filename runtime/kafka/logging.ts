@@ -3,12 +3,16 @@ import { logLevel, type logCreator } from 'kafkajs';
 /**
  * kafkajs' logs through the job's log, warnings and errors only, each distinct message at most once
  * per `intervalMs` (with the number of repeats held back): a broker that is down makes kafkajs log
- * the same connection error on every attempt, several times a second.
+ * the same connection error on every attempt, several times a second. Error responses to single
+ * requests are left out: kafkajs retries them (a fresh topic's metadata, a loading coordinator).
  */
 export function kafkaLogCreator(log: (level: 'info' | 'warn' | 'error', msg: string) => void, intervalMs: number, now: () => number = Date.now): logCreator {
   const seen = new Map<string, { at: number; repeats: number }>();
   return () => ({ namespace, level, log: entry }) => {
     if (level > logLevel.WARN) return;
+    // An error response to one request (a topic being created, a coordinator loading): kafkajs
+    // retries it, and a final failure surfaces as the operation's own error.
+    if (namespace === 'Connection' && entry.message.startsWith('Response ')) return;
     const text = `kafka ${namespace}: ${entry.message}${typeof entry['error'] === 'string' ? `: ${entry['error']}` : ''}`;
     const last = seen.get(text);
     const t = now();
