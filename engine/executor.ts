@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Emit, GraphNode, OperatorInstance, OperatorRuntime, PipelineGraph, PortName, StepMetrics } from './graph.js';
 import { fromPlain, toPlain, type Json } from './plain.js';
 import { InMemoryStateBackend, type StateBackend, type StateSnapshot } from './state.js';
+import { risingOrder, upstreamSources, type PlanNode } from './watermarkPlan.js';
 import { SourceWatermarks, type PartitionTime } from './watermarks.js';
 
 /**
@@ -13,6 +14,14 @@ import { SourceWatermarks, type PartitionTime } from './watermarks.js';
  * (or a batch) the source watermark is recomputed and, where it advanced, flows down the graph:
  * each step's watermark is the minimum over its inputs, and a step fires its event-time timers
  * before passing the watermark on, so outputs of a timer precede the watermark that caused them.
+ *
+ * How the watermark flows (see `watermarkPlan.ts`): a source's advance visits, in a plan fixed when
+ * the executor starts, only the steps that use event time, in the order the depth-first walk over
+ * the whole graph would raise them, each taking the minimum over the sources upstream of it; a step
+ * whose next event-time work ({@link OperatorInstance.nextEventTime}) is beyond its new watermark
+ * is not called at all. Stateless steps and sinks learn their watermark when someone asks
+ * (`watermarkOf`, snapshots). The outputs, and their order, are those of the full walk
+ * (`propagation: 'graph'`, kept as the reference the tests compare with).
  *
  * A record that makes any step throw is not lost and does not stop the stream: it goes to the
  * dead-letter output with the error (code `SS_ERR_USER_FUNCTION` for a user function's exception,
@@ -38,6 +47,12 @@ export interface ExecutorOptions {
   /** Receives every side-output record (late data, rejections) with the step and tag. */
   readonly onSideOutput?: (stepId: string, tag: string, value: unknown, ts: number, key: string) => void;
   readonly onDeadLetter?: (letter: DeadLetter) => void;
+  /**
+   * How a watermark advance reaches the steps: `plan` (default) visits only the steps that use
+   * event time, in the order `graph` would raise them; `graph` walks every node depth first (the
+   * reference: same outputs in the same order, more calls).
+   */
+  readonly propagation?: 'plan' | 'graph';
 }
 
 interface Target {
@@ -45,15 +60,27 @@ interface Target {
   readonly input: number;
 }
 
-class NodeRt {
+class NodeRt implements PlanNode {
   op: OperatorInstance<unknown> | undefined;
   readonly inputWms: number[];
   wm = -Infinity;
   readonly ports = new Map<PortName, Target[]>();
+  /** PlanNode: the node of each input edge, and each output edge's target in visiting order. */
+  readonly inputs: NodeRt[] = [];
+  readonly targets: NodeRt[] = [];
+  /** The sources upstream of this node: its watermark is the minimum of theirs. */
+  upstream: SourceWatermarks[] = [];
   constructor(readonly node: GraphNode) {
     this.inputWms = node.inputs.map(() => -Infinity);
   }
-  targets(port: PortName): Target[] {
+  get id(): string {
+    return this.node.id;
+  }
+  /** Whether the node's watermark matters while records flow: it has event-time work or is stateful. */
+  get usesEventTime(): boolean {
+    return this.op !== undefined && (this.op.onWatermark !== undefined || this.node.def?.stateful === true);
+  }
+  portTargets(port: PortName): Target[] {
     let t = this.ports.get(port);
     if (t === undefined) {
       t = [];
@@ -69,6 +96,8 @@ interface SourceRt {
   readonly timestamp: (v: unknown) => number;
   readonly key: ((v: unknown) => string) | undefined;
   emit: Emit<unknown>;
+  /** The steps an advance of this source may raise, in the order they rise (`watermarkPlan.ts`). */
+  plan: NodeRt[];
 }
 
 interface SnapshotBody {
@@ -94,6 +123,9 @@ export class Executor {
   private readonly counters = new Map<string, Map<string, number>>();
   private readonly processingTimeOps: Array<OperatorInstance<unknown>> = [];
   private globalWm = -Infinity;
+  private readonly byPlan: boolean;
+  /** Whether stateless steps' watermarks (not kept current under a plan) may be behind. */
+  private unsettled = false;
 
   constructor(
     readonly graph: PipelineGraph,
@@ -103,10 +135,19 @@ export class Executor {
     this.clock = opts.clock ?? systemClock;
     for (const n of graph.nodes) this.rts.set(n.id, new NodeRt(n));
     for (const n of graph.nodes) {
-      n.inputs.forEach((e, i) => this.rts.get(e.from.id)!.targets(e.port).push({ rt: this.rts.get(n.id)!, input: i }));
+      n.inputs.forEach((e, i) => this.rts.get(e.from.id)!.portTargets(e.port).push({ rt: this.rts.get(n.id)!, input: i }));
     }
     // Instantiate in graph order (inputs are always added before the nodes that read them).
     for (const n of graph.nodes) this.instantiate(this.rts.get(n.id)!);
+    for (const rt of this.rts.values()) {
+      for (const e of rt.node.inputs) rt.inputs.push(this.rts.get(e.from.id)!);
+      for (const targets of rt.ports.values()) for (const t of targets) rt.targets.push(t.rt);
+    }
+    const sourceRts = [...this.sources.values()].map((s) => s.rt);
+    const wmsOf = new Map([...this.sources.values()].map((s) => [s.rt, s.wms]));
+    for (const [rt, ups] of upstreamSources([...this.rts.values()], sourceRts)) rt.upstream = ups.map((u) => wmsOf.get(u)!);
+    for (const s of this.sources.values()) s.plan = risingOrder(s.rt, (n) => n.usesEventTime);
+    this.byPlan = opts.propagation !== 'graph';
   }
 
   private metricsOf(stepId: string): StepMetrics {
@@ -120,7 +161,7 @@ export class Executor {
   }
 
   private emitterFor(rt: NodeRt, port: PortName): Emit<unknown> {
-    const targets = rt.targets(port);
+    const targets = rt.portTargets(port);
     const fns = targets.map((t) => this.inputOf(t));
     if (fns.length === 0) return () => {};
     if (fns.length === 1) return fns[0]!;
@@ -161,6 +202,7 @@ export class Executor {
         timestamp: so.timestamp,
         key: so.key,
         emit: this.emitterFor(rt, 'main'),
+        plan: [],
       });
       return;
     }
@@ -189,7 +231,11 @@ export class Executor {
         }
         return e;
       },
-      watermark: () => rt.wm,
+      watermark: () => {
+        // A step that uses event time is kept current; any other asks the graph (rarely).
+        if (this.unsettled && !rt.usesEventTime) this.settle();
+        return rt.wm;
+      },
       metrics,
       deadLetter: (value, ts, error) => {
         metrics.inc('dead_letters');
@@ -256,7 +302,7 @@ export class Executor {
     for (const s of this.sources.values()) {
       const before = s.wms.current;
       const w = s.wms.update(now);
-      if (w > before) this.forward(s.rt, w);
+      if (w > before) this.advanced(s);
     }
     this.releaseIdle(now);
   }
@@ -265,7 +311,7 @@ export class Executor {
   advanceWatermark(sourceName: string, w: number): void {
     const s = this.source(sourceName);
     s.wms.advanceTo(w);
-    this.forward(s.rt, s.wms.current);
+    this.advanced(s);
   }
 
   /** A partition of a source was assigned to / revoked from this instance. */
@@ -282,7 +328,7 @@ export class Executor {
   end(): void {
     for (const s of this.sources.values()) {
       s.wms.end();
-      this.forward(s.rt, Infinity);
+      this.advanced(s);
     }
   }
 
@@ -290,6 +336,7 @@ export class Executor {
   watermarkOf(stepId: string): number {
     const rt = this.rts.get(stepId);
     if (rt === undefined) throw ssError('SS_ERR_GRAPH_INVALID', `no step "${stepId}"`);
+    this.settle();
     return rt.node.role === 'source' ? this.sources.get(stepId)!.wms.current : rt.wm;
   }
 
@@ -304,7 +351,7 @@ export class Executor {
     const now = this.clock.now();
     const before = s.wms.current;
     const w = s.wms.update(now);
-    if (w > before) this.forward(s.rt, w);
+    if (w > before) this.advanced(s);
     if (this.sources.size > 1) this.releaseIdle(now);
   }
 
@@ -315,21 +362,58 @@ export class Executor {
     for (const o of this.sources.values()) {
       if (o.wms.current < max && o.wms.isIdle(now)) {
         o.wms.advanceTo(max);
-        this.forward(o.rt, max);
+        this.advanced(o);
       }
     }
   }
 
-  /** Sends a node's new watermark to everything downstream of it. */
-  private forward(rt: NodeRt, w: number): void {
-    const source = rt.node.role === 'source';
+  /** A source's watermark may have advanced: takes it to every step downstream. */
+  private advanced(s: SourceRt): void {
     const before = this.globalWm;
-    if (source) this.updateGlobal();
+    this.updateGlobal();
+    if (this.byPlan) {
+      const plan = s.plan;
+      for (let i = 0; i < plan.length; i++) this.raise(plan[i]!);
+      this.unsettled = true;
+    } else {
+      this.forward(s.rt, s.wms.current);
+    }
+    // Expire state only once the new watermark has reached every step.
+    if (this.globalWm > before) this.state.expire();
+  }
+
+  /** Plan propagation: a step's watermark is the minimum over its upstream sources. */
+  private raise(rt: NodeRt): void {
+    const ups = rt.upstream;
+    let min = Infinity;
+    for (let i = 0; i < ups.length; i++) {
+      const w = ups[i]!.current;
+      if (w < min) min = w;
+    }
+    if (min <= rt.wm) return;
+    rt.wm = min;
+    const op = rt.op!;
+    if (op.onWatermark === undefined || (op.nextEventTime !== undefined && op.nextEventTime() > min)) return;
+    this.fire(rt, op, min);
+  }
+
+  private fire(rt: NodeRt, op: OperatorInstance<unknown>, w: number): void {
+    try {
+      op.onWatermark!(w);
+    } catch (e) {
+      const error = isScenestreamError(e)
+        ? e
+        : ssError('SS_ERR_USER_FUNCTION', `step threw while firing timers: ${e instanceof Error ? e.message : String(e)}`, { stepId: rt.node.id, cause: e });
+      this.metricsOf(rt.node.id).inc('dead_letters');
+      this.opts.onDeadLetter?.({ source: rt.node.id, value: { watermark: w }, ts: w, partition: -1, index: -1, error });
+    }
+  }
+
+  /** Graph propagation (the reference): sends a node's new watermark to everything downstream. */
+  private forward(rt: NodeRt, w: number): void {
     for (const targets of rt.ports.values()) {
       for (const t of targets) this.onInputWatermark(t.rt, t.input, w);
     }
-    // Expire state only once the new watermark has reached every step.
-    if (source && this.globalWm > before) this.state.expire();
   }
 
   private onInputWatermark(rt: NodeRt, input: number, w: number): void {
@@ -339,18 +423,30 @@ export class Executor {
     for (const x of rt.inputWms) if (x < min) min = x;
     if (min <= rt.wm) return;
     rt.wm = min;
-    if (rt.op?.onWatermark !== undefined) {
-      try {
-        rt.op.onWatermark(min);
-      } catch (e) {
-        const error = isScenestreamError(e)
-          ? e
-          : ssError('SS_ERR_USER_FUNCTION', `step threw while firing timers: ${e instanceof Error ? e.message : String(e)}`, { stepId: rt.node.id, cause: e });
-        this.metricsOf(rt.node.id).inc('dead_letters');
-        this.opts.onDeadLetter?.({ source: rt.node.id, value: { watermark: min }, ts: min, partition: -1, index: -1, error });
-      }
-    }
+    if (rt.op?.onWatermark !== undefined) this.fire(rt, rt.op, min);
     this.forward(rt, min);
+  }
+
+  /**
+   * Brings every node's input watermarks, and the watermark of the steps a plan does not visit,
+   * up to date (graph order: inputs come before the nodes that read them). Steps a plan visits are
+   * current already; this never fires anything.
+   */
+  private settle(): void {
+    if (!this.unsettled) return;
+    this.unsettled = false;
+    for (const n of this.graph.nodes) {
+      const rt = this.rts.get(n.id)!;
+      if (n.role === 'source') continue;
+      let min = Infinity;
+      for (let i = 0; i < rt.inputs.length; i++) {
+        const from = rt.inputs[i]!;
+        const w = from.node.role === 'source' ? this.sources.get(from.node.id)!.wms.current : from.wm;
+        if (w > rt.inputWms[i]!) rt.inputWms[i] = w;
+        if (rt.inputWms[i]! < min) min = rt.inputWms[i]!;
+      }
+      if (!rt.usesEventTime && min > rt.wm) rt.wm = min;
+    }
   }
 
   private updateGlobal(): void {
@@ -363,6 +459,7 @@ export class Executor {
   }
 
   snapshot(): ExecutorSnapshot {
+    this.settle();
     const sources: SnapshotBody['sources'] = {};
     for (const [name, s] of this.sources) sources[name] = s.wms.snapshot();
     const steps: SnapshotBody['steps'] = {};
@@ -373,6 +470,7 @@ export class Executor {
 
   /** Watermarks of sources and steps, JSON-safe: what a checkpoint keeps besides the state. */
   metaSnapshot(): Json {
+    this.settle();
     const sources: SnapshotBody['sources'] = {};
     for (const [name, s] of this.sources) sources[name] = s.wms.snapshot();
     const steps: SnapshotBody['steps'] = {};

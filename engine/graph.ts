@@ -42,6 +42,12 @@ export interface OperatorInstance<I> {
   process(value: I, ts: number, key: string, input: number): void;
   /** The step's watermark advanced: fire event-time timers up to it. Outputs emitted here precede the watermark downstream. */
   onWatermark?(watermark: number): void;
+  /**
+   * The earliest event time at which `onWatermark` has work (its next timer), `Infinity` when none.
+   * Optional: an operator that has it promises that `onWatermark(w)` does nothing for `w` below
+   * it, and the executor then skips the call; without it, every advance calls `onWatermark`.
+   */
+  nextEventTime?(): number;
   /** Processing time advanced: fire processing-time timers up to `now`. */
   onProcessingTime?(now: number): void;
 }

@@ -154,6 +154,9 @@ export function keyedProcess<T, O>(
         onWatermark(w) {
           eventTimers.fire(w, onEvent);
         },
+        nextEventTime() {
+          return eventTimers.peek() ?? Infinity;
+        },
         onProcessingTime(now) {
           procTimers.fire(now, onProc);
         },
