@@ -16,11 +16,19 @@ import { broadcast } from './kafka/broadcast.js';
 import { AttributionView } from './attributionView.js';
 import { ScreenHub } from './channels/screens.js';
 import { Metrics } from './metrics.js';
-import { CachedProfiles, RedisProfiles, RedisStores } from './redis/reference.js';
+import { ProfileCache, RedisProfiles, RedisStores } from './redis/reference.js';
 import { retailJobOptions } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The customers of a batch of input records (an anonymous till transaction has none). */
+function* customersOf(values: readonly unknown[]): Iterable<string> {
+  for (const v of values) {
+    const id = (v as { readonly customerId?: string | null }).customerId;
+    if (typeof id === 'string') yield id;
+  }
+}
 
 function positiveMs(env: Env, name: string, fallback: number): number {
   const text = env[name]?.trim() ?? '';
@@ -48,7 +56,8 @@ function positiveMs(env: Env, name: string, fallback: number): number {
  *
  * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_PREFIX (default none), TOPICS_* (README),
  * SCENESTREAM_JOB_NAME (consumer group and checkpoint namespace; default `<TOPICS_PREFIX>scenestream-retail`),
- * PUSH_WEBHOOK_URL, PROFILES_REFRESH_MS (default 60,000), STARTUP_TIMEOUT_MS (default 60,000),
+ * PUSH_WEBHOOK_URL, PROFILES_REFRESH_MS (a cached profile's freshness, default 60,000),
+ * PROFILES_CACHE_SIZE (profiles kept, default 100,000), STARTUP_TIMEOUT_MS (default 60,000),
  * OUTAGE_LOG_INTERVAL_MS (default 30,000), HTTP_PORT/HTTP_HOST.
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
@@ -57,6 +66,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   const topics = loadTopicsConfig(env);
   const startupMs = positiveMs(env, 'STARTUP_TIMEOUT_MS', 60_000);
   const refreshMs = positiveMs(env, 'PROFILES_REFRESH_MS', 60_000);
+  const cacheSize = positiveMs(env, 'PROFILES_CACHE_SIZE', 100_000);
   const logIntervalMs = positiveMs(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000);
   const log = (level: 'info' | 'warn' | 'error', msg: string) => console.error(`${level}: ${msg}`);
   const metrics = new Metrics();
@@ -73,7 +83,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
   let job: KafkaJob | undefined;
   let stores = 0;
-  let profiles: CachedProfiles | undefined;
+  let profiles: ProfileCache | undefined;
   const hub = new ScreenHub({ stores: [] });
   const attribution = new AttributionView();
   const server = await startServer({
@@ -81,7 +91,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     screens: hub,
     beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
     json: { '/attribution': () => ({ scenes: attribution.totals() }) },
-    health: () => ({ ok: true, details: { phase, partitions: job?.partitions() ?? [], profiles: profiles?.size ?? 0, stores, stats: job?.stats, dependencies: deps.state() } }),
+    health: () => ({ ok: true, details: { phase, partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
   log('info', `scenestream (kafka mode) starting: brokers ${svc.kafkaBrokers.join(',')}, redis ${redisTarget}; health ${server.url}/healthz, readiness ${server.url}/readyz`);
@@ -149,11 +159,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const storeList = await new RedisStores(redis).all();
     stores = storeList.length;
     hub.addStores(storeList);
-    profiles = new CachedProfiles(new RedisProfiles(redis));
-    await profiles.refresh();
-    const cached = profiles;
-    const refresher = setInterval(() => void cached.refresh().catch((e: unknown) => deps.down('redis', e)), refreshMs);
-    cleanups.push(() => clearInterval(refresher));
+    const cache = new ProfileCache(new RedisProfiles(redis), { capacity: cacheSize, ttlMs: refreshMs });
+    profiles = cache;
     let campaign: CampaignSource = staticCampaign();
     if (opts.config !== undefined) {
       const handle = openCampaign(opts.config, { reloads: metrics.campaignReloads });
@@ -189,6 +196,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
         consumerLag: (topic, partition, n) => metrics.consumerLag.set({ topic, partition: String(partition) }, n),
       },
       log,
+      prefetch: (_source, values) => cache.prefetch(customersOf(values)),
     });
     job = running;
     cleanups.push(() => running.stop());
@@ -203,7 +211,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     if (attributed === interrupted) return 0;
     cleanups.push(() => attributed.stop());
     phase = 'running';
-    log('info', `scenestream (kafka mode) running: ${stores} stores, ${profiles.size} profiles; metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
+    log('info', `scenestream (kafka mode) running: ${stores} stores, profiles read on demand (cache of ${cacheSize}, fresh for ${refreshMs / 1000} s); metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
     await stopped;
     return 0;
   } finally {

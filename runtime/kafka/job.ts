@@ -152,6 +152,11 @@ export interface JobOptions {
    * first use if the broker allows it).
    */
   readonly topics?: TopicsConfig;
+  /**
+   * Called with a batch's decoded records before they are pushed (retried like any Redis call): the
+   * place to load what the pipeline reads synchronously about them, e.g. their customers' profiles.
+   */
+  readonly prefetch?: (source: string, values: readonly unknown[]) => Promise<void>;
 }
 
 interface Output {
@@ -393,6 +398,8 @@ export class KafkaJob {
       this.stats.eventsIn += values.length;
       this.opts.observer?.eventsIn?.(source, values.length);
       this.stats.batches++;
+      const prefetch = this.opts.prefetch;
+      if (prefetch !== undefined) await this.retry('prefetch', 'redis', () => prefetch(source, values), heartbeat);
       task.executor.pushBatch(source, values, 0);
       const lag = this.opts.observer?.watermarkLagSeconds;
       if (lag !== undefined) {

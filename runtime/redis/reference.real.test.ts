@@ -2,7 +2,7 @@ import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWorld } from '../../simulator/world.js';
 import { loadServiceConfig } from '../config.js';
-import { CachedProfiles, PROFILE_PREFIX, RedisProfiles, RedisStores, STORES_GEO, STORES_HASH } from './reference.js';
+import { ProfileCache, PROFILE_PREFIX, RedisProfiles, RedisStores, STORES_GEO, STORES_HASH } from './reference.js';
 
 describe('reference data in the real Redis', () => {
   const client = createClient({ url: loadServiceConfig().redisUrl, database: 3 });
@@ -24,9 +24,13 @@ describe('reference data in the real Redis', () => {
     expect(all).toEqual([...world.profiles].sort((a, b) => (a.customerId < b.customerId ? -1 : 1)));
     expect(all.some((p) => p.lastPurchaseTs === null)).toBe(true);
     expect(await profiles.fetch('nobody')).toBeUndefined();
-    const cache = new CachedProfiles(profiles);
-    expect(await cache.refresh()).toBe(40);
-    expect(cache.get(world.profiles[3]!.customerId)).toEqual(world.profiles[3]);
+    const some = [world.profiles[3]!.customerId, 'nobody', world.profiles[7]!.customerId];
+    expect([...(await profiles.fetchMany(some)).keys()]).toEqual([some[0], some[2]]);
+    const cache = new ProfileCache(profiles, { capacity: 2 });
+    await cache.prefetch(some);
+    expect(cache.get(world.profiles[7]!.customerId)).toEqual(world.profiles[7]);
+    expect(cache.get('nobody')).toBeUndefined();
+    expect(cache.size).toBe(2);
   });
 
   it('keeps stores in a GEO set with their details, and loads them back', async () => {

@@ -108,37 +108,107 @@ export class RedisProfiles {
     return fromEntity(await this.repo.fetch(customerId));
   }
 
+  /** The profiles of these customers that exist, in one round trip. */
+  async fetchMany(customerIds: readonly string[]): Promise<Map<string, CustomerProfile>> {
+    const out = new Map<string, CustomerProfile>();
+    if (customerIds.length === 0) return out;
+    for (const e of await this.repo.fetch([...customerIds])) {
+      const p = fromEntity(e);
+      if (p !== undefined) out.set(p.customerId, p);
+    }
+    return out;
+  }
+
   /** Every profile (SCAN over the prefix, then fetched by id in chunks). */
   async all(): Promise<CustomerProfile[]> {
     const ids: string[] = [];
     for await (const key of this.client.scanIterator({ MATCH: `${PROFILE_PREFIX}:*`, COUNT: 1000 })) ids.push(key.slice(PROFILE_PREFIX.length + 1));
     ids.sort();
     const out: CustomerProfile[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      for (const e of await this.repo.fetch(ids.slice(i, i + 500))) {
-        const p = fromEntity(e);
-        if (p !== undefined) out.push(p);
-      }
-    }
+    for (let i = 0; i < ids.length; i += 500) out.push(...(await this.fetchMany(ids.slice(i, i + 500))).values());
     return out;
   }
 }
 
-/** An in-process profile cache the pipelines read synchronously; refreshed from Redis. */
-export class CachedProfiles implements ProfileLookup {
-  private map = new Map<string, CustomerProfile>();
-  constructor(private readonly source: RedisProfiles) {}
-  get(customerId: string): CustomerProfile | undefined {
-    return this.map.get(customerId);
+/** Where {@link ProfileCache} loads profiles from: a batch of ids in one round trip; absent ids are left out. */
+export interface ProfileSource {
+  fetchMany(customerIds: readonly string[]): Promise<Map<string, CustomerProfile>>;
+}
+
+export interface ProfileCacheOptions {
+  /** Profiles kept at most, least recently used evicted (default 100,000). */
+  readonly capacity?: number;
+  /** After this long a profile is read again on its customer's next record (default 60 s): updates apply live. */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+interface CachedProfile {
+  /** null: the customer has no profile (remembered too, so that it is not asked for on every record). */
+  readonly profile: CustomerProfile | null;
+  readonly loadedAt: number;
+}
+
+/**
+ * The profiles the pipelines read synchronously, loaded on demand: before a batch is pushed, the
+ * job {@link prefetch}es the profiles of its records' customers that are not cached or are older
+ * than `ttlMs`, in one Redis round trip per 500. Memory is bounded by `capacity` (least recently
+ * used first out), not by the number of customers in Redis.
+ *
+ * A timer that fires later for a customer (a cart left behind for 30 minutes) reads the profile
+ * loaded with the customer's last record; keep `capacity` above the customers active within the
+ * longest scene window. A lookup of a customer whose profile is not cached counts as a miss
+ * ({@link misses}) and reads as no profile (no consent: nothing is sent).
+ */
+export class ProfileCache implements ProfileLookup {
+  private readonly map = new Map<string, CachedProfile>();
+  private readonly capacity: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+  /** Lookups of a customer whose profile was never loaded or was evicted. */
+  misses = 0;
+
+  constructor(private readonly source: ProfileSource, o: ProfileCacheOptions = {}) {
+    this.capacity = o.capacity ?? 100_000;
+    this.ttlMs = o.ttlMs ?? 60_000;
+    this.now = o.now ?? Date.now;
+    if (!(Number.isSafeInteger(this.capacity) && this.capacity >= 1)) throw ssError('SS_ERR_CONFIG', `profile cache capacity must be an integer >= 1, got ${this.capacity}`, { field: 'PROFILES_CACHE_SIZE' });
   }
+
+  get(customerId: string): CustomerProfile | undefined {
+    const e = this.map.get(customerId);
+    if (e === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    // Most recently used last: Map keeps insertion order.
+    this.map.delete(customerId);
+    this.map.set(customerId, e);
+    return e.profile ?? undefined;
+  }
+
   get size(): number {
     return this.map.size;
   }
-  async refresh(): Promise<number> {
-    const next = new Map<string, CustomerProfile>();
-    for (const p of await this.source.all()) next.set(p.customerId, p);
-    this.map = next;
-    return next.size;
+
+  /** Loads the profiles of these customers that are not cached or have expired. */
+  async prefetch(customerIds: Iterable<string>): Promise<void> {
+    const now = this.now();
+    const wanted = new Set<string>();
+    for (const id of customerIds) {
+      const e = this.map.get(id);
+      if (e === undefined || now - e.loadedAt >= this.ttlMs) wanted.add(id);
+    }
+    const ids = [...wanted];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const found = await this.source.fetchMany(chunk);
+      for (const id of chunk) {
+        this.map.delete(id);
+        this.map.set(id, { profile: found.get(id) ?? null, loadedAt: now });
+      }
+    }
+    while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
   }
 }
 
