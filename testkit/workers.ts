@@ -2,14 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Executor } from '../engine/executor.js';
-import type { PipelineGraph } from '../engine/graph.js';
-import { VirtualClock } from '../engine/clock.js';
 import type { Json } from '../engine/plain.js';
 import type { StateSnapshot } from '../engine/state.js';
-import { recordKey } from '../simulator/kafka.js';
-import type { SimRecord } from '../simulator/life.js';
-import { partitionOf } from './kafka.js';
+export { referenceRun } from './kafka.js';
 
 /** Helpers for the fault tests: worker processes, a webhook that counts, and the reference run. */
 
@@ -161,20 +156,6 @@ export class CountingWebhook {
     await new Promise<void>((r) => this.server!.close(() => r()));
     this.server = undefined;
   }
-}
-
-/** The reference: one executor per partition fed its records in order, as `runPartitioned`, keeping the executors. */
-export function referenceRun(graph: () => PipelineGraph, records: readonly SimRecord[], partitions: number): { outputs: Map<string, unknown[]>; executors: Executor[] } {
-  const outputs = new Map<string, unknown[]>();
-  const executors = Array.from({ length: partitions }, () => {
-    const g = graph();
-    return new Executor(g, {
-      clock: new VirtualClock(0),
-      sinks: Object.fromEntries(g.sinks.map((s) => [s.id, (v: unknown) => void (outputs.get(s.id) ?? outputs.set(s.id, []).get(s.id)!).push(v)])),
-    });
-  });
-  for (const r of records) executors[partitionOf(recordKey(r), partitions)]!.push(r.topic, r.value);
-  return { outputs, executors };
 }
 
 /** JSON with object keys sorted, so equal values print equal. */
