@@ -74,6 +74,15 @@ export interface JobSink {
   id(value: unknown): string;
 }
 
+/**
+ * The job's own CPU work on a batch, by phase: `decode` (Avro and contract checks of the inputs),
+ * `pipeline` (the executor, ticks included), `encode` (the outputs), `produce` (building the produce
+ * requests and the synchronous part of kafkajs' send, before its first await), `checkpoint`
+ * (collecting the changes and serialising the commit, up to the Redis call). Waiting on the broker
+ * or Redis is in none of them.
+ */
+export type JobPhase = 'decode' | 'pipeline' | 'encode' | 'produce' | 'checkpoint';
+
 /** What the job reports for metrics. */
 export interface JobObserver {
   /** Records decoded and pushed, per pipeline source. */
@@ -86,6 +95,11 @@ export interface JobObserver {
   checkpointSeconds?(seconds: number): void;
   /** Redis calls made since the last report. */
   redisRoundTrips?(n: number): void;
+  /**
+   * Seconds one batch (or tick) spent in a phase, once per phase it went through. Off unless given:
+   * without it the job reads no timers.
+   */
+  phaseSeconds?(phase: JobPhase, seconds: number): void;
 }
 
 export interface JobStats {
@@ -198,6 +212,7 @@ export class KafkaJob {
   /** Checkpointed offsets not yet committed to Kafka (for lag monitoring), by `topic/partition`. */
   private readonly lagCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly log: NonNullable<JobOptions['log']>;
+  private readonly phases: JobObserver['phaseSeconds'];
 
   constructor(private readonly opts: JobOptions) {
     this.owner = `${opts.name}:${randomUUID()}`;
@@ -205,6 +220,7 @@ export class KafkaJob {
     this.registry = opts.registry ?? defaultRegistry;
     this.store = new CheckpointStore(opts.redis, opts.name);
     this.log = opts.log ?? (() => {});
+    this.phases = opts.observer?.phaseSeconds;
     for (const [source, s] of Object.entries(opts.sources)) this.topicToSource.set(s.topic, source);
     this.consumer = opts.kafka.consumer({
       groupId: opts.name,
@@ -339,6 +355,7 @@ export class KafkaJob {
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from ?? EARLIEST_OFFSET });
         return;
       }
+      let t = this.phases !== undefined ? performance.now() : 0;
       const values: unknown[] = [];
       task.batchOffsets = [];
       let last: string | undefined;
@@ -354,11 +371,13 @@ export class KafkaJob {
         const error = decoded === null ? ssError('SS_ERR_DECODE', 'message has no value (tombstone)', { topic: batch.topic }) : decoded.error;
         this.toDlq(task, batch.topic, batch.partition, m.offset, m.key, m.value, error);
       }
+      if (this.phases !== undefined) t = this.lap('decode', t);
       if (last === undefined) return;
       this.stats.eventsIn += values.length;
       this.opts.observer?.eventsIn?.(source, values.length);
       this.stats.batches++;
       task.executor.pushBatch(source, values, 0);
+      if (this.phases !== undefined) this.lap('pipeline', t);
       const lag = this.opts.observer?.watermarkLagSeconds;
       if (lag !== undefined) {
         const wm = task.executor.watermarkOf(source);
@@ -379,7 +398,9 @@ export class KafkaJob {
       await task
         .run(async () => {
           if (task.dropped) return;
+          const t = this.phases !== undefined ? performance.now() : 0;
           task.executor.advanceProcessingTime();
+          if (this.phases !== undefined) this.lap('pipeline', t);
           await this.flush(task, async () => {});
         })
         .catch((e: unknown) => this.log('error', `tick of task ${task.partition}: ${String(e)}`));
@@ -396,6 +417,13 @@ export class KafkaJob {
     const offsets = [...this.lagCommits.values()];
     this.lagCommits.clear();
     await this.consumer.commitOffsets(offsets).catch((e: unknown) => this.log('warn', `commit to Kafka (lag only) failed: ${String(e)}`));
+  }
+
+  /** Reports the time since `since` (performance.now()) as spent in `phase`; returns now. */
+  private lap(phase: JobPhase, since: number): number {
+    const now = performance.now();
+    this.phases?.(phase, (now - since) / 1000);
+    return now;
   }
 
   private toDlq(task: Task, topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, error: ScenestreamError): void {
@@ -428,6 +456,7 @@ export class KafkaJob {
   /** Produces outputs and dead letters, delivers, then checkpoints state and offsets atomically. */
   private async flush(task: Task, heartbeat: () => Promise<void>, force = false): Promise<void> {
     const started = performance.now();
+    let t = started;
     const outputs = task.outputs.splice(0);
     const dlq = task.dlq.splice(0);
     const topicMessages = new Map<string, Message[]>();
@@ -446,12 +475,16 @@ export class KafkaJob {
       l.push(o.value);
     }
     for (const d of dlq) add(d.topic, d.message);
+    if (this.phases !== undefined) t = this.lap('encode', t);
     if (topicMessages.size > 0) {
       // In requests of at most PRODUCE_REQUEST_BYTES: the outputs of one big fetch (one per input
       // for a 1 MB partition fetch) would exceed the broker's 1 MB message.max.bytes in one record
       // batch, which no retry cures. Sent one after another, so order per partition holds.
       for (const request of chunkMessages(topicMessages, PRODUCE_REQUEST_BYTES)) {
-        await this.retry('produce', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
+        const sent = this.retry('produce', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
+        if (this.phases !== undefined) this.lap('produce', t);
+        await sent;
+        t = performance.now();
       }
       this.stats.outputs += outputs.length;
       const latency = this.opts.observer?.outputLatencySeconds;
@@ -473,7 +506,10 @@ export class KafkaJob {
     const meta = task.executor.metaSnapshot();
     const tripsBefore = this.store.roundTrips;
     try {
-      const result = await this.retry('checkpoint', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
+      // Serialising the commit is synchronous, up to the Redis call: timed before awaiting it.
+      const committed = this.retry('checkpoint', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
+      if (this.phases !== undefined) this.lap('checkpoint', now);
+      const result = await committed;
       if (result === 'MISSING') {
         this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
         await this.retry('rewrite', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
