@@ -5,8 +5,7 @@ import { RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Offer } from '../schemas/index.js';
 import { RedisLedger } from './channels/ledger.js';
 import { WebhookChannel } from './channels/webhook.js';
-import { loadServiceConfig } from './config.js';
-import { ssError } from '../schemas/errors.js';
+import { loadKafkaModeConfig, loadServiceConfig } from './config.js';
 import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
 import { Metrics } from './metrics.js';
@@ -18,14 +17,17 @@ import { RetailMetrics } from './retailMetrics.js';
  * The main job in production mode (`SCENESTREAM_MODE=kafka`): the retail pipelines as a Kafka job
  * in the consumer group `scenestream-retail`, state checkpointed in Redis, reference data (stores,
  * profiles) read from Redis, metrics on HTTP_PORT, and push offers to PUSH_WEBHOOK_URL if set.
- * Start as many instances as you like: they share the partitions.
+ * Start as many instances as you like (or `scenestream run --instances N`, `runtime/instances.ts`):
+ * they share the partitions.
  *
- * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_PREFIX (default none), PUSH_WEBHOOK_URL,
- * PROFILES_REFRESH_MS (default 60,000), HTTP_PORT/HTTP_HOST.
+ * Environment: KAFKA_BROKERS, REDIS_URL, PUSH_WEBHOOK_URL, HTTP_PORT/HTTP_HOST, and the job's
+ * settings of `loadKafkaModeConfig` (runtime/config.ts): JOB_NAME, TOPICS_PREFIX, IDLE_TIMEOUT_MS,
+ * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS.
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
   const svc = loadServiceConfig(env);
+  const jobConfig = loadKafkaModeConfig(env);
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
   const redis = createClient({ url: svc.redisUrl });
@@ -34,9 +36,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   const stores = await new RedisStores(redis).all();
   const profiles = new CachedProfiles(new RedisProfiles(redis));
   await profiles.refresh();
-  const refreshMs = Number(env['PROFILES_REFRESH_MS'] ?? 60_000);
-  if (!(refreshMs > 0)) throw ssError('SS_ERR_CONFIG', `PROFILES_REFRESH_MS must be > 0, got ${env['PROFILES_REFRESH_MS']}`, { field: 'PROFILES_REFRESH_MS' });
-  const refresher = setInterval(() => void profiles.refresh().catch((e: unknown) => console.error(`profiles refresh: ${String(e)}`)), refreshMs);
+  const refresher = setInterval(() => void profiles.refresh().catch((e: unknown) => console.error(`profiles refresh: ${String(e)}`)), jobConfig.profilesRefreshMs);
   let campaign: CampaignSource = staticCampaign();
   let closeCampaign = () => {};
   if (opts.config !== undefined) {
@@ -48,7 +48,15 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   const webhookUrl = env['PUSH_WEBHOOK_URL'];
   const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
   const kafka = new Kafka({ clientId: 'scenestream', brokers: svc.kafkaBrokers, logLevel: logLevel.WARN });
-  const base = retailJobOptions({ kafka, redis, deps: { stores, profiles }, campaign, topicsPrefix: env['TOPICS_PREFIX'] ?? '' });
+  const base = retailJobOptions({
+    kafka,
+    redis,
+    deps: { stores, profiles },
+    campaign,
+    name: jobConfig.jobName,
+    topicsPrefix: jobConfig.topicsPrefix,
+    ...(jobConfig.idleTimeoutMs !== undefined ? { idleTimeoutMs: jobConfig.idleTimeoutMs } : {}),
+  });
   const observe = (sink: string) => async (values: readonly unknown[]) => {
     for (const v of values) retail.observe(sink, v);
     if (sink === RETAIL_SINKS.offers && webhook !== undefined) {
@@ -57,6 +65,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   };
   const job = new KafkaJob({
     ...base,
+    ...(jobConfig.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: jobConfig.checkpointIntervalMs } : {}),
+    ...(jobConfig.partitionsConsumedConcurrently !== undefined ? { partitionsConsumedConcurrently: jobConfig.partitionsConsumedConcurrently } : {}),
     deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
     onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),
     observer: {
@@ -72,7 +82,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     metrics,
     health: () => ({ ok: true, details: { partitions: job.partitions(), profiles: profiles.size, stores: stores.length, stats: job.stats } }),
   });
-  console.log(`scenestream (kafka mode): brokers ${svc.kafkaBrokers.join(',')}, redis ${svc.redisUrl}, ${stores.length} stores, ${profiles.size} profiles; metrics ${server.url}/metrics`);
+  console.log(`scenestream (kafka mode): job ${jobConfig.jobName}, brokers ${svc.kafkaBrokers.join(',')}, redis ${svc.redisUrl}, ${stores.length} stores, ${profiles.size} profiles; metrics ${server.url}/metrics`);
   await job.start();
   await new Promise<void>((res) => {
     process.once('SIGTERM', () => res());
