@@ -80,7 +80,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   });
   const server = await startServer({
     metrics,
-    health: () => ({ ok: true, details: { partitions: job.partitions(), profiles: profiles.size, stores: stores.length, stats: job.stats } }),
+    health: () => ({ ok: true, details: { assigned: job.assignment(), partitions: job.partitions(), profiles: profiles.size, stores: stores.length, stats: job.stats } }),
   });
   console.log(`scenestream (kafka mode): job ${jobConfig.jobName}, brokers ${svc.kafkaBrokers.join(',')}, redis ${svc.redisUrl}, ${stores.length} stores, ${profiles.size} profiles; metrics ${server.url}/metrics`);
   await job.start();
