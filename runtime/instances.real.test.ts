@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents, type SimRecord } from '../simulator/life.js';
 import { generateWorld } from '../simulator/world.js';
 import { createTopics, produceRecords, referenceRun, testKafka, uniqueId, waitFor } from '../testkit/kafka.js';
-import { allCheckpointed, readOutputsById, referenceOutputsById } from '../testkit/workers.js';
+import { allCheckpointed, healthz, readOutputsById, referenceOutputsById } from '../testkit/workers.js';
 import { loadServiceConfig } from './config.js';
 import { CheckpointStore } from './redis/checkpoints.js';
 import { retailJobOptions } from './retailJob.js';
@@ -49,14 +49,7 @@ interface Health {
   readonly stats: { readonly eventsIn: number };
 }
 
-async function health(port: number): Promise<Health | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-    return res.ok ? ((await res.json()) as Health) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const health = (port: number) => healthz<Health>(port);
 
 describe('scenestream run --instances 2 (real Kafka and Redis)', () => {
   const redis = createClient({ url: loadServiceConfig().redisUrl });

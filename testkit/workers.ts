@@ -296,3 +296,13 @@ export async function readOutputsById(kafka: Kafka, sink: JobSink, expected: num
 export function referenceOutputsById(outputs: ReadonlyMap<string, unknown[]>, sinks: Readonly<Record<string, JobSink>>, names: readonly string[]): Map<string, Map<string, string>> {
   return new Map(names.map((name) => [name, byId(outputs.get(name) ?? [], sinks[name]!.id).byId]));
 }
+
+/** An engine's `/healthz` on 127.0.0.1:`port` as JSON, or undefined while it does not answer 200. */
+export async function healthz<T>(port: number): Promise<T | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    return res.ok ? ((await res.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}

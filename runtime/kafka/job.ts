@@ -38,6 +38,12 @@ export function chunkMessages(topicMessages: ReadonlyMap<string, Message[]>, max
   return requests;
 }
 
+/** This process's CPU time so far, user + system, in seconds. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 /** kafkajs' special offset for "the start of the log" in `seek`. */
 const EARLIEST_OFFSET = '-2';
 
@@ -96,8 +102,9 @@ export interface JobObserver {
   /** Redis calls made since the last report. */
   redisRoundTrips?(n: number): void;
   /**
-   * Seconds one batch (or tick) spent in a phase, once per phase it went through. Off unless given:
-   * without it the job reads no timers.
+   * CPU seconds of this process (`process.cpuUsage`, user + system: not inflated when the machine is
+   * busy, as wall time is) one batch (or tick) spent in a phase, once per phase it went through. Off
+   * unless given: without it the job reads no timers.
    */
   phaseSeconds?(phase: JobPhase, seconds: number): void;
 }
@@ -355,7 +362,7 @@ export class KafkaJob {
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from ?? EARLIEST_OFFSET });
         return;
       }
-      let t = this.phases !== undefined ? performance.now() : 0;
+      let t = this.phases !== undefined ? cpuSeconds() : 0;
       const values: unknown[] = [];
       task.batchOffsets = [];
       let last: string | undefined;
@@ -398,7 +405,7 @@ export class KafkaJob {
       await task
         .run(async () => {
           if (task.dropped) return;
-          const t = this.phases !== undefined ? performance.now() : 0;
+          const t = this.phases !== undefined ? cpuSeconds() : 0;
           task.executor.advanceProcessingTime();
           if (this.phases !== undefined) this.lap('pipeline', t);
           await this.flush(task, async () => {});
@@ -419,10 +426,10 @@ export class KafkaJob {
     await this.consumer.commitOffsets(offsets).catch((e: unknown) => this.log('warn', `commit to Kafka (lag only) failed: ${String(e)}`));
   }
 
-  /** Reports the time since `since` (performance.now()) as spent in `phase`; returns now. */
+  /** Reports the CPU time since `since` ({@link cpuSeconds}) as spent in `phase`; returns the CPU time now. */
   private lap(phase: JobPhase, since: number): number {
-    const now = performance.now();
-    this.phases?.(phase, (now - since) / 1000);
+    const now = cpuSeconds();
+    this.phases?.(phase, now - since);
     return now;
   }
 
@@ -456,7 +463,7 @@ export class KafkaJob {
   /** Produces outputs and dead letters, delivers, then checkpoints state and offsets atomically. */
   private async flush(task: Task, heartbeat: () => Promise<void>, force = false): Promise<void> {
     const started = performance.now();
-    let t = started;
+    let t = this.phases !== undefined ? cpuSeconds() : 0;
     const outputs = task.outputs.splice(0);
     const dlq = task.dlq.splice(0);
     const topicMessages = new Map<string, Message[]>();
@@ -484,7 +491,7 @@ export class KafkaJob {
         const sent = this.retry('produce', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
         if (this.phases !== undefined) this.lap('produce', t);
         await sent;
-        t = performance.now();
+        if (this.phases !== undefined) t = cpuSeconds();
       }
       this.stats.outputs += outputs.length;
       const latency = this.opts.observer?.outputLatencySeconds;
@@ -502,13 +509,14 @@ export class KafkaJob {
     // Changes stay tracked in the backend and offsets in the task until the next checkpoint.
     if (!force && now - task.lastCheckpoint < (this.opts.checkpointIntervalMs ?? 0)) return;
     task.lastCheckpoint = now;
+    const c = this.phases !== undefined ? cpuSeconds() : 0;
     const changes = task.backend.drainChanges();
     const meta = task.executor.metaSnapshot();
     const tripsBefore = this.store.roundTrips;
     try {
       // Serialising the commit is synchronous, up to the Redis call: timed before awaiting it.
       const committed = this.retry('checkpoint', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
-      if (this.phases !== undefined) this.lap('checkpoint', now);
+      if (this.phases !== undefined) this.lap('checkpoint', c);
       const result = await committed;
       if (result === 'MISSING') {
         this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
