@@ -6,7 +6,7 @@
  *   scenestream replay     the retail pipelines over a JSONL file, outputs to a directory
  *   scenestream simulate   the event simulator
  */
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
 import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
@@ -31,6 +31,8 @@ commands:
                --config campaign.json  --exit (stop when the simulation ends)  --quiet
              With SCENESTREAM_MODE=kafka: consumes clickstream, pos and location from KAFKA_BROKERS
              with state in REDIS_URL (see README).
+               --instances N (1): N instances of the Kafka job, one process each, in one consumer
+               group; instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]
   replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--config campaign.json]
   load-reference --stores stores.json --profiles profiles.jsonl
              puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode
@@ -99,9 +101,21 @@ async function run(argv: string[]): Promise<number> {
       config: { type: 'string' },
       exit: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      instances: { type: 'string' },
     },
   });
-  if ((process.env['SCENESTREAM_MODE'] ?? 'embedded') === 'kafka') {
+  const instances = count('instances', values.instances) ?? 1;
+  const kafkaMode = (process.env['SCENESTREAM_MODE'] ?? 'embedded') === 'kafka';
+  if (instances > 1) {
+    // The embedded main job is one simulated city whose bought-together counts span all customers:
+    // split over processes its result would change (docs/runtime.md).
+    if (!kafkaMode) throw ssError('SS_ERR_CONFIG', '--instances above 1 needs SCENESTREAM_MODE=kafka (the embedded main job runs in one process)', { field: 'instances' });
+    const { startInstances } = await import('./instances.js');
+    const children = startInstances({ instances, entry: fileURLToPath(import.meta.url), args: ['run', ...(values.config !== undefined ? ['--config', values.config] : [])] });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => children.signal(signal));
+    return children.exited;
+  }
+  if (kafkaMode) {
     const { runKafkaMode } = await import('./production.js');
     return runKafkaMode({ ...(values.config !== undefined ? { config: values.config } : {}) });
   }
@@ -259,6 +273,11 @@ export async function main(argv: string[]): Promise<number> {
     if (isScenestreamError(e) && (e.code === 'SS_ERR_TOPICS' || e.code === 'SS_ERR_SERVICE_UNAVAILABLE')) {
       process.stderr.write(`${e.message}\n`);
       return 1;
+    }
+    // node:util parseArgs: an unknown option, or one without its value; its message spans lines.
+    if (e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return 2;
     }
     throw e;
   }

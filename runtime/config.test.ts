@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadServiceConfig, loadTopicsConfig } from './config.js';
+import { loadKafkaModeConfig, loadServiceConfig, loadTopicsConfig } from './config.js';
 import { isScenestreamError } from '../schemas/errors.js';
 
-function configErrorOf(env: Record<string, string>): { field: string | undefined; message: string } {
+function configErrorOf(env: Record<string, string>, load: (env: Record<string, string>) => unknown = loadServiceConfig): { field: string | undefined; message: string } {
   try {
-    loadServiceConfig(env);
+    load(env);
   } catch (e) {
     if (isScenestreamError(e, 'SS_ERR_CONFIG')) return { field: e.field, message: e.message };
     throw e;
@@ -116,5 +116,42 @@ describe('loadTopicsConfig', () => {
       return;
     }
     throw new Error('expected SS_ERR_CONFIG');
+  });
+});
+
+describe('loadKafkaModeConfig', () => {
+  it('defaults to the retail job of the README: its group, no prefix, the job and pipeline defaults', () => {
+    expect(loadKafkaModeConfig({})).toEqual({
+      jobName: 'scenestream-retail',
+      topicsPrefix: '',
+      idleTimeoutMs: undefined,
+      checkpointIntervalMs: undefined,
+      partitionsConsumedConcurrently: undefined,
+      profilesRefreshMs: 60_000,
+    });
+  });
+
+  it('reads every setting, an empty variable counting as unset', () => {
+    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '' };
+    expect(loadKafkaModeConfig(env)).toEqual({
+      jobName: 'shop-7',
+      topicsPrefix: 'eu.',
+      idleTimeoutMs: 3_600_000,
+      checkpointIntervalMs: 0,
+      partitionsConsumedConcurrently: 3,
+      profilesRefreshMs: 60_000,
+    });
+  });
+
+  it.each([
+    [{ IDLE_TIMEOUT_MS: '0' }, 'IDLE_TIMEOUT_MS'],
+    [{ CHECKPOINT_INTERVAL_MS: '-1' }, 'CHECKPOINT_INTERVAL_MS'],
+    [{ PARTITIONS_CONSUMED_CONCURRENTLY: '1.5' }, 'PARTITIONS_CONSUMED_CONCURRENTLY'],
+    [{ PARTITIONS_CONSUMED_CONCURRENTLY: '0' }, 'PARTITIONS_CONSUMED_CONCURRENTLY'],
+    [{ PROFILES_REFRESH_MS: 'soon' }, 'PROFILES_REFRESH_MS'],
+  ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
+    const error = configErrorOf(env, loadKafkaModeConfig);
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
   });
 });

@@ -165,3 +165,41 @@ export function loadTopicsConfig(env: Env = process.env): TopicsConfig {
     metadataTimeoutMs: integer(env, 'TOPICS_METADATA_TIMEOUT_MS', d.metadataTimeoutMs, 1),
   };
 }
+
+/** How production mode (`runtime/production.ts`) runs the retail job, read from the environment. */
+export interface KafkaModeConfig {
+  /**
+   * `JOB_NAME`: the consumer group and the checkpoint namespace in Redis (default
+   * `<TOPICS_PREFIX>scenestream-retail`: a job on other topics keeps its own state).
+   */
+  readonly jobName: string;
+  /** `TOPICS_PREFIX`: prefix of every topic read and written (default none). */
+  readonly topicsPrefix: string;
+  /** `IDLE_TIMEOUT_MS`: a quiet input stops holding back event time after this long (default: the pipelines'). */
+  readonly idleTimeoutMs: number | undefined;
+  /** `CHECKPOINT_INTERVAL_MS`: least time between two checkpoints of a task (default 0: after every batch). */
+  readonly checkpointIntervalMs: number | undefined;
+  /** `PARTITIONS_CONSUMED_CONCURRENTLY`: partitions whose batches run at once per instance (default 1). */
+  readonly partitionsConsumedConcurrently: number | undefined;
+  /** `PROFILES_REFRESH_MS`: how often customer profiles are read again from Redis (default 60,000). */
+  readonly profilesRefreshMs: number;
+}
+
+function optionalInteger(env: Env, name: string, min: number): number | undefined {
+  const text = read(env, name);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) throw configError(name, `'${text}' is not an integer >= ${min}`);
+  return Number(text);
+}
+
+/** Reads production mode's job settings from `env` (default: `process.env`); see {@link KafkaModeConfig}. */
+export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
+  return {
+    jobName: read(env, 'JOB_NAME') ?? `${read(env, 'TOPICS_PREFIX') ?? ''}scenestream-retail`,
+    topicsPrefix: read(env, 'TOPICS_PREFIX') ?? '',
+    idleTimeoutMs: optionalInteger(env, 'IDLE_TIMEOUT_MS', 1),
+    checkpointIntervalMs: optionalInteger(env, 'CHECKPOINT_INTERVAL_MS', 0),
+    partitionsConsumedConcurrently: optionalInteger(env, 'PARTITIONS_CONSUMED_CONCURRENTLY', 1),
+    profilesRefreshMs: optionalInteger(env, 'PROFILES_REFRESH_MS', 1) ?? 60_000,
+  };
+}

@@ -5,7 +5,7 @@ import { RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Offer } from '../schemas/index.js';
 import { RedisLedger } from './channels/ledger.js';
 import { WebhookChannel } from './channels/webhook.js';
-import { loadServiceConfig, loadTopicsConfig } from './config.js';
+import { loadKafkaModeConfig, loadServiceConfig, loadTopicsConfig } from './config.js';
 import { ssError } from '../schemas/errors.js';
 import { Dependencies, errorText, redactUrl } from './dependencies.js';
 import { startServer } from './http/server.js';
@@ -41,7 +41,8 @@ function positiveMs(env: Env, name: string, fallback: number): number {
  * The main job in production mode (`SCENESTREAM_MODE=kafka`): the retail pipelines as a Kafka job
  * in the consumer group `scenestream-retail`, state checkpointed in Redis, reference data (stores,
  * profiles) read from Redis, metrics on HTTP_PORT, and push offers to PUSH_WEBHOOK_URL if set.
- * Start as many instances as you like: they share the partitions. Every instance serves the screens
+ * Start as many instances as you like (or `scenestream run --instances N`, `runtime/instances.ts`):
+ * they share the partitions. Every instance serves the screens
  * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}), and
  * the job-wide attribution (`GET /attribution`), read back from the attribution topic; its metrics
  * cover the partitions the instance owns, so that their sum over instances is the job's
@@ -54,18 +55,19 @@ function positiveMs(env: Env, name: string, fallback: number): number {
  * **Running.** An outage of Kafka or Redis makes `/readyz` 503 naming the service, sets
  * `scenestream_dependency_up` to 0 and counts failures; the job retries and loses nothing.
  *
- * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_PREFIX (default none), TOPICS_* (README),
- * SCENESTREAM_JOB_NAME (consumer group and checkpoint namespace; default `<TOPICS_PREFIX>scenestream-retail`),
- * PUSH_WEBHOOK_URL, PROFILES_REFRESH_MS (a cached profile's freshness, default 60,000),
- * PROFILES_CACHE_SIZE (profiles kept, default 100,000), STARTUP_TIMEOUT_MS (default 60,000),
+ * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_* (README), PUSH_WEBHOOK_URL, the job's settings
+ * of `loadKafkaModeConfig` (runtime/config.ts: JOB_NAME, TOPICS_PREFIX, IDLE_TIMEOUT_MS,
+ * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS: a cached profile's
+ * freshness), PROFILES_CACHE_SIZE (profiles kept, default 100,000), STARTUP_TIMEOUT_MS (default 60,000),
  * OUTAGE_LOG_INTERVAL_MS (default 30,000), HTTP_PORT/HTTP_HOST.
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
   const svc = loadServiceConfig(env);
   const topics = loadTopicsConfig(env);
+  const jobConfig = loadKafkaModeConfig(env);
   const startupMs = positiveMs(env, 'STARTUP_TIMEOUT_MS', 60_000);
-  const refreshMs = positiveMs(env, 'PROFILES_REFRESH_MS', 60_000);
+  const refreshMs = jobConfig.profilesRefreshMs;
   const cacheSize = positiveMs(env, 'PROFILES_CACHE_SIZE', 100_000);
   const logIntervalMs = positiveMs(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000);
   const log = (level: 'info' | 'warn' | 'error', msg: string) => console.error(`${level}: ${msg}`);
@@ -91,7 +93,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     screens: hub,
     beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
     json: { '/attribution': () => ({ scenes: attribution.totals() }) },
-    health: () => ({ ok: true, details: { phase, partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores, stats: job?.stats, dependencies: deps.state() } }),
+    health: () => ({ ok: true, details: { phase, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
   log('info', `scenestream (kafka mode) starting: brokers ${svc.kafkaBrokers.join(',')}, redis ${redisTarget}; health ${server.url}/healthz, readiness ${server.url}/readyz`);
@@ -170,9 +172,17 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     }
     const webhookUrl = env['PUSH_WEBHOOK_URL'];
     const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
-    const topicsPrefix = env['TOPICS_PREFIX'] ?? '';
-    const name = env['SCENESTREAM_JOB_NAME']?.trim() || `${topicsPrefix}scenestream-retail`;
-    const base = retailJobOptions({ kafka, redis, deps: { stores: storeList, profiles }, campaign, topicsPrefix, topics, name });
+    const name = jobConfig.jobName;
+    const base = retailJobOptions({
+      kafka,
+      redis,
+      deps: { stores: storeList, profiles },
+      campaign,
+      topicsPrefix: jobConfig.topicsPrefix,
+      topics,
+      name,
+      ...(jobConfig.idleTimeoutMs !== undefined ? { idleTimeoutMs: jobConfig.idleTimeoutMs } : {}),
+    });
     const observe = (sink: string) => async (values: readonly unknown[]) => {
       // Attribution is read back from its topic, across all instances (below).
       if (sink === RETAIL_SINKS.attribution) return;
@@ -183,6 +193,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     };
     const running = new KafkaJob({
       ...base,
+      ...(jobConfig.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: jobConfig.checkpointIntervalMs } : {}),
+      ...(jobConfig.partitionsConsumedConcurrently !== undefined ? { partitionsConsumedConcurrently: jobConfig.partitionsConsumedConcurrently } : {}),
       deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
       onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),
       observer: {
@@ -211,7 +223,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     if (attributed === interrupted) return 0;
     cleanups.push(() => attributed.stop());
     phase = 'running';
-    log('info', `scenestream (kafka mode) running: ${stores} stores, profiles read on demand (cache of ${cacheSize}, fresh for ${refreshMs / 1000} s); metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
+    log('info', `scenestream (kafka mode) running: job ${name}, ${stores} stores, profiles read on demand (cache of ${cacheSize}, fresh for ${refreshMs / 1000} s); metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
     await stopped;
     return 0;
   } finally {

@@ -62,26 +62,41 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
+/**
+ * Kafka's default (murmur2) partitioner over `n` partitions, built once: building one draws random
+ * bytes (its round-robin start for records without a key), which costs more than partitioning.
+ */
+export function partitioner(n: number): (key: string) => number {
+  const partitionMetadata: PartitionMetadata[] = Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  const partition = Partitioners.DefaultPartitioner();
+  return (key) => partition({ topic: 't', partitionMetadata, message: { key, value: null } });
+}
+
 /** The partition Kafka's default (murmur2) partitioner gives a key among `n` partitions. */
 export function partitionOf(key: string, n: number): number {
-  const partitionMetadata: PartitionMetadata[] = Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
-  return Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata, message: { key, value: null } });
+  return partitioner(n)(key);
 }
 
 /**
  * What the Kafka job must compute, computed in process: one executor per partition, each fed the
- * records that the producer's partitioner sends to it, in order. Nothing is ended: like the live
- * job, pending timers stay pending.
+ * records that the producer's partitioner sends to it, in order, keeping the executors. Nothing is
+ * ended: like the live job, pending timers stay pending.
  */
-export function runPartitioned(graph: () => PipelineGraph, records: readonly SimRecord[], partitions: number): Map<string, unknown[]> {
-  const out = new Map<string, unknown[]>();
-  const execs = Array.from({ length: partitions }, () => {
+export function referenceRun(graph: () => PipelineGraph, records: readonly SimRecord[], partitions: number): { outputs: Map<string, unknown[]>; executors: Executor[] } {
+  const outputs = new Map<string, unknown[]>();
+  const executors = Array.from({ length: partitions }, () => {
     const g = graph();
     return new Executor(g, {
       clock: new VirtualClock(0),
-      sinks: Object.fromEntries(g.sinks.map((s) => [s.id, (v: unknown) => void (out.get(s.id) ?? out.set(s.id, []).get(s.id)!).push(v)])),
+      sinks: Object.fromEntries(g.sinks.map((s) => [s.id, (v: unknown) => void (outputs.get(s.id) ?? outputs.set(s.id, []).get(s.id)!).push(v)])),
     });
   });
-  for (const r of records) execs[partitionOf(recordKey(r), partitions)]!.push(r.topic, r.value);
-  return out;
+  const partitionOfKey = partitioner(partitions);
+  for (const r of records) executors[partitionOfKey(recordKey(r))]!.push(r.topic, r.value);
+  return { outputs, executors };
+}
+
+/** {@link referenceRun}'s outputs per sink. */
+export function runPartitioned(graph: () => PipelineGraph, records: readonly SimRecord[], partitions: number): Map<string, unknown[]> {
+  return referenceRun(graph, records, partitions).outputs;
 }

@@ -2,14 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Executor } from '../engine/executor.js';
-import type { PipelineGraph } from '../engine/graph.js';
-import { VirtualClock } from '../engine/clock.js';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { Json } from '../engine/plain.js';
+import type { JobSink } from '../runtime/kafka/job.js';
+import type { CheckpointStore } from '../runtime/redis/checkpoints.js';
+import { decodeConfluent, defaultRegistry } from '../schemas/index.js';
 import type { StateSnapshot } from '../engine/state.js';
-import { recordKey } from '../simulator/kafka.js';
-import type { SimRecord } from '../simulator/life.js';
-import { partitionOf } from './kafka.js';
+import { readTopic } from './kafka.js';
+export { referenceRun } from './kafka.js';
 
 /** Helpers for the fault tests: worker processes, a webhook that counts, and the reference run. */
 
@@ -163,20 +163,6 @@ export class CountingWebhook {
   }
 }
 
-/** The reference: one executor per partition fed its records in order, as `runPartitioned`, keeping the executors. */
-export function referenceRun(graph: () => PipelineGraph, records: readonly SimRecord[], partitions: number): { outputs: Map<string, unknown[]>; executors: Executor[] } {
-  const outputs = new Map<string, unknown[]>();
-  const executors = Array.from({ length: partitions }, () => {
-    const g = graph();
-    return new Executor(g, {
-      clock: new VirtualClock(0),
-      sinks: Object.fromEntries(g.sinks.map((s) => [s.id, (v: unknown) => void (outputs.get(s.id) ?? outputs.set(s.id, []).get(s.id)!).push(v)])),
-    });
-  });
-  for (const r of records) executors[partitionOf(recordKey(r), partitions)]!.push(r.topic, r.value);
-  return { outputs, executors };
-}
-
 /** JSON with object keys sorted, so equal values print equal. */
 export function canonicalJson(v: unknown): string {
   const sortKeys = (x: unknown): unknown => {
@@ -240,4 +226,83 @@ function sortBuffer(list: Json[]): Json[] {
     .map((x) => ({ x, ts: tsOf(x), json: canonicalJson(x) }))
     .sort((a, b) => a.ts - b.ts || (a.json < b.json ? -1 : a.json > b.json ? 1 : 0))
     .map((e) => e.x);
+}
+
+/** What {@link allCheckpointed} reads from Redis: the single-node and the cluster client both have it. */
+export interface CheckpointReader {
+  hGet(key: string, field: string): Promise<string | undefined | null>;
+}
+
+/**
+ * True when every task's checkpoint in `store` has consumed every partition of `topics` to its
+ * end: the job is done with the input. False while Redis does not answer.
+ */
+export async function allCheckpointed(admin: Admin, store: CheckpointStore, redis: CheckpointReader, topics: readonly string[], partitions: number): Promise<boolean> {
+  const ends = new Map<string, Map<number, { low: bigint; high: bigint }>>();
+  for (const t of topics) {
+    const offs = await admin.fetchTopicOffsets(t);
+    ends.set(t, new Map(offs.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }])));
+  }
+  for (let p = 0; p < partitions; p++) {
+    let raw: string | undefined | null;
+    try {
+      raw = await redis.hGet(store.keys(p)[1], 'offsets');
+    } catch {
+      return false; // Redis away for the moment
+    }
+    const offsets = raw === undefined || raw === null ? {} : (JSON.parse(raw) as Record<string, string>);
+    for (const [topic, byPartition] of ends) {
+      const end = byPartition.get(p)!;
+      const at = offsets[topic] !== undefined ? BigInt(offsets[topic]) : end.low;
+      if (at < end.high) return false;
+    }
+  }
+  return true;
+}
+
+/** A sink's outputs: how many messages, the distinct ones by id (id -> canonical JSON), and the ids seen again with other content. */
+export interface OutputsById {
+  readonly raw: number;
+  readonly byId: Map<string, string>;
+  readonly conflicts: string[];
+}
+
+function byId(values: readonly unknown[], id: (v: unknown) => string): OutputsById {
+  const out = new Map<string, string>();
+  const conflicts: string[] = [];
+  for (const v of values) {
+    const json = canonicalJson(v);
+    const key = id(v);
+    // A replayed batch must produce the same output under the same id.
+    if (out.has(key) && out.get(key) !== json) conflicts.push(key);
+    out.set(key, json);
+  }
+  return { raw: values.length, byId: out, conflicts };
+}
+
+/** Reads a sink's topic until `expected` distinct ids arrived (or `timeoutMs`), deduplicated by id. */
+export async function readOutputsById(kafka: Kafka, sink: JobSink, expected: number, timeoutMs = expected === 0 ? 3_000 : 60_000): Promise<OutputsById> {
+  const decode = (messages: readonly KafkaMessage[]) =>
+    messages.map((m) => {
+      const r = decodeConfluent(m.value!, defaultRegistry, sink.schema);
+      if (!r.ok) throw r.error;
+      return r.value.value;
+    });
+  const messages = await readTopic(kafka, sink.topic, (m) => new Set(decode(m).map(sink.id)).size >= expected, timeoutMs);
+  return byId(decode(messages), sink.id);
+}
+
+/** The reference run's outputs of the named sinks, by id (id -> canonical JSON). */
+export function referenceOutputsById(outputs: ReadonlyMap<string, unknown[]>, sinks: Readonly<Record<string, JobSink>>, names: readonly string[]): Map<string, Map<string, string>> {
+  return new Map(names.map((name) => [name, byId(outputs.get(name) ?? [], sinks[name]!.id).byId]));
+}
+
+/** An engine's `/healthz` on 127.0.0.1:`port` as JSON, or undefined while it does not answer 200. */
+export async function healthz<T>(port: number): Promise<T | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    return res.ok ? ((await res.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
 }

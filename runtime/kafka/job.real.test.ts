@@ -62,7 +62,7 @@ describe('KafkaJob (real Kafka and Redis)', () => {
     const expected = ids(runPartitioned(retailJobOptions({ kafka, redis, topicsPrefix: prefix }).graph, records, PARTITIONS).get('triggers') ?? []);
     expect(expected.length).toBeGreaterThan(5);
 
-    const seen = { eventsIn: 0, checkpoints: 0, roundTrips: 0, latencies: 0, lagSources: new Set<string>() };
+    const seen = { eventsIn: 0, checkpoints: 0, roundTrips: 0, latencies: 0, lagSources: new Set<string>(), phases: new Map<string, number>() };
     const j = new KafkaJob({
       ...retailJobOptions({ kafka, redis, name: uniqueId('job'), topicsPrefix: prefix, tickMs: 200 }),
       observer: {
@@ -71,6 +71,7 @@ describe('KafkaJob (real Kafka and Redis)', () => {
         redisRoundTrips: (n) => void (seen.roundTrips += n),
         outputLatencySeconds: (s) => void (s >= 0 && seen.latencies++),
         watermarkLagSeconds: (source) => void seen.lagSources.add(source),
+        phaseSeconds: (phase, s) => void (s >= 0 && seen.phases.set(phase, (seen.phases.get(phase) ?? 0) + s)),
       },
     });
     await j.start();
@@ -85,6 +86,9 @@ describe('KafkaJob (real Kafka and Redis)', () => {
     expect(seen.latencies).toBe(j.stats.outputs);
     expect([...seen.lagSources].sort()).toEqual(['clickstream', 'location', 'pos']);
     expect(j.stats.deadLetters).toBe(0);
+    // Every phase of the job's own work was timed, and took time.
+    expect([...seen.phases.keys()].sort()).toEqual(['checkpoint', 'decode', 'encode', 'pipeline', 'produce']);
+    for (const [phase, s] of seen.phases) expect(s, phase).toBeGreaterThan(0);
     // A checkpoint per batch: far fewer Redis round trips than events.
     expect(j.store.roundTrips / records.length).toBeLessThan(0.05);
   });

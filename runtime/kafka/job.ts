@@ -39,6 +39,12 @@ export function chunkMessages(topicMessages: ReadonlyMap<string, Message[]>, max
   return requests;
 }
 
+/** This process's CPU time so far, user + system, in seconds. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 /** kafkajs' special offset for "the start of the log" in `seek`. */
 const EARLIEST_OFFSET = '-2';
 
@@ -75,6 +81,15 @@ export interface JobSink {
   id(value: unknown): string;
 }
 
+/**
+ * The job's own CPU work on a batch, by phase: `decode` (Avro and contract checks of the inputs),
+ * `pipeline` (the executor, ticks included), `encode` (the outputs), `produce` (building the produce
+ * requests and the synchronous part of kafkajs' send, before its first await), `checkpoint`
+ * (collecting the changes and serialising the commit, up to the Redis call). Waiting on the broker
+ * or Redis is in none of them.
+ */
+export type JobPhase = 'decode' | 'pipeline' | 'encode' | 'produce' | 'checkpoint';
+
 /** What the job reports for metrics. */
 export interface JobObserver {
   /** Records decoded and pushed, per pipeline source. */
@@ -93,6 +108,12 @@ export interface JobObserver {
   serviceUp?(service: JobService): void;
   /** Records of an input partition after the batch just processed: the log end offset minus the next offset. */
   consumerLag?(topic: string, partition: number, records: number): void;
+  /**
+   * CPU seconds of this process (`process.cpuUsage`, user + system: not inflated when the machine is
+   * busy, as wall time is) one batch (or tick) spent in a phase, once per phase it went through. Off
+   * unless given: without it the job reads no timers.
+   */
+  phaseSeconds?(phase: JobPhase, seconds: number): void;
 }
 
 /** What a failing call was talking to: the broker, Redis, or a person-facing delivery endpoint. */
@@ -220,6 +241,7 @@ export class KafkaJob {
   /** Checkpointed offsets not yet committed to Kafka (for lag monitoring), by `topic/partition`. */
   private readonly lagCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly log: NonNullable<JobOptions['log']>;
+  private readonly phases: JobObserver['phaseSeconds'];
 
   constructor(private readonly opts: JobOptions) {
     this.owner = `${opts.name}:${randomUUID()}`;
@@ -227,6 +249,7 @@ export class KafkaJob {
     this.registry = opts.registry ?? defaultRegistry;
     this.store = new CheckpointStore(opts.redis, opts.name);
     this.log = opts.log ?? (() => {});
+    this.phases = opts.observer?.phaseSeconds;
     for (const [source, s] of Object.entries(opts.sources)) this.topicToSource.set(s.topic, source);
     this.consumer = opts.kafka.consumer({
       groupId: opts.name,
@@ -379,6 +402,7 @@ export class KafkaJob {
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from ?? EARLIEST_OFFSET });
         return;
       }
+      let t = this.phases !== undefined ? cpuSeconds() : 0;
       const values: unknown[] = [];
       task.batchOffsets = [];
       let last: string | undefined;
@@ -394,6 +418,7 @@ export class KafkaJob {
         const error = decoded === null ? ssError('SS_ERR_DECODE', 'message has no value (tombstone)', { topic: batch.topic }) : decoded.error;
         this.toDlq(task, batch.topic, batch.partition, m.offset, m.key, m.value, error);
       }
+      if (this.phases !== undefined) t = this.lap('decode', t);
       if (last === undefined) return;
       this.stats.eventsIn += values.length;
       this.opts.observer?.eventsIn?.(source, values.length);
@@ -401,6 +426,7 @@ export class KafkaJob {
       const prefetch = this.opts.prefetch;
       if (prefetch !== undefined) await this.retry('prefetch', 'redis', () => prefetch(source, values), heartbeat);
       task.executor.pushBatch(source, values, 0);
+      if (this.phases !== undefined) this.lap('pipeline', t);
       const lag = this.opts.observer?.watermarkLagSeconds;
       if (lag !== undefined) {
         const wm = task.executor.watermarkOf(source);
@@ -422,7 +448,9 @@ export class KafkaJob {
       await task
         .run(async () => {
           if (task.dropped) return;
+          const t = this.phases !== undefined ? cpuSeconds() : 0;
           task.executor.advanceProcessingTime();
+          if (this.phases !== undefined) this.lap('pipeline', t);
           await this.flush(task, async () => {});
         })
         .catch((e: unknown) => this.log('error', `tick of task ${task.partition}: ${String(e)}`));
@@ -439,6 +467,13 @@ export class KafkaJob {
     const offsets = [...this.lagCommits.values()];
     this.lagCommits.clear();
     await this.consumer.commitOffsets(offsets).catch((e: unknown) => this.log('warn', `commit to Kafka (lag only) failed: ${String(e)}`));
+  }
+
+  /** Reports the CPU time since `since` ({@link cpuSeconds}) as spent in `phase`; returns the CPU time now. */
+  private lap(phase: JobPhase, since: number): number {
+    const now = cpuSeconds();
+    this.phases?.(phase, now - since);
+    return now;
   }
 
   private toDlq(task: Task, topic: string, partition: number, offset: string, key: Buffer | null, value: Buffer | null, error: ScenestreamError): void {
@@ -471,6 +506,7 @@ export class KafkaJob {
   /** Produces outputs and dead letters, delivers, then checkpoints state and offsets atomically. */
   private async flush(task: Task, heartbeat: () => Promise<void>, force = false): Promise<void> {
     const started = performance.now();
+    let t = this.phases !== undefined ? cpuSeconds() : 0;
     const outputs = task.outputs.splice(0);
     const dlq = task.dlq.splice(0);
     const topicMessages = new Map<string, Message[]>();
@@ -489,12 +525,16 @@ export class KafkaJob {
       l.push(o.value);
     }
     for (const d of dlq) add(d.topic, d.message);
+    if (this.phases !== undefined) t = this.lap('encode', t);
     if (topicMessages.size > 0) {
       // In requests of at most PRODUCE_REQUEST_BYTES: the outputs of one big fetch (one per input
       // for a 1 MB partition fetch) would exceed the broker's 1 MB message.max.bytes in one record
       // batch, which no retry cures. Sent one after another, so order per partition holds.
       for (const request of chunkMessages(topicMessages, PRODUCE_REQUEST_BYTES)) {
-        await this.retry('produce', 'kafka', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
+        const sent = this.retry('produce', 'kafka', () => this.producer.sendBatch({ topicMessages: request, acks: -1 }), heartbeat);
+        if (this.phases !== undefined) this.lap('produce', t);
+        await sent;
+        if (this.phases !== undefined) t = cpuSeconds();
       }
       this.stats.outputs += outputs.length;
       const latency = this.opts.observer?.outputLatencySeconds;
@@ -512,11 +552,15 @@ export class KafkaJob {
     // Changes stay tracked in the backend and offsets in the task until the next checkpoint.
     if (!force && now - task.lastCheckpoint < (this.opts.checkpointIntervalMs ?? 0)) return;
     task.lastCheckpoint = now;
+    const c = this.phases !== undefined ? cpuSeconds() : 0;
     const changes = task.backend.drainChanges();
     const meta = task.executor.metaSnapshot();
     const tripsBefore = this.store.roundTrips;
     try {
-      const result = await this.retry('checkpoint', 'redis', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
+      // Serialising the commit is synchronous, up to the Redis call: timed before awaiting it.
+      const committed = this.retry('checkpoint', 'redis', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
+      if (this.phases !== undefined) this.lap('checkpoint', c);
+      const result = await committed;
       if (result === 'MISSING') {
         this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
         await this.retry('rewrite', 'redis', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
