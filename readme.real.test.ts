@@ -9,6 +9,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createClient } from '@redis/client';
+import { loadServiceConfig } from './runtime/config.js';
+import { PROFILE_PREFIX, STORES_GEO, STORES_HASH } from './runtime/redis/reference.js';
 import { uniqueId } from './testkit/kafka.js';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
@@ -73,6 +76,13 @@ describe("README's production section (real Kafka and Redis)", () => {
       expect(jobErr).not.toMatch(/^\s+at /m);
     } finally {
       if (job !== undefined && job.exitCode === null) job.kill('SIGKILL');
+      // The commands load reference data into the shared Redis; other suites assume none.
+      const redis = createClient({ url: loadServiceConfig().redisUrl });
+      await redis.connect();
+      const keys = [STORES_GEO, STORES_HASH];
+      for await (const key of redis.scanIterator({ MATCH: `${PROFILE_PREFIX}:*`, COUNT: 1000 })) keys.push(key);
+      await redis.del(keys);
+      await redis.quit();
     }
   });
 });
