@@ -128,6 +128,9 @@ describe('loadKafkaModeConfig', () => {
       checkpointIntervalMs: undefined,
       partitionsConsumedConcurrently: undefined,
       profilesRefreshMs: 60_000,
+      profilesCacheSize: 100_000,
+      startupTimeoutMs: 60_000,
+      outageLogIntervalMs: 30_000,
     });
   });
 
@@ -140,6 +143,9 @@ describe('loadKafkaModeConfig', () => {
       checkpointIntervalMs: 0,
       partitionsConsumedConcurrently: 3,
       profilesRefreshMs: 60_000,
+      profilesCacheSize: 100_000,
+      startupTimeoutMs: 60_000,
+      outageLogIntervalMs: 30_000,
     });
   });
 

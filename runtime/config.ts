@@ -126,11 +126,15 @@ export function loadServiceConfig(env: Env = process.env): ServiceConfig {
   return { kafkaBrokers, redisUrl, redisClusterNodes };
 }
 
-function integer(env: Env, name: string, fallback: number, min: number): number {
+function optionalInteger(env: Env, name: string, min: number): number | undefined {
   const text = read(env, name);
-  if (text === undefined) return fallback;
-  if (!/^-?\d+$/.test(text) || Number(text) < min) throw configError(name, `'${text}' is not an integer >= ${min}`);
+  if (text === undefined) return undefined;
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) throw configError(name, `'${text}' is not an integer >= ${min}`);
   return Number(text);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number): number {
+  return optionalInteger(env, name, min) ?? fallback;
 }
 
 /** A retention in ms: -1 (never by age) or a positive integer. */
@@ -183,13 +187,12 @@ export interface KafkaModeConfig {
   readonly partitionsConsumedConcurrently: number | undefined;
   /** `PROFILES_REFRESH_MS`: how often customer profiles are read again from Redis (default 60,000). */
   readonly profilesRefreshMs: number;
-}
-
-function optionalInteger(env: Env, name: string, min: number): number | undefined {
-  const text = read(env, name);
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) throw configError(name, `'${text}' is not an integer >= ${min}`);
-  return Number(text);
+  /** `PROFILES_CACHE_SIZE`: customer profiles kept in memory, least recently used out (default 100,000). */
+  readonly profilesCacheSize: number;
+  /** `STARTUP_TIMEOUT_MS`: how long Redis and Kafka are retried at start before exiting 1 (default 60,000). */
+  readonly startupTimeoutMs: number;
+  /** `OUTAGE_LOG_INTERVAL_MS`: least time between two log lines about one outage (default 30,000). */
+  readonly outageLogIntervalMs: number;
 }
 
 /** Reads production mode's job settings from `env` (default: `process.env`); see {@link KafkaModeConfig}. */
@@ -200,6 +203,9 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     idleTimeoutMs: optionalInteger(env, 'IDLE_TIMEOUT_MS', 1),
     checkpointIntervalMs: optionalInteger(env, 'CHECKPOINT_INTERVAL_MS', 0),
     partitionsConsumedConcurrently: optionalInteger(env, 'PARTITIONS_CONSUMED_CONCURRENTLY', 1),
-    profilesRefreshMs: optionalInteger(env, 'PROFILES_REFRESH_MS', 1) ?? 60_000,
+    profilesRefreshMs: integer(env, 'PROFILES_REFRESH_MS', 60_000, 1),
+    profilesCacheSize: integer(env, 'PROFILES_CACHE_SIZE', 100_000, 1),
+    startupTimeoutMs: integer(env, 'STARTUP_TIMEOUT_MS', 60_000, 1),
+    outageLogIntervalMs: integer(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000, 1),
   };
 }

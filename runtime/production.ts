@@ -20,21 +20,12 @@ import { ProfileCache, RedisProfiles, RedisStores } from './redis/reference.js';
 import { retailJobOptions } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** The customers of a batch of input records (an anonymous till transaction has none). */
 function* customersOf(values: readonly unknown[]): Iterable<string> {
   for (const v of values) {
     const id = (v as { readonly customerId?: string | null }).customerId;
     if (typeof id === 'string') yield id;
   }
-}
-
-function positiveMs(env: Env, name: string, fallback: number): number {
-  const text = env[name]?.trim() ?? '';
-  if (text === '') return fallback;
-  if (!/^\d+$/.test(text) || Number(text) <= 0) throw ssError('SS_ERR_CONFIG', `${name} must be a positive number of ms, got ${JSON.stringify(text)}`, { field: name });
-  return Number(text);
 }
 
 /**
@@ -58,18 +49,14 @@ function positiveMs(env: Env, name: string, fallback: number): number {
  * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_* (README), PUSH_WEBHOOK_URL, the job's settings
  * of `loadKafkaModeConfig` (runtime/config.ts: JOB_NAME, TOPICS_PREFIX, IDLE_TIMEOUT_MS,
  * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS: a cached profile's
- * freshness), PROFILES_CACHE_SIZE (profiles kept, default 100,000), STARTUP_TIMEOUT_MS (default 60,000),
- * OUTAGE_LOG_INTERVAL_MS (default 30,000), HTTP_PORT/HTTP_HOST.
+ * freshness, PROFILES_CACHE_SIZE, STARTUP_TIMEOUT_MS, OUTAGE_LOG_INTERVAL_MS), HTTP_PORT/HTTP_HOST.
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
   const svc = loadServiceConfig(env);
   const topics = loadTopicsConfig(env);
   const jobConfig = loadKafkaModeConfig(env);
-  const startupMs = positiveMs(env, 'STARTUP_TIMEOUT_MS', 60_000);
-  const refreshMs = jobConfig.profilesRefreshMs;
-  const cacheSize = positiveMs(env, 'PROFILES_CACHE_SIZE', 100_000);
-  const logIntervalMs = positiveMs(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000);
+  const { startupTimeoutMs: startupMs, profilesRefreshMs: refreshMs, profilesCacheSize: cacheSize, outageLogIntervalMs: logIntervalMs } = jobConfig;
   const log = (level: 'info' | 'warn' | 'error', msg: string) => console.error(`${level}: ${msg}`);
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);

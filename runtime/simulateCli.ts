@@ -84,16 +84,8 @@ export function parseCli(argv: readonly string[]): SimulateOptions | null {
   if (values.kafka === true) {
     const topicsPrefix = values['topics-prefix'] ?? process.env['TOPICS_PREFIX'] ?? '';
     const topics = loadTopicsConfig();
-    const prepare = async (kafka: Kafka) => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const { inputs, outputs } = retailTopics(topicsPrefix);
-        await prepareTopics(admin, inputs, outputs, topics, (_level, msg) => process.stderr.write(`simulator: ${msg}\n`));
-      } finally {
-        await admin.disconnect();
-      }
-    };
+    const { inputs, outputs } = retailTopics(topicsPrefix);
+    const prepare = (kafka: Kafka) => prepareTopics(kafka, inputs, outputs, topics, (_level, msg) => process.stderr.write(`simulator: ${msg}\n`));
     opts.kafka = { brokers: loadServiceConfig().kafkaBrokers, rate: rateText === undefined ? 1000 : Number(rateText), topicsPrefix, prepare };
   }
   if (opts.out === undefined && opts.dir === undefined && opts.kafka === undefined) opts.out = '-';

@@ -19,7 +19,7 @@ import { generateEvents, type SimRecord } from '../../simulator/life.js';
 import { createRng } from '../../simulator/prng.js';
 import { generateWorld } from '../../simulator/world.js';
 import { createTopics, produceRecords, readTopic, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
-import { canonicalJson, CountingWebhook, referenceRun, visibleState, WorkerProcess } from '../../testkit/workers.js';
+import { allCheckpointed as checkpointedToEnd, canonicalJson, CountingWebhook, referenceRun, visibleState, WorkerProcess } from '../../testkit/workers.js';
 import { loadServiceConfig } from '../config.js';
 import type { Executor } from '../../engine/executor.js';
 import { retailJobOptions } from '../retailJob.js';
@@ -156,28 +156,7 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
   }
 
   /** True when every task's checkpoint has consumed every input partition to its end. */
-  async function allCheckpointed(store: CheckpointStore, r: RedisReader, prefix: string): Promise<boolean> {
-    const ends = new Map<string, Map<number, { low: bigint; high: bigint }>>();
-    for (const t of INPUTS) {
-      const offs = await admin.fetchTopicOffsets(`${prefix}${t}`);
-      ends.set(`${prefix}${t}`, new Map(offs.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }])));
-    }
-    for (let p = 0; p < PARTITIONS; p++) {
-      let raw: string | undefined;
-      try {
-        raw = await r.hGet(store.keys(p)[1], 'offsets');
-      } catch {
-        return false; // Redis away for the moment
-      }
-      const offsets = raw === undefined || raw === null ? {} : (JSON.parse(raw) as Record<string, string>);
-      for (const [topic, byPartition] of ends) {
-        const end = byPartition.get(p)!;
-        const at = offsets[topic] !== undefined ? BigInt(offsets[topic]) : end.low;
-        if (at < end.high) return false;
-      }
-    }
-    return true;
-  }
+  const allCheckpointed = (store: CheckpointStore, r: RedisReader, prefix: string): Promise<boolean> => checkpointedToEnd(admin, store, r, INPUTS.map((t) => `${prefix}${t}`), PARTITIONS);
 
   /** One sink's outputs on its topic: how many messages, and deduplicated by id (id -> canonical JSON). */
   async function outputsById(prefix: string, sink: string, expected: number): Promise<{ raw: number; byId: Map<string, string> }> {

@@ -293,14 +293,8 @@ export class KafkaJob {
 
   private async prepareTopics(): Promise<void> {
     const config = this.opts.topics;
-    if (config === undefined || config.onStart === 'none') return;
-    const admin = this.opts.kafka.admin();
-    await admin.connect();
-    try {
-      await prepareTopics(admin, Object.values(this.opts.sources).map((s) => s.topic), Object.values(this.opts.sinks).map((s) => s.topic), config, this.log);
-    } finally {
-      await admin.disconnect();
-    }
+    if (config === undefined) return;
+    await prepareTopics(this.opts.kafka, Object.values(this.opts.sources).map((s) => s.topic), Object.values(this.opts.sinks).map((s) => s.topic), config, this.log);
   }
 
   /** Stops consuming, checkpoints every task, releases them, and disconnects. */

@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import { ssError } from '../../schemas/errors.js';
 
 /**
@@ -146,9 +146,16 @@ export async function ensureTopics(admin: Admin, inputs: readonly string[], outp
  * missing ones or check them, log what was created and every warning, and throw `SS_ERR_TOPICS`
  * listing the problems. `none` does nothing.
  */
-export async function prepareTopics(admin: Admin, inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, log: (level: 'info' | 'warn', msg: string) => void): Promise<void> {
+export async function prepareTopics(kafka: Kafka, inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, log: (level: 'info' | 'warn', msg: string) => void): Promise<void> {
   if (config.onStart === 'none') return;
-  const result = await ensureTopics(admin, inputs, outputs, config, config.onStart);
+  const admin = kafka.admin();
+  await admin.connect();
+  let result: EnsureResult;
+  try {
+    result = await ensureTopics(admin, inputs, outputs, config, config.onStart);
+  } finally {
+    await admin.disconnect();
+  }
   const created = result.topics.filter((t) => t.status === 'created').map((t) => t.topic);
   if (created.length > 0) log('info', `created topics ${created.join(', ')}`);
   for (const w of result.warnings) log('warn', w);
