@@ -2,8 +2,10 @@
  * Production mode (`SCENESTREAM_MODE=kafka npm start`, the compiled CLI) when its services fail:
  * Redis or Kafka unreachable at start (bounded retry, one-line error, exit 1, `/healthz` and
  * `/readyz` served while waiting), and Redis lost while running (`/readyz` 503 naming it, the
- * dependency gauge at 0, a log line per outage rather than per attempt, ready again once it is back);
- * and the store screens, which every instance serves from the recommendations topic.
+ * dependency gauge at 0, a log line per outage rather than per attempt, ready again once it is back),
+ * Kafka lost while running (the same, on a broker of the test's own that it stops and starts again,
+ * and the input consumed before, during and after the outage all processed); and the store screens,
+ * which every instance serves from the recommendations topic.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
@@ -167,6 +169,74 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     redis.child.kill('SIGKILL');
     rmSync(tmp, { recursive: true, force: true });
   });
+
+  it('Kafka lost while running: /readyz 503 naming it, the gauge at 0, one line per outage; back in its group and nothing lost when it returns', async () => {
+    // A broker of this test's own (the shared one stays up for the other suites), started by the
+    // project's script from the jars it already fetched, with its data kept across the stop.
+    const dir = mkdtempSync(join(tmpdir(), 'ss-kafka-down-'));
+    const [kafkaPort, controllerPort] = [await freePort(), await freePort()];
+    const brokerEnv = { SERVICES_DIR: dir, KAFKA_LIBS_DIR: join(ROOT, '.services/kafka/libs'), KAFKA_PORT: String(kafkaPort), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` };
+    const broker = async (action: 'start' | 'stop') => expect(await start('bash', ['scripts/services.sh', 'kafka', action], brokerEnv).exit).toBe(0);
+    await broker('start');
+    try {
+      const prefix = `${uniqueId('prod')}.`;
+      const env = { KAFKA_BROKERS: brokerEnv.KAFKA_BROKERS, TOPICS_PREFIX: prefix, TOPICS_PARTITIONS: '2', OUTAGE_LOG_INTERVAL_MS: '60000' };
+      const job = startJob(env);
+      const base = await until('the health URL', () => healthUrl(job));
+      await until('ready', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 90_000);
+      const simulate = async (seed: string) => {
+        const sim = start(process.execPath, ['dist/runtime/cli.js', 'simulate', '--kafka', '--rate', '0', '--seed', seed, '--customers', '3', '--days', '1'], env);
+        expect(await sim.exit).toBe(0);
+        return Number(/sent (\d+) events/.exec(sim.stderr())?.[1] ?? NaN);
+      };
+      const eventsIn = async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return [...text.matchAll(/^scenestream_events_in_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      };
+      const before = await simulate('kafka-down-1');
+      expect(before).toBeGreaterThan(0);
+      await until('the first events read', async () => ((await eventsIn()) >= before ? true : undefined), 60_000);
+
+      await broker('stop');
+      const down = await until('not ready', async () => {
+        const r = await get(`${base}/readyz`);
+        return r.status === 503 ? r : undefined;
+      }, 60_000);
+      expect(down.body).toMatchObject({ status: 'not ready', phase: 'running', down: ['kafka'] });
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/scenestream_dependency_up\{dependency="kafka"\} 0/);
+      expect(metrics).toMatch(/scenestream_dependency_up\{dependency="redis"\} 1/);
+      expect((await get(`${base}/healthz`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 15_000)); // several consumer restarts, hundreds of connection attempts
+      const lines = job.stderr().split('\n');
+      expect(lines.filter((l) => l.includes(`kafka at 127.0.0.1:${kafkaPort} unreachable`))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('consumer crashed'))).toHaveLength(1);
+      // kafkajs' own lines: each message once in the interval, whatever its backoff delay.
+      const kafkajs = lines.filter((l) => l.includes(' kafka ') && !l.includes('unreachable')).map((l) => l.replace(/\d+ms/g, '#ms'));
+      expect(kafkajs.length).toBe(new Set(kafkajs).size);
+      expect(job.stderr()).not.toMatch(/^\s+at /m);
+
+      await broker('start');
+      await until('ready again', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 120_000);
+      expect(job.stderr()).toMatch(new RegExp(`kafka at 127\\.0\\.0\\.1:${kafkaPort} reachable again after`));
+      // Input produced after the outage is read too, and none of the earlier input was skipped.
+      const after = await simulate('kafka-down-2');
+      await until('every event read', async () => ((await eventsIn()) >= before + after ? true : undefined), 60_000);
+      const lag = await (await fetch(`${base}/metrics`)).text();
+      await until('no consumer lag', async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        const lags = [...text.matchAll(/^scenestream_consumer_lag_records\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+        return lags.length > 0 && lags.every((n) => n === 0) ? true : undefined;
+      }, 60_000).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${lag}`);
+      });
+      job.child.kill('SIGTERM');
+      expect(await job.exit).toBe(0);
+    } finally {
+      await broker('stop');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('Redis lost while running: /readyz 503 and the gauge at 0, one log line; ready again when it is back', async () => {
     const port = await freePort();

@@ -266,17 +266,22 @@ export class KafkaJob {
     await this.prepareTopics();
     await this.producer.connect();
     await this.consumer.connect();
+    let crashes = 0; // consumer crashes since it was last in its group
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(Object.values(e.payload.memberAssignment).flat());
       this.assigned = [...assigned].sort((a, b) => a - b);
       for (const p of [...this.tasks.keys()]) if (!assigned.has(p)) void this.dropTask(p, 'revoked');
       this.log('info', `assigned partitions [${[...assigned].sort((a, b) => a - b).join(', ')}]`);
       this.opts.observer?.serviceUp?.('kafka');
+      if (crashes > 1) this.log('info', `consumer back in its group after ${crashes} crashes`);
+      crashes = 0;
     });
-    // kafkajs restarts a crashed consumer on its own; without this its reason would go unseen.
+    // kafkajs restarts a crashed consumer on its own; without this its reason would go unseen. While
+    // the broker is down it crashes again at every restart (every few seconds): the first crash of an
+    // outage is logged, the rest are counted and summed up when the consumer is back in its group.
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.opts.observer?.serviceDown?.('kafka', e.payload.error);
-      this.log('error', `consumer crashed (restart: ${String(e.payload.restart)}): ${e.payload.error.message}`);
+      if (crashes++ === 0 || !e.payload.restart) this.log('error', `consumer crashed (restart: ${String(e.payload.restart)}): ${e.payload.error.message}`);
     });
     for (const s of Object.values(this.opts.sources)) await this.consumer.subscribe({ topic: s.topic, fromBeginning: true });
     this.running = true;

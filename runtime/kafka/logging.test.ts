@@ -16,10 +16,16 @@ describe('kafkaLogCreator', () => {
     }
     entry(logLevel.ERROR, 'Response Metadata(key: 3, version: 6)', 'This server does not host this topic-partition');
     entry(logLevel.WARN, 'Consumer group is rebalancing');
+    // Backoff delays vary from one attempt to the next: the same message all the same.
+    for (const ms of [7142, 8612, 9884]) entry(logLevel.ERROR, `Restarting the consumer in ${ms}ms`);
+    // Other numbers tell messages apart (two brokers down are two messages).
+    entry(logLevel.ERROR, 'Connection error', 'connect ECONNREFUSED 127.0.0.1:9093');
     expect(lines).toEqual([
       'error: kafka Connection: Connection error: connect ECONNREFUSED 127.0.0.1:9092',
       'error: kafka Connection: Connection error: connect ECONNREFUSED 127.0.0.1:9092 (and 29 times more since it was last logged)',
       'warn: kafka Connection: Consumer group is rebalancing',
+      'error: kafka Connection: Restarting the consumer in 7142ms',
+      'error: kafka Connection: Connection error: connect ECONNREFUSED 127.0.0.1:9093',
     ]);
   });
 });

@@ -3,8 +3,10 @@ import { logLevel, type logCreator } from 'kafkajs';
 /**
  * kafkajs' logs through the job's log, warnings and errors only, each distinct message at most once
  * per `intervalMs` (with the number of repeats held back): a broker that is down makes kafkajs log
- * the same connection error on every attempt, several times a second. Error responses to single
- * requests are left out: kafkajs retries them (a fresh topic's metadata, a loading coordinator).
+ * the same connection error on every attempt, several times a second. Messages that differ only in
+ * a duration ("Restarting the consumer in 7142ms", "... in 8612ms") count as one. Error
+ * responses to single requests are left out: kafkajs retries them (a fresh topic's metadata, a
+ * loading coordinator).
  */
 export function kafkaLogCreator(log: (level: 'info' | 'warn' | 'error', msg: string) => void, intervalMs: number, now: () => number = Date.now): logCreator {
   const seen = new Map<string, { at: number; repeats: number }>();
@@ -14,14 +16,15 @@ export function kafkaLogCreator(log: (level: 'info' | 'warn' | 'error', msg: str
     // retries it, and a final failure surfaces as the operation's own error.
     if (namespace === 'Connection' && entry.message.startsWith('Response ')) return;
     const text = `kafka ${namespace}: ${entry.message}${typeof entry['error'] === 'string' ? `: ${entry['error']}` : ''}`;
-    const last = seen.get(text);
+    const shape = text.replace(/\b\d+(?:\.\d+)?\s?(?:ms|s)\b/g, '#ms');
+    const last = seen.get(shape);
     const t = now();
     if (last !== undefined && t - last.at < intervalMs) {
       last.repeats++;
       return;
     }
     const repeats = last?.repeats ?? 0;
-    seen.set(text, { at: t, repeats: 0 });
+    seen.set(shape, { at: t, repeats: 0 });
     if (seen.size > 1_000) seen.delete(seen.keys().next().value as string);
     log(level === logLevel.ERROR ? 'error' : 'warn', repeats > 0 ? `${text} (and ${repeats} times more since it was last logged)` : text);
   };
