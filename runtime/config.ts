@@ -193,6 +193,11 @@ export interface KafkaModeConfig {
   readonly startupTimeoutMs: number;
   /** `OUTAGE_LOG_INTERVAL_MS`: least time between two log lines about one outage (default 30,000). */
   readonly outageLogIntervalMs: number;
+  /**
+   * `SESSION_TIMEOUT_MS`: how long the group waits for a silent instance before moving its
+   * partitions to the others (kafkajs default 30,000); heartbeats go at a sixth of it.
+   */
+  readonly sessionTimeoutMs: number | undefined;
 }
 
 /** Reads production mode's job settings from `env` (default: `process.env`); see {@link KafkaModeConfig}. */
@@ -207,5 +212,6 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     profilesCacheSize: integer(env, 'PROFILES_CACHE_SIZE', 100_000, 1),
     startupTimeoutMs: integer(env, 'STARTUP_TIMEOUT_MS', 60_000, 1),
     outageLogIntervalMs: integer(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000, 1),
+    sessionTimeoutMs: optionalInteger(env, 'SESSION_TIMEOUT_MS', 3_000),
   };
 }

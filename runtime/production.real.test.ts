@@ -7,9 +7,6 @@
  * and the input consumed before, during and after the outage all processed); and the store screens,
  * which every instance serves from the recommendations topic.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,78 +14,11 @@ import { Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeConfluent, type AttributionEvent, type RecommendationUpdate } from '../schemas/index.js';
 import { generateWorld } from '../simulator/world.js';
+import { freePort, get, healthUrl, killAll, listening, metricSum, ROOT, start, startJob, startRedis, until } from '../testkit/cli.js';
 import { testKafka, uniqueId } from '../testkit/kafka.js';
 import { loadServiceConfig } from './config.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** A TCP port nothing listens on (bound then released). */
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly stderr: () => string;
-  readonly exit: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function start(cmd: string, args: readonly string[], env: Record<string, string>): Running {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
-  child.stdout!.resume();
-  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  return { child, stderr: () => err, exit };
-}
-
-function startJob(env: Record<string, string>): Running {
-  return start(process.execPath, ['dist/runtime/cli.js', 'run'], { SCENESTREAM_MODE: 'kafka', HTTP_PORT: '0', OUTAGE_LOG_INTERVAL_MS: '60000', ...env });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Whether something accepts connections on the port (undefined while not, for {@link until}). */
-function listening(port: number): Promise<true | undefined> {
-  return new Promise((res) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), res(true)));
-    socket.once('error', () => res(undefined));
-  });
-}
-
-const healthUrl = (r: Running) => /health (http:\/\/\S+)\/healthz/.exec(r.stderr())?.[1];
-
-async function get(url: string): Promise<{ status: number; body: Record<string, unknown> | string }> {
-  const res = await fetch(url);
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
-  } catch {
-    return { status: res.status, body: text };
-  }
-}
+afterEach(killAll);
 
 describe('production mode when services fail (compiled CLI, real Kafka and Redis)', () => {
   it('Redis unreachable at start: serves /healthz 200 and /readyz 503 naming it while retrying, then exits 1 with one line', async () => {
@@ -122,13 +52,11 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
   });
 
   it('every instance serves every store: a screen shows an update another instance computed, and a screen that reconnects gets it at once', async () => {
-    const port = await freePort();
-    const redis = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
-    await until('redis up', () => listening(port), 20_000);
+    const redis = await startRedis();
     const tmp = mkdtempSync(join(tmpdir(), 'ss-prod-'));
     const store = generateWorld({ seed: 'prod-screens', customers: 5 }).stores[0]!;
     writeFileSync(join(tmp, 'stores.json'), JSON.stringify([store]));
-    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, KAFKA_BROKERS: loadServiceConfig().kafkaBrokers.join(',') };
+    const env = { REDIS_URL: redis.url, KAFKA_BROKERS: loadServiceConfig().kafkaBrokers.join(',') };
     const load = start(process.execPath, ['dist/runtime/cli.js', 'load-reference', '--stores', join(tmp, 'stores.json')], env);
     expect(await load.exit).toBe(0);
     const prefix = `${uniqueId('prod')}.`;
@@ -166,7 +94,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     expect(await firstEvents()).toMatch(/event: snapshot\n.*TOY-042/s);
     job.child.kill('SIGTERM');
     expect(await job.exit).toBe(0);
-    redis.child.kill('SIGKILL');
+    redis.process.child.kill('SIGKILL');
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -189,10 +117,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
         expect(await sim.exit).toBe(0);
         return Number(/sent (\d+) events/.exec(sim.stderr())?.[1] ?? NaN);
       };
-      const eventsIn = async () => {
-        const text = await (await fetch(`${base}/metrics`)).text();
-        return [...text.matchAll(/^scenestream_events_in_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-      };
+      const eventsIn = async () => metricSum(await (await fetch(`${base}/metrics`)).text(), 'scenestream_events_in_total');
       const before = await simulate('kafka-down-1');
       expect(before).toBeGreaterThan(0);
       await until('the first events read', async () => ((await eventsIn()) >= before ? true : undefined), 60_000);

@@ -53,6 +53,22 @@ export async function readTopic(kafka: Kafka, topic: string, done: (messages: Ka
   return messages;
 }
 
+/** Reads a whole topic as it is now: every message up to the partitions' current end offsets. */
+export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let total = 0;
+  try {
+    for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high) - Number(p.low);
+  } finally {
+    await admin.disconnect();
+  }
+  if (total === 0) return [];
+  const messages = await readTopic(kafka, topic, (m) => m.length >= total, timeoutMs);
+  if (messages.length < total) throw new Error(`read ${messages.length} of the ${total} messages of ${topic} in ${timeoutMs} ms`);
+  return messages;
+}
+
 /** Polls until `cond()` or throws after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
