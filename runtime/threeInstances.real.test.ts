@@ -101,6 +101,16 @@ describe('three production instances (compiled CLI, real Kafka and Redis, headle
         pages.set(s.storeId, page);
       }
       const seenOn = async (storeId: string) => new Set(await pages.get(storeId)!.evaluate('window.cardsSeen') as string[]);
+      /** Waits until one of `updates` has been drawn on its store's page. */
+      const onScreen = (what: string, updates: readonly RecommendationUpdate[]) =>
+        until(
+          what,
+          async () => {
+            for (const u of updates) if ((await seenOn(u.storeId!)).has(screenUpdateId(u))) return true;
+            return undefined;
+          },
+          30_000,
+        );
 
       const kafka = testKafka(uniqueId('three-test'));
       const caughtUp = async (live: readonly number[], expectSamples: number) => {
@@ -118,14 +128,7 @@ describe('three production instances (compiled CLI, real Kafka and Redis, headle
       await until('the first days consumed', () => caughtUp([0, 1, 2], 3 * PARTITIONS), 180_000);
       const foreign = (await storeUpdates()).filter((u) => ownerBefore(partitionOf(u.customerId, PARTITIONS)) !== 0);
       expect(foreign.length).toBeGreaterThan(0);
-      await until(
-        'an update computed by another instance on instance 0’s screen',
-        async () => {
-          for (const u of foreign) if ((await seenOn(u.storeId!)).has(screenUpdateId(u))) return true;
-          return undefined;
-        },
-        30_000,
-      );
+      await onScreen('an update computed by another instance on instance 0’s screen', foreign);
 
       // 2. Kill an instance that computed store updates; its partitions move to the other two.
       const victim = ownerBefore(partitionOf(foreign[0]!.customerId, PARTITIONS));
@@ -140,14 +143,7 @@ describe('three production instances (compiled CLI, real Kafka and Redis, headle
       await until('the last day consumed', () => caughtUp(survivors, 3 * PARTITIONS), 180_000);
       const afterKill = (await storeUpdates()).filter((u) => u.ts >= cut && moved.includes(partitionOf(u.customerId, PARTITIONS)));
       expect(afterKill.length).toBeGreaterThan(0);
-      await until(
-        'an update of a moved partition on the screen',
-        async () => {
-          for (const u of afterKill) if ((await seenOn(u.storeId!)).has(screenUpdateId(u))) return true;
-          return undefined;
-        },
-        30_000,
-      );
+      await onScreen('an update of a moved partition on the screen', afterKill);
 
       // 4. Attribution: each closed window in the topic (deduplicated: the killed instance's last batch
       //    was replayed) is the replay's, and every survivor serves the same job-wide totals.
