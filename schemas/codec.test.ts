@@ -454,6 +454,19 @@ describe('Confluent wire format', () => {
     expect(expectError(decodeConfluent(bad), 'SS_ERR_DECODE')).toContain('unknown schema id 4242');
   });
 
+  it('decodeAuto (what the Kafka job reads with) names the framing fault, not only what plain Avro made of the bytes', () => {
+    const magic = Buffer.from(framed);
+    magic[0] = 0x05;
+    const wrongMagic = expectError(decodeAuto(magic, defaultRegistry, 'ClickEvent'), 'SS_ERR_DECODE');
+    expect(wrongMagic).toContain('not Confluent-framed (wrong magic byte 0x05');
+    expect(wrongMagic).toContain('nor plain Avro (ClickEvent');
+    const unknown = Buffer.from(framed);
+    unknown.writeUInt32BE(4242, 1);
+    expect(expectError(decodeAuto(unknown, defaultRegistry, 'ClickEvent'), 'SS_ERR_DECODE')).toMatch(/^SS_ERR_DECODE: ClickEvent: unknown schema id 4242 \(not in the registry\); not plain Avro either/);
+    // Plain Avro still reads when the first byte is not a magic byte.
+    expect(expectOk(decodeAuto(encode('ClickEvent', SAMPLES.ClickEvent), defaultRegistry, 'ClickEvent')).value).toEqual(SAMPLES.ClickEvent);
+  });
+
   it('an id of another schema than expected', () => {
     expect(expectError(decodeConfluent(framed, defaultRegistry, 'PosEvent'), 'SS_ERR_DECODE')).toContain(
       'schema id 1 is ClickEvent, expected PosEvent',

@@ -303,19 +303,20 @@ export function encodeConfluent<N extends SchemaName>(
   return out;
 }
 
-type Framing = { ok: true; name: SchemaName; schemaId: number } | { ok: false; message: string };
+/** `framed`: the header is there (magic byte 0) but names no schema we know. */
+type Framing = { ok: true; name: SchemaName; schemaId: number } | { ok: false; message: string; framed: boolean };
 
 function readFraming(buf: Buffer, registry: SchemaRegistry): Framing {
   if (buf.length < CONFLUENT_HEADER_BYTES) {
-    return { ok: false, message: `${buf.length} bytes is too short for the Confluent wire format (magic byte + 4-byte schema id + Avro)` };
+    return { ok: false, framed: false, message: `${buf.length} bytes is too short for the Confluent wire format (magic byte + 4-byte schema id + Avro)` };
   }
   const magic = buf.readUInt8(0);
   if (magic !== 0) {
-    return { ok: false, message: `wrong magic byte 0x${magic.toString(16).padStart(2, '0')}; the Confluent wire format starts with 0x00` };
+    return { ok: false, framed: false, message: `wrong magic byte 0x${magic.toString(16).padStart(2, '0')}; the Confluent wire format starts with 0x00` };
   }
   const schemaId = buf.readUInt32BE(1);
   const name = registry.nameOf(schemaId);
-  if (name === undefined) return { ok: false, message: `unknown schema id ${schemaId}` };
+  if (name === undefined) return { ok: false, framed: true, message: `unknown schema id ${schemaId} (not in the registry)` };
   return { ok: true, name, schemaId };
 }
 
@@ -373,7 +374,15 @@ export function decodeAuto<N extends SchemaName = SchemaName>(
   if (expected === undefined) {
     return fail(decodeError(label, `not in the Confluent wire format (${framing.message}) and no expected schema to read plain Avro with`));
   }
-  return decoded(expected, null, decodeAt(expected, bytes, 0));
+  const viaPlain = decodeAt(expected, bytes, 0);
+  if (viaPlain.ok) return decoded(expected, null, viaPlain);
+  // Neither framing fits. A Confluent header with an id we do not know is the likely cause; else
+  // say both, so that a producer with the wrong serialiser sees why (no field: the plain reading's
+  // field is a guess about bytes that may not be plain Avro at all).
+  const e = viaPlain.error;
+  const plain = e.message.slice(e.code.length + 2); // without the "SS_ERR_…: " the error adds
+  const text = framing.framed ? `${framing.message}; not plain Avro either (${plain})` : `not Confluent-framed (${framing.message}), nor plain Avro (${plain})`;
+  return fail(ssError(e.code, `${label}: ${text}`, { cause: e }));
 }
 
 /**
