@@ -63,6 +63,15 @@ describe('LiveStores (the store catalogue as a live table)', () => {
     expect(d.size).toBe(0);
   });
 
+  it('rejects an invalid store with SS_ERR_VALIDATION naming it, and changes nothing', () => {
+    const d = new LiveStores([store('s1', A)]);
+    expect(() => d.replace([store('s2', B), { ...store('bad', B), lat: 200 }])).toThrow(expect.objectContaining({ code: 'SS_ERR_VALIDATION', message: expect.stringContaining('store bad is invalid') }));
+    expect(() => d.upsert({ ...store('s1', A), radiusM: -1 })).toThrow(/store s1 is invalid/);
+    expect(() => d.upsert({ ...store('s1', A), timezone: 'Mars/Base' })).toThrow(/store s1 is invalid/);
+    expect(d.version).toBe(0);
+    expect(d.all()).toEqual([store('s1', A)]);
+  });
+
   it('a fixed list is a directory that never changes', () => {
     const list = [store('s1', A)];
     const d = storeDirectory(list);

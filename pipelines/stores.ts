@@ -1,5 +1,6 @@
 import { CircleIndex } from '../engine/geo.js';
-import type { LocationEvent, Store } from '../schemas/index.js';
+import { ssError } from '../schemas/errors.js';
+import { validate, type LocationEvent, type Store } from '../schemas/index.js';
 import { readLive, type Live } from './live.js';
 
 /**
@@ -72,13 +73,22 @@ export function storeDirectory(c: StoreCatalog): StoreDirectory {
   return { version: 0, all: () => list, get: (id) => byId.get(id) };
 }
 
+/** The store if it is valid; `SS_ERR_VALIDATION` naming it otherwise. */
+function checkStore(s: Store): Store {
+  const r = validate('Store', s);
+  if (!r.ok) throw ssError('SS_ERR_VALIDATION', `store ${String(s.storeId)} is invalid: ${r.error.message}`, { field: `stores.${String(s.storeId)}${r.error.field !== undefined ? `.${r.error.field}` : ''}` });
+  return s;
+}
+
 const sameStore = (a: Store, b: Store): boolean => a.name === b.name && a.lat === b.lat && a.lon === b.lon && a.radiusM === b.radiusM && a.timezone === b.timezone;
 
 /**
  * A {@link StoreDirectory} that the runtime changes while the job runs (the production host feeds
- * it from Redis). It trusts its input: validate stores before giving them to it (a store with an
- * invalid position would make the geofence index throw). Listeners hear every change, after it is
- * applied, in the order of the changes.
+ * it from Redis). A change with an invalid store (SCENES.md §2, the `Store` schema: position in
+ * range, known timezone, positive radius) throws `SS_ERR_VALIDATION` naming it and changes nothing,
+ * so the scenes never meet a store their geofence index cannot hold; a feed rejects such records
+ * before (`runtime/redis/storeFeed.ts`). Listeners hear every change, after it is applied, in the
+ * order of the changes.
  *
  * ```ts
  * const stores = new LiveStores(initial);
@@ -93,7 +103,7 @@ export class LiveStores implements StoreDirectory {
   private readonly listeners = new Set<(c: StoreChange) => void>();
 
   constructor(initial: Iterable<Store> = []) {
-    for (const s of initial) this.byId.set(s.storeId, s);
+    for (const s of initial) this.byId.set(s.storeId, checkStore(s));
     this.sort();
   }
 
@@ -119,14 +129,14 @@ export class LiveStores implements StoreDirectory {
    */
   replace(stores: Iterable<Store>): StoreChange | undefined {
     const next = new Map<string, Store>();
-    for (const s of stores) next.set(s.storeId, s);
+    for (const s of stores) next.set(s.storeId, checkStore(s));
     const removed = [...this.byId.keys()].filter((id) => !next.has(id));
     return this.apply(next.values(), removed);
   }
 
   /** Adds a store or changes its details; undefined when it is already there as given. */
   upsert(store: Store): StoreChange | undefined {
-    return this.apply([store], []);
+    return this.apply([checkStore(store)], []);
   }
 
   /** Removes a store; undefined when there is none by that id. */
