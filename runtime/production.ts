@@ -35,7 +35,8 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
  * in the consumer group `scenestream-retail`, state checkpointed in Redis, reference data (stores,
  * profiles) read from Redis (profiles on demand; the store catalogue as a live table, polled every
  * `STORES_REFRESH_MS` by {@link StoreFeed}: a store added, moved or removed applies to the records
- * handled after the change, and the screens follow it), metrics on HTTP_PORT, and push offers to PUSH_WEBHOOK_URL if set.
+ * handled after the change, and the screens follow it), metrics on HTTP_PORT, and push offers to
+ * PUSH_WEBHOOK_URL if set.
  * Start as many instances as you like (or `scenestream run --instances N`, `runtime/instances.ts`):
  * they share the partitions. Every instance serves the screens
  * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}), and
@@ -53,7 +54,8 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
  * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_* (README), PUSH_WEBHOOK_URL, the job's settings
  * of `loadKafkaModeConfig` (runtime/config.ts: JOB_NAME, TOPICS_PREFIX, IDLE_TIMEOUT_MS,
  * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS: a cached profile's
- * freshness, PROFILES_CACHE_SIZE, STORES_REFRESH_MS, STARTUP_TIMEOUT_MS, OUTAGE_LOG_INTERVAL_MS), HTTP_PORT/HTTP_HOST.
+ * freshness, PROFILES_CACHE_SIZE, STORES_REFRESH_MS, STARTUP_TIMEOUT_MS, OUTAGE_LOG_INTERVAL_MS),
+ * HTTP_PORT/HTTP_HOST.
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
