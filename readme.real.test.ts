@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '@redis/client';
 import { loadServiceConfig } from './runtime/config.js';
-import { PROFILE_PREFIX, STORES_GEO, STORES_HASH } from './runtime/redis/reference.js';
+import { PROFILE_PREFIX, STORES_GEO, STORES_HASH, STORES_VERSION } from './runtime/redis/reference.js';
 import { uniqueId } from './testkit/kafka.js';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
@@ -79,7 +79,7 @@ describe("README's production section (real Kafka and Redis)", () => {
       // The commands load reference data into the shared Redis; other suites assume none.
       const redis = createClient({ url: loadServiceConfig().redisUrl });
       await redis.connect();
-      const keys = [STORES_GEO, STORES_HASH];
+      const keys = [STORES_GEO, STORES_HASH, STORES_VERSION];
       for await (const key of redis.scanIterator({ MATCH: `${PROFILE_PREFIX}:*`, COUNT: 1000 })) keys.push(key);
       await redis.del(keys);
       await redis.quit();

@@ -9,7 +9,7 @@ import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, readLive, type Live } from './live.js';
 import { DEFAULT_PARAMS, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
-import { isAcceptedPing, storeIndex } from './stores.js';
+import { isAcceptedPing, liveStoreIndex } from './stores.js';
 
 export type CommuteParams = SceneParams['commute'];
 
@@ -184,5 +184,5 @@ export function timezoneOf(deps: Pick<RetailDeps, 'profiles'>, defaultTimezone: 
 /** The commute scene on its own, over `deps.stores` and `deps.profiles` (timezones): triggers out. */
 export function buildCommute(p: Pipeline, params: RetailParams, deps: RetailDeps, sources: RetailSourceOptions = {}): Stream<Trigger> {
   const c = params.scenes.commute;
-  return commute('commute', commuteInput(retailSources(p, sources), c), storeIndex(deps.stores, params.defaultStoreRadiusM), timezoneOf(deps, params.defaultTimezone), c);
+  return commute('commute', commuteInput(retailSources(p, sources), c), liveStoreIndex(deps.stores, params.defaultStoreRadiusM), timezoneOf(deps, params.defaultTimezone), c);
 }

@@ -1,4 +1,5 @@
-import type { Consent, CustomerProfile, Store, Tier } from '../schemas/index.js';
+import type { Consent, CustomerProfile, Tier } from '../schemas/index.js';
+import type { StoreCatalog } from './stores.js';
 
 /** Reads customer profiles (in process; the Redis runtime keeps this cache warm). */
 export interface ProfileLookup {
@@ -7,7 +8,12 @@ export interface ProfileLookup {
 
 /** Reference data the retail pipelines need. */
 export interface RetailDeps {
-  readonly stores: readonly Store[];
+  /**
+   * The stores: a fixed list (replay, tests), or a live directory (production: stores added,
+   * moved or removed while the job runs apply to the pings handled after the change; see
+   * {@link StoreDirectory} in `stores.ts`).
+   */
+  readonly stores: StoreCatalog;
   readonly profiles: ProfileLookup;
 }
 

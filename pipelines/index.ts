@@ -18,7 +18,7 @@ export { buildBoughtTogether, BOUGHT_TOGETHER_TOP, type BoughtTogetherIndex } fr
 export { buildAttribution, summarise, type Summary, type SceneSummary, type SceneAttribution } from './attribution.js';
 export { DEFAULT_PARAMS, type RetailParams, type SceneParams, type DecisionParams, type LocalWindow } from './params.js';
 export { profilesFrom, resolveProfile, type RetailDeps, type ProfileLookup, type ResolvedProfile } from './deps.js';
-export { storeIndex } from './stores.js';
+export { isStoreDirectory, LiveStores, liveStoreIndex, storeDirectory, storeIndex, type StoreCatalog, type StoreChange, type StoreDirectory } from './stores.js';
 export {
   DEFAULT_CAMPAIGN,
   openCampaign,

@@ -1,6 +1,5 @@
-import type { CircleIndex } from '../engine/geo.js';
 import type { KeyedStream, Pipeline } from '../stream/stream.js';
-import type { Decision, Offer, RecommendationUpdate, Store, Trigger } from '../schemas/index.js';
+import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
 import type { BoughtTogetherIndex } from './boughtTogether.js';
 import { staticCampaign, type CampaignSource } from './campaign.js';
@@ -13,7 +12,7 @@ import { dormantReactivation, dormantReactivationInput, profileLastPurchase } fr
 import { buildRecommendations } from './recommendations.js';
 import { isKnownCustomer, isPurchase, retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 import type { RetailParams, SceneParams } from './params.js';
-import { storeIndex } from './stores.js';
+import { liveStoreIndex } from './stores.js';
 import { storeProximity, storeProximityInput } from './storeProximity.js';
 
 /** Sink names of the retail pipelines (also the replay's file names and the Kafka topics). */
@@ -105,18 +104,4 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   recs.updates.to(RETAIL_SINKS.recommendations);
 
   return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, boughtTogether: recs.index };
-}
-
-/** The stores' geofences, rebuilt only when the default radius (of stores without one) changes. */
-function liveStoreIndex(stores: readonly Store[], defaultRadiusM: () => number): () => CircleIndex {
-  let radius = defaultRadiusM();
-  let index = storeIndex(stores, radius);
-  return () => {
-    const r = defaultRadiusM();
-    if (r !== radius) {
-      radius = r;
-      index = storeIndex(stores, r);
-    }
-    return index;
-  };
 }

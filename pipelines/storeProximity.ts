@@ -8,7 +8,7 @@ import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, readLive, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
-import { isAcceptedPing, storeIndex } from './stores.js';
+import { isAcceptedPing, liveStoreIndex } from './stores.js';
 
 export type StoreProximityParams = SceneParams['storeProximity'];
 
@@ -70,6 +70,19 @@ function checkParams(stepId: string, p: StoreProximityParams): void {
  * recorded (a reload never restarts a visit); a cooldown is judged with the cooldown current at
  * the later ping, from the last trigger as recorded; the accuracy limit applies to pings handled
  * after the reload (the input filter reads it live too).
+ *
+ * A live store catalogue (`liveStoreIndex` over a `StoreDirectory`) changes in processing time:
+ * each ping is judged against the stores current when the step applies it (a ping held back for
+ * event-time order is applied, and judged, when it is released). Nothing in the state is rewritten
+ * on a change; the customer's next accepted ping settles it:
+ * - a store **added**: a ping inside it starts a visit there (dwell counted from that ping);
+ * - a store **moved** or resized: an open visit continues (its start as recorded) if the next
+ *   ping is inside the new circle, else that ping ends it, as any outside ping does;
+ * - a store **removed**: no ping is inside it any more, so the next ping ends its open visit. Its
+ *   cooldown entry stays until the cooldown has passed (then the cleanup timer drops it), so a
+ *   store removed and added again under the same id within the cooldown does not fire twice.
+ *   A customer who sends no further ping keeps the visit until the state's next cleanup point,
+ *   as with a customer who goes quiet inside a store.
  *
  * ```text
  * D = 120 s:  in@0  in@60s  in@120s -> trigger@120s   out@130s  in@140s (new visit; cooldown holds it)
@@ -155,8 +168,8 @@ export function storeProximityInput(src: Pick<RetailSources, 'location'>, params
   return src.location.filter((e) => accepted()(e), { name: 'store_proximity.input' }).keyBy((e) => e.customerId, { name: 'store_proximity.by_customer' });
 }
 
-/** The store-proximity scene on its own, over `deps.stores`: triggers out. */
+/** The store-proximity scene on its own, over `deps.stores` (a fixed list or a live directory): triggers out. */
 export function buildStoreProximity(p: Pipeline, params: RetailParams, deps: RetailDeps, sources: RetailSourceOptions = {}): Stream<Trigger> {
   const sp = params.scenes.storeProximity;
-  return storeProximity('store_proximity', storeProximityInput(retailSources(p, sources), sp), storeIndex(deps.stores, params.defaultStoreRadiusM), sp);
+  return storeProximity('store_proximity', storeProximityInput(retailSources(p, sources), sp), liveStoreIndex(deps.stores, params.defaultStoreRadiusM), sp);
 }

@@ -35,7 +35,8 @@ commands:
                group; instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]
   replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--config campaign.json]
   load-reference --stores stores.json --profiles profiles.jsonl
-             puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode
+             puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode;
+             --stores replaces the whole store catalogue, which running jobs apply within STORES_REFRESH_MS
   topics     create|check [--prefix P] [--partitions N] [--replication-factor R]
              creates the production job's topics that are missing in KAFKA_BROKERS (inputs and
              dead letters kept forever, outputs 7 days), or checks them; see TOPICS_* in the README
@@ -194,7 +195,7 @@ async function loadReference(argv: string[]): Promise<number> {
     if (values.stores !== undefined) {
       const stores = await readStores(values.stores);
       await new RedisStores(redis).replaceAll(stores);
-      console.log(`${stores.length} stores loaded`);
+      console.log(`${stores.length} stores loaded (the whole catalogue; running jobs apply it within STORES_REFRESH_MS)`);
     }
     if (values.profiles !== undefined) {
       const profiles = await readProfiles(values.profiles);

@@ -129,6 +129,7 @@ describe('loadKafkaModeConfig', () => {
       partitionsConsumedConcurrently: undefined,
       profilesRefreshMs: 60_000,
       profilesCacheSize: 100_000,
+      storesRefreshMs: 5_000,
       startupTimeoutMs: 60_000,
       outageLogIntervalMs: 30_000,
       sessionTimeoutMs: undefined,
@@ -136,7 +137,7 @@ describe('loadKafkaModeConfig', () => {
   });
 
   it('reads every setting, an empty variable counting as unset', () => {
-    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', SESSION_TIMEOUT_MS: '6000' };
+    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', STORES_REFRESH_MS: '250', SESSION_TIMEOUT_MS: '6000' };
     expect(loadKafkaModeConfig(env)).toEqual({
       jobName: 'shop-7',
       topicsPrefix: 'eu.',
@@ -145,6 +146,7 @@ describe('loadKafkaModeConfig', () => {
       partitionsConsumedConcurrently: 3,
       profilesRefreshMs: 60_000,
       profilesCacheSize: 100_000,
+      storesRefreshMs: 250,
       startupTimeoutMs: 60_000,
       outageLogIntervalMs: 30_000,
       sessionTimeoutMs: 6_000,
@@ -158,6 +160,7 @@ describe('loadKafkaModeConfig', () => {
     [{ PARTITIONS_CONSUMED_CONCURRENTLY: '0' }, 'PARTITIONS_CONSUMED_CONCURRENTLY'],
     [{ PROFILES_REFRESH_MS: 'soon' }, 'PROFILES_REFRESH_MS'],
     [{ SESSION_TIMEOUT_MS: '500' }, 'SESSION_TIMEOUT_MS'],
+    [{ STORES_REFRESH_MS: '0' }, 'STORES_REFRESH_MS'],
   ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
     const error = configErrorOf(env, loadKafkaModeConfig);
     expect(error.field).toBe(field);

@@ -189,6 +189,8 @@ export interface KafkaModeConfig {
   readonly profilesRefreshMs: number;
   /** `PROFILES_CACHE_SIZE`: customer profiles kept in memory, least recently used out (default 100,000). */
   readonly profilesCacheSize: number;
+  /** `STORES_REFRESH_MS`: how often the store catalogue's version in Redis is polled; a change applies live (default 5,000). */
+  readonly storesRefreshMs: number;
   /** `STARTUP_TIMEOUT_MS`: how long Redis and Kafka are retried at start before exiting 1 (default 60,000). */
   readonly startupTimeoutMs: number;
   /** `OUTAGE_LOG_INTERVAL_MS`: least time between two log lines about one outage (default 30,000). */
@@ -210,6 +212,7 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     partitionsConsumedConcurrently: optionalInteger(env, 'PARTITIONS_CONSUMED_CONCURRENTLY', 1),
     profilesRefreshMs: integer(env, 'PROFILES_REFRESH_MS', 60_000, 1),
     profilesCacheSize: integer(env, 'PROFILES_CACHE_SIZE', 100_000, 1),
+    storesRefreshMs: integer(env, 'STORES_REFRESH_MS', 5_000, 1),
     startupTimeoutMs: integer(env, 'STARTUP_TIMEOUT_MS', 60_000, 1),
     outageLogIntervalMs: integer(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000, 1),
     sessionTimeoutMs: optionalInteger(env, 'SESSION_TIMEOUT_MS', 3_000),

@@ -7,7 +7,8 @@
 export { KafkaJob, chunkMessages, type JobObserver, type JobOptions, type JobSink, type JobSource, type JobStats } from './kafka/job.js';
 export { coPartitionedAssigner } from './kafka/assigner.js';
 export { CheckpointStore, FencedError, type LoadedTask, type RedisCommands } from './redis/checkpoints.js';
-export { ProfileCache, RedisProfiles, RedisStores, PROFILE_PREFIX, STORES_GEO, STORES_HASH, type ReferenceClient, type ProfileCacheOptions, type ProfileSource } from './redis/reference.js';
+export { ProfileCache, RedisProfiles, RedisStores, parseStoreRecord, PROFILE_PREFIX, STORES_GEO, STORES_HASH, STORES_VERSION, type ReferenceClient, type ProfileCacheOptions, type ProfileSource, type RejectedStore, type StoresRead, type StoresTransaction } from './redis/reference.js';
+export { StoreFeed, type StoreFeedOptions, type StoreSource } from './redis/storeFeed.js';
 export { MemoryLedger, RedisLedger, type DeliveryLedger, type MemoryLedgerOptions, type RedisLedgerClient, type RedisLedgerOptions } from './channels/ledger.js';
 export { WebhookChannel, backoffDelayMs, isRetryableStatus, type ChannelMetrics, type DeliveryResult, type WebhookOptions } from './channels/webhook.js';
 export { ScreenHub, screensPlugin, storePageHtml, screenUpdateId, type ScreenHubOptions, type ScreenSnapshot, type ScreenSuggestion, type ScreenStore } from './channels/screens.js';

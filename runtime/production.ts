@@ -1,6 +1,7 @@
 import { createClient } from '@redis/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { LiveStores } from '../pipelines/stores.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Offer } from '../schemas/index.js';
 import { RedisLedger } from './channels/ledger.js';
@@ -17,6 +18,7 @@ import { AttributionView } from './attributionView.js';
 import { ScreenHub } from './channels/screens.js';
 import { Metrics } from './metrics.js';
 import { ProfileCache, RedisProfiles, RedisStores } from './redis/reference.js';
+import { StoreFeed } from './redis/storeFeed.js';
 import { retailJobOptions } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
 
@@ -31,7 +33,10 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
 /**
  * The main job in production mode (`SCENESTREAM_MODE=kafka`): the retail pipelines as a Kafka job
  * in the consumer group `scenestream-retail`, state checkpointed in Redis, reference data (stores,
- * profiles) read from Redis, metrics on HTTP_PORT, and push offers to PUSH_WEBHOOK_URL if set.
+ * profiles) read from Redis (profiles on demand; the store catalogue as a live table, polled every
+ * `STORES_REFRESH_MS` by {@link StoreFeed}: a store added, moved or removed applies to the records
+ * handled after the change, and the screens follow it), metrics on HTTP_PORT, and push offers to
+ * PUSH_WEBHOOK_URL if set.
  * Start as many instances as you like (or `scenestream run --instances N`, `runtime/instances.ts`):
  * they share the partitions. Every instance serves the screens
  * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}), and
@@ -49,14 +54,15 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
  * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_* (README), PUSH_WEBHOOK_URL, the job's settings
  * of `loadKafkaModeConfig` (runtime/config.ts: JOB_NAME, TOPICS_PREFIX, IDLE_TIMEOUT_MS,
  * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS: a cached profile's
- * freshness, PROFILES_CACHE_SIZE, STARTUP_TIMEOUT_MS, OUTAGE_LOG_INTERVAL_MS), HTTP_PORT/HTTP_HOST.
+ * freshness, PROFILES_CACHE_SIZE, STORES_REFRESH_MS, STARTUP_TIMEOUT_MS, OUTAGE_LOG_INTERVAL_MS),
+ * HTTP_PORT/HTTP_HOST.
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
   const svc = loadServiceConfig(env);
   const topics = loadTopicsConfig(env);
   const jobConfig = loadKafkaModeConfig(env);
-  const { startupTimeoutMs: startupMs, profilesRefreshMs: refreshMs, profilesCacheSize: cacheSize, outageLogIntervalMs: logIntervalMs } = jobConfig;
+  const { startupTimeoutMs: startupMs, profilesRefreshMs: refreshMs, profilesCacheSize: cacheSize, storesRefreshMs, outageLogIntervalMs: logIntervalMs } = jobConfig;
   const log = (level: 'info' | 'warn' | 'error', msg: string) => console.error(`${level}: ${msg}`);
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
@@ -71,16 +77,24 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
 
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
   let job: KafkaJob | undefined;
-  let stores = 0;
   let profiles: ProfileCache | undefined;
+  let storeFeed: StoreFeed | undefined;
+  // The store catalogue as a live table: the scenes and the screens read it; the feed keeps it
+  // equal to Redis (below).
+  const stores = new LiveStores();
   const hub = new ScreenHub({ stores: [] });
+  stores.onChange((c) => {
+    hub.addStores(c.added);
+    hub.updateStores(c.updated);
+    hub.removeStores(c.removed);
+  });
   const attribution = new AttributionView();
   const server = await startServer({
     metrics,
     screens: hub,
     beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
     json: { '/attribution': () => ({ scenes: attribution.totals() }) },
-    health: () => ({ ok: true, details: { phase, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores, stats: job?.stats, dependencies: deps.state() } }),
+    health: () => ({ ok: true, details: { phase, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores: { count: stores.size, version: stores.version, rejected: storeFeed?.rejected ?? 0 }, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
   log('info', `scenestream (kafka mode) starting: brokers ${svc.kafkaBrokers.join(',')}, redis ${redisTarget}; health ${server.url}/healthz, readiness ${server.url}/readyz`);
@@ -145,9 +159,17 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     );
     if (reached === interrupted) return 0;
 
-    const storeList = await new RedisStores(redis).all();
-    stores = storeList.length;
-    hub.addStores(storeList);
+    const feed = new StoreFeed({
+      source: new RedisStores(redis),
+      stores,
+      intervalMs: storesRefreshMs,
+      log,
+      onRejected: (r) => metrics.countDeadLetter('stores', r.error.code),
+    });
+    storeFeed = feed;
+    await feed.refresh();
+    feed.start();
+    cleanups.push(() => feed.stop());
     const cache = new ProfileCache(new RedisProfiles(redis), { capacity: cacheSize, ttlMs: refreshMs });
     profiles = cache;
     let campaign: CampaignSource = staticCampaign();
@@ -163,7 +185,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const base = retailJobOptions({
       kafka,
       redis,
-      deps: { stores: storeList, profiles },
+      deps: { stores, profiles },
       campaign,
       topicsPrefix: jobConfig.topicsPrefix,
       topics,
@@ -202,16 +224,16 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     cleanups.push(() => running.stop());
     const started = await unlessStopped(running.start());
     if (started === interrupted) return 0;
-    const feed = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));
-    if (feed === interrupted) return 0;
-    cleanups.push(() => feed.stop());
+    const screens = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));
+    if (screens === interrupted) return 0;
+    cleanups.push(() => screens.stop());
     const attributed = await unlessStopped(
       broadcast({ kafka, topic: base.sinks[RETAIL_SINKS.attribution]!.topic, schema: 'AttributionEvent', group: `${base.name}-attribution`, log, onValue: (e, p) => void attribution.add(e, p) }),
     );
     if (attributed === interrupted) return 0;
     cleanups.push(() => attributed.stop());
     phase = 'running';
-    log('info', `scenestream (kafka mode) running: job ${name}, ${stores} stores, profiles read on demand (cache of ${cacheSize}, fresh for ${refreshMs / 1000} s); metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
+    log('info', `scenestream (kafka mode) running: job ${name}, ${stores.size} stores (catalogue polled every ${storesRefreshMs / 1000} s), profiles read on demand (cache of ${cacheSize}, fresh for ${refreshMs / 1000} s); metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
     await stopped;
     return 0;
   } finally {

@@ -56,6 +56,30 @@ describe('ScreenHub', () => {
     expect(hub.snapshot('s1')?.suggestions).toHaveLength(1);
   });
 
+  it('a store of the catalogue updated keeps its suggestions under its new name; one removed is no longer served', () => {
+    const hub = new ScreenHub({ stores: STORES });
+    expect(hub.publish(update('c1', 1_000))).toBe('published');
+    let gone = 0;
+    const heard: number[] = [];
+    hub.subscribe('s1', (s) => heard.push(s.ts), () => gone++);
+    hub.updateStores([{ storeId: 's1', name: 'Renamed', timezone: 'Asia/Shanghai' }, { storeId: 's3', name: 'New' }]);
+    expect(hub.store('s1')).toEqual({ storeId: 's1', name: 'Renamed', timezone: 'Asia/Shanghai' });
+    expect(hub.snapshot('s1')?.suggestions).toHaveLength(1);
+    expect(hub.publish(update('c2', 2_000))).toBe('published');
+    expect(heard).toEqual([2_000]); // the subscriber survives the update
+    expect(hub.store('s3')?.name).toBe('New');
+
+    hub.removeStores(['s1', 'nope']);
+    expect(gone).toBe(1);
+    expect(hub.store('s1')).toBeUndefined();
+    expect(hub.snapshot('s1')).toBeUndefined();
+    expect(hub.publish(update('c1', 3_000))).toBe('unknown_store');
+    expect(hub.subscribers('s1')).toBe(0);
+    // Added again: served afresh, with no suggestions.
+    hub.addStores([{ storeId: 's1', name: 'Back' }]);
+    expect(hub.snapshot('s1')?.suggestions).toEqual([]);
+  });
+
   it('shows at most maxPerStore suggestions, evicting the oldest', () => {
     const hub = new ScreenHub({ stores: STORES, maxPerStore: 2 });
     hub.publish(update('a', 300));
@@ -215,6 +239,19 @@ describe('screens over HTTP (server-sent events)', () => {
     c.close();
     await until(() => hub.subscribers('s2') === 0, 'the unsubscribe');
     expect(open).toBe(0);
+  });
+
+  it('a store removed from the catalogue ends its open streams and then answers 404', async () => {
+    const c = await SseClient.open(`${base}/stores/s1/events`);
+    const other = await SseClient.open(`${base}/stores/s2/events`);
+    await until(() => hub.subscribers('s1') === 1 && hub.subscribers('s2') === 1, 'the subscribers');
+    hub.removeStores(['s1']);
+    await until(() => c.ended, 'the stream to end');
+    expect(open).toBe(1);
+    expect(other.ended).toBe(false);
+    expect((await fetch(`${base}/stores/s1`)).status).toBe(404);
+    expect((await fetch(`${base}/stores/s1/events`)).status).toBe(404);
+    other.close();
   });
 
   it('closing the server ends open streams cleanly', async () => {

@@ -12,7 +12,8 @@
  *     open; the stream is ended cleanly when the client goes away or the server closes.
  *   - `GET /stores/:storeId`: a self-contained HTML page (inline CSS and JS, `EventSource`) for a
  *     big screen: the store's name and the live suggestions (product ids, scores, reasons).
- *   Unknown stores answer 404.
+ *   Unknown stores answer 404, and so does a store removed from the catalogue while the engine
+ *   runs ({@link ScreenHub.removeStores}), whose open event streams are ended.
  *
  * Privacy: a screen hangs in a public place, so nothing sent to it carries the customer id. Each
  * suggestion has instead a `slot`, an HMAC of (store, customer) under a key random per process:
@@ -69,6 +70,8 @@ interface StoreState {
   /** Recently seen update ids, oldest first. */
   readonly seen: Set<string>;
   readonly listeners: Set<(s: ScreenSuggestion) => void>;
+  /** What to call on a subscriber when the store is removed. */
+  readonly gone: Set<() => void>;
 }
 
 export class ScreenHub {
@@ -89,7 +92,35 @@ export class ScreenHub {
   addStores(stores: Iterable<ScreenStore>): void {
     for (const s of stores) {
       if (this.stores.has(s.storeId)) continue;
-      this.stores.set(s.storeId, { store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone }, bySlot: new Map(), seen: new Set(), listeners: new Set() });
+      this.stores.set(s.storeId, { store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone }, bySlot: new Map(), seen: new Set(), listeners: new Set(), gone: new Set() });
+    }
+  }
+
+  /**
+   * Changes the name or timezone shown for stores the hub serves (a store of the catalogue that
+   * was updated); their suggestions and open screens stay. Stores it does not serve are added.
+   */
+  updateStores(stores: Iterable<ScreenStore>): void {
+    for (const s of stores) {
+      const st = this.stores.get(s.storeId);
+      if (st === undefined) this.addStores([s]);
+      else this.stores.set(s.storeId, { ...st, store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone } });
+    }
+  }
+
+  /**
+   * Stops serving these stores (removed from the catalogue): their suggestions are dropped, their
+   * pages answer 404, updates for them are `unknown_store`, and each open screen's `onGone` is
+   * called (the HTTP plugin ends the event stream). Unknown ids are ignored.
+   */
+  removeStores(storeIds: Iterable<string>): void {
+    for (const id of storeIds) {
+      const st = this.stores.get(id);
+      if (st === undefined) continue;
+      this.stores.delete(id);
+      for (const gone of [...st.gone]) gone();
+      st.gone.clear();
+      st.listeners.clear();
     }
   }
 
@@ -141,12 +172,19 @@ export class ScreenHub {
     return { storeId, name: st.store.name, max: this.maxPerStore, suggestions };
   }
 
-  /** Calls `listener` for each new suggestion of the store; returns the unsubscribe function. */
-  subscribe(storeId: string, listener: (s: ScreenSuggestion) => void): () => void {
+  /**
+   * Calls `listener` for each new suggestion of the store, and `onGone` once if the store is
+   * removed ({@link removeStores}); returns the unsubscribe function.
+   */
+  subscribe(storeId: string, listener: (s: ScreenSuggestion) => void, onGone?: () => void): () => void {
     const st = this.stores.get(storeId);
     if (st === undefined) throw ssError('SS_ERR_CONFIG', `screens: no store '${storeId}'`, { field: 'storeId' });
     st.listeners.add(listener);
-    return () => st.listeners.delete(listener);
+    if (onGone !== undefined) st.gone.add(onGone);
+    return () => {
+      st.listeners.delete(listener);
+      if (onGone !== undefined) st.gone.delete(onGone);
+    };
   }
 
   /** Subscribers of a store (open screens, through the plugin). */
@@ -207,7 +245,8 @@ export const screensPlugin: FastifyPluginCallback<ScreensPluginOptions> = (app: 
       res.write(chunk);
       if (res.writableLength > maxBuffered) end();
     };
-    const unsubscribe = hub.subscribe(storeId, (s) => write(sseEvent('suggestion', s, s.id)));
+    // A store removed from the catalogue ends its screens' streams; they reconnect to a 404.
+    const unsubscribe = hub.subscribe(storeId, (s) => write(sseEvent('suggestion', s, s.id)), () => end());
     const beat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), heartbeatMs);
     beat.unref();
     opts.connections?.inc();

@@ -1,13 +1,14 @@
 import { Repository, Schema, type Entity, type RedisClientConnection } from 'redis-om';
 import type { ProfileLookup } from '../../pipelines/deps.js';
-import { validate, type CustomerProfile, type Store, type Tier } from '../../schemas/index.js';
-import { ssError } from '../../schemas/errors.js';
+import { fromJson, validate, type CustomerProfile, type Store, type Tier } from '../../schemas/index.js';
+import { ssError, type ScenestreamError } from '../../schemas/errors.js';
 
 /**
  * Reference data in Redis: customer profiles through redis-om (HASH entities: our Redis has no
  * search or JSON module, so profiles are fetched by id, never searched), and stores as a GEO set
- * with their details in a hash. The engine loads both into memory (a profile cache refreshed in
- * the background, the in-process circle index of stores), so scenes never wait on Redis per event.
+ * with their details in a hash and a version counter. The engine reads both into memory (a
+ * bounded profile cache filled before each batch; the store catalogue as a live table that
+ * `storeFeed.ts` keeps equal to Redis), so scenes never wait on Redis per event.
  */
 
 /** The part of a node-redis (v1 `@redis/client`) client that redis-om calls for HASH entities. */
@@ -31,12 +32,25 @@ export function asRedisOmConnection(client: RedisOmHashSurface): RedisClientConn
   return client as unknown as RedisClientConnection;
 }
 
+/** The commands of a MULTI transaction that {@link RedisStores} queues (node-redis' multi() chain). */
+export interface StoresTransaction {
+  del(keys: string | string[]): StoresTransaction;
+  unlink(key: string): StoresTransaction;
+  geoAdd(key: string, members: Array<{ longitude: number; latitude: number; member: string }>): StoresTransaction;
+  zRem(key: string, members: string[]): StoresTransaction;
+  hSet(key: string, data: Record<string, string>): StoresTransaction;
+  hDel(key: string, fields: string[]): StoresTransaction;
+  incr(key: string): StoresTransaction;
+  exec(): Promise<unknown>;
+}
+
 /** What the reference loaders need of a client besides redis-om's surface. */
 export interface ReferenceClient extends RedisOmHashSurface {
   scanIterator(options?: { MATCH?: string; COUNT?: number }): AsyncIterable<string>;
   hSet(key: string, field: string, value: string): Promise<number>;
   geoAdd(key: string, member: { longitude: number; latitude: number; member: string }): Promise<number>;
   del(keys: string | string[]): Promise<number>;
+  multi(): StoresTransaction;
 }
 
 interface ProfileEntity extends Entity {
@@ -214,27 +228,96 @@ export class ProfileCache implements ProfileLookup {
 
 export const STORES_GEO = 'ss:stores:geo';
 export const STORES_HASH = 'ss:stores';
+/** A counter every change of the store catalogue increments, so that running jobs notice it. */
+export const STORES_VERSION = 'ss:stores:version';
 
-/** Stores in Redis: a GEO set (positions) and a hash (each store's JSON). */
+/** A store record in Redis that is not a valid Store: left out of the catalogue, with the reason. */
+export interface RejectedStore {
+  readonly storeId: string;
+  /** The record as stored. */
+  readonly raw: string;
+  readonly error: ScenestreamError;
+}
+
+/** The catalogue as read: the valid stores (by storeId) and the records rejected. */
+export interface StoresRead {
+  readonly stores: Store[];
+  readonly rejected: RejectedStore[];
+}
+
+/** Parses and validates one store record of the hash; its field must be its storeId. */
+export function parseStoreRecord(storeId: string, raw: string): { ok: true; value: Store } | { ok: false; error: ScenestreamError } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    return { ok: false, error: ssError('SS_ERR_DECODE', `store ${storeId} in Redis is not JSON: ${e instanceof Error ? e.message : String(e)}`, { field: `stores.${storeId}` }) };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, error: ssError('SS_ERR_VALIDATION', `store ${storeId} in Redis is not a JSON object`, { field: `stores.${storeId}` }) };
+  const r = fromJson('Store', json);
+  if (!r.ok) return { ok: false, error: ssError('SS_ERR_VALIDATION', `store ${storeId} in Redis is invalid: ${r.error.message}`, { field: `stores.${storeId}${r.error.field !== undefined ? `.${r.error.field}` : ''}` }) };
+  if (r.value.storeId !== storeId) return { ok: false, error: ssError('SS_ERR_VALIDATION', `store ${storeId} in Redis has storeId '${r.value.storeId}'`, { field: `stores.${storeId}.storeId` }) };
+  return { ok: true, value: r.value };
+}
+
+/**
+ * Stores in Redis, the source of truth of the store catalogue: a GEO set (positions), a hash (each
+ * store's JSON by storeId) and a version counter ({@link STORES_VERSION}). Every write here is one
+ * MULTI transaction that also increments the version, so a reader never sees half a change and a
+ * running job ({@link StoreFeed}) notices it by polling the counter. A hand edit of the hash must
+ * increment the counter too (`INCR ss:stores:version`) to be picked up.
+ */
 export class RedisStores {
   constructor(private readonly client: ReferenceClient) {}
 
+  /** Makes `stores` the whole catalogue (stores not in it are removed), in one transaction. */
   async replaceAll(stores: readonly Store[]): Promise<void> {
-    await this.client.del([STORES_GEO, STORES_HASH]);
-    for (const s of stores) {
-      await this.client.geoAdd(STORES_GEO, { longitude: s.lon, latitude: s.lat, member: s.storeId });
-      await this.client.hSet(STORES_HASH, s.storeId, JSON.stringify(s));
+    const tx = this.client.multi().del([STORES_GEO, STORES_HASH]);
+    if (stores.length > 0) {
+      tx.geoAdd(STORES_GEO, stores.map((s) => ({ longitude: s.lon, latitude: s.lat, member: s.storeId })));
+      tx.hSet(STORES_HASH, Object.fromEntries(stores.map((s) => [s.storeId, JSON.stringify(s)])));
     }
+    await tx.incr(STORES_VERSION).exec();
   }
 
-  async all(): Promise<Store[]> {
+  /** Adds a store or replaces its details. */
+  async upsert(store: Store): Promise<void> {
+    await this.client
+      .multi()
+      .geoAdd(STORES_GEO, [{ longitude: store.lon, latitude: store.lat, member: store.storeId }])
+      .hSet(STORES_HASH, { [store.storeId]: JSON.stringify(store) })
+      .incr(STORES_VERSION)
+      .exec();
+  }
+
+  /** Removes a store. */
+  async remove(storeId: string): Promise<void> {
+    await this.client.multi().zRem(STORES_GEO, [storeId]).hDel(STORES_HASH, [storeId]).incr(STORES_VERSION).exec();
+  }
+
+  /** The catalogue's version counter (0 before any write). */
+  async version(): Promise<number> {
+    return Number((await this.client.get(STORES_VERSION)) ?? 0);
+  }
+
+  /** Every store, valid ones by storeId, invalid records rejected with the reason (never thrown). */
+  async read(): Promise<StoresRead> {
     const raw = await this.client.hGetAll(STORES_HASH);
-    return Object.keys(raw)
-      .sort()
-      .map((id) => {
-        const r = validate('Store', JSON.parse(raw[id]!) as unknown);
-        if (!r.ok) throw ssError('SS_ERR_CONFIG', `store ${id} in Redis is invalid: ${r.error.message}`, { field: `stores.${id}` });
-        return r.value;
-      });
+    const stores: Store[] = [];
+    const rejected: RejectedStore[] = [];
+    for (const id of Object.keys(raw).sort()) {
+      const r = parseStoreRecord(id, raw[id]!);
+      if (r.ok) stores.push(r.value);
+      else rejected.push({ storeId: id, raw: raw[id]!, error: r.error });
+    }
+    return { stores, rejected };
+  }
+
+  /** Every store; an invalid record is `SS_ERR_CONFIG` (see {@link read} for the lenient reading). */
+  async all(): Promise<Store[]> {
+    const { stores, rejected } = await this.read();
+    const bad = rejected[0];
+    if (bad !== undefined) throw ssError('SS_ERR_CONFIG', bad.error.message, { field: `stores.${bad.storeId}`, cause: bad.error });
+    return stores;
   }
 }
