@@ -207,3 +207,44 @@ describe('Executor and TTL state', () => {
     expect(d.values('out')).toEqual(['0:new', '40:seen', '100:new', '149:seen']);
   });
 });
+
+describe('event-time sanity (maxAheadMs)', () => {
+  it('dead-letters a record stamped beyond the bound ahead of the clock; it never moves the watermark, and the stream goes on', async () => {
+    const { Executor } = await import('./executor.js');
+    const { VirtualClock } = await import('./clock.js');
+    const p = pipeline('sanity');
+    p.source<{ ts: number; id: string }>('in', { timestamp: (e) => e.ts, outOfOrdernessMs: 0 }).to('out');
+    const now = Date.UTC(2026, 11, 6, 12, 0);
+    const clock = new VirtualClock(now);
+    const out: string[] = [];
+    const letters: Array<{ code: string; message: string; field: string | undefined }> = [];
+    const ex = new Executor(p.build(), {
+      clock,
+      maxAheadMs: 300_000,
+      sinks: { out: (v) => void out.push((v as { id: string }).id) },
+      onDeadLetter: (d) => void letters.push({ code: d.error.code, message: d.error.message, field: d.error.field }),
+    });
+    expect(ex.push('in', { ts: now - 1_000, id: 'a' })).toBe(true);
+    expect(ex.push('in', { ts: Date.UTC(3000, 0, 1), id: 'year-3000' })).toBe(false);
+    expect(ex.push('in', { ts: 1e300, id: 'beyond-dates' })).toBe(false);
+    // Within the bound (a producer's clock a little ahead): accepted.
+    expect(ex.push('in', { ts: now + 299_000, id: 'b' })).toBe(true);
+    expect(out).toEqual(['a', 'b']);
+    expect(ex.watermarkOf('out')).toBe(now + 299_000 - 1); // from b, the latest accepted record, not from the year 3000
+    expect(letters.map((l) => [l.code, l.field])).toEqual([
+      ['SS_ERR_EVENT_TIME', 'ts'],
+      ['SS_ERR_EVENT_TIME', 'ts'],
+    ]);
+    expect(letters[0]!.message).toContain('event time 3000-01-01T00:00:00.000Z is 355407 d');
+    expect(letters[0]!.message).toContain('ahead of the clock (2026-12-06T12:00:00.000Z); the bound is 5 min');
+    expect(letters[1]!.message).toContain('event time 1e+300 ms');
+  });
+
+  it('without a bound, a record from the future is accepted (replays, virtual clocks)', async () => {
+    const { Executor } = await import('./executor.js');
+    const p = pipeline('no-bound');
+    p.source<{ ts: number }>('in', { timestamp: (e) => e.ts, outOfOrdernessMs: 0 }).to('out');
+    const ex = new Executor(p.build(), {});
+    expect(ex.push('in', { ts: Date.UTC(3000, 0, 1) })).toBe(true);
+  });
+});

@@ -53,6 +53,13 @@ export interface ExecutorOptions {
    * reference: same outputs in the same order, more calls).
    */
   readonly propagation?: 'plan' | 'graph';
+  /**
+   * Event-time sanity: a record stamped more than this far ahead of the clock's now is
+   * dead-lettered (`SS_ERR_EVENT_TIME`) and never moves event time, so that one record from the
+   * year 3000 cannot push the watermark past every record still to come. Meant for a wall clock
+   * (the Kafka job: a few minutes covers producers' clock skew); absent, no bound.
+   */
+  readonly maxAheadMs?: number;
 }
 
 interface Target {
@@ -280,6 +287,11 @@ export class Executor {
     try {
       ts = tsGiven ?? s.timestamp(value);
       if (!Number.isFinite(ts)) throw ssError('SS_ERR_VALIDATION', `event time is ${ts}, not a finite number`, { stepId: sourceName, field: 'ts' });
+      const ahead = this.opts.maxAheadMs;
+      if (ahead !== undefined && ts > this.clock.now() + ahead) {
+        const now = this.clock.now();
+        throw ssError('SS_ERR_EVENT_TIME', `event time ${instant(ts)} is ${formatAhead(ts - now)} ahead of the clock (${instant(now)}); the bound is ${formatAhead(ahead)}`, { stepId: sourceName, field: 'ts' });
+      }
       const key = s.key !== undefined ? s.key(value) : '';
       if (ts > pt.maxTs) pt.maxTs = ts;
       this.state.time.currentTime = ts;
@@ -512,4 +524,17 @@ export class Executor {
     this.state.restore(snap.state);
     this.restoreWatermarks(snap);
   }
+}
+
+/** An instant for an error message: ISO 8601, or the bare number past the year 275760. */
+function instant(ts: number): string {
+  return Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : `${ts} ms`;
+}
+
+/** A duration for an error message: `90 s`, `3.5 h`, `12000 d`. */
+function formatAhead(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (ms < 2 * 86_400_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  return `${Math.round(ms / 86_400_000)} d`;
 }

@@ -133,11 +133,12 @@ describe('loadKafkaModeConfig', () => {
       startupTimeoutMs: 60_000,
       outageLogIntervalMs: 30_000,
       sessionTimeoutMs: undefined,
+      maxEventAheadMs: 300_000,
     });
   });
 
   it('reads every setting, an empty variable counting as unset', () => {
-    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', STORES_REFRESH_MS: '250', SESSION_TIMEOUT_MS: '6000' };
+    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', STORES_REFRESH_MS: '250', SESSION_TIMEOUT_MS: '6000', MAX_EVENT_AHEAD_MS: '60000' };
     expect(loadKafkaModeConfig(env)).toEqual({
       jobName: 'shop-7',
       topicsPrefix: 'eu.',
@@ -150,6 +151,7 @@ describe('loadKafkaModeConfig', () => {
       startupTimeoutMs: 60_000,
       outageLogIntervalMs: 30_000,
       sessionTimeoutMs: 6_000,
+      maxEventAheadMs: 60_000,
     });
   });
 
@@ -160,6 +162,7 @@ describe('loadKafkaModeConfig', () => {
     [{ PARTITIONS_CONSUMED_CONCURRENTLY: '0' }, 'PARTITIONS_CONSUMED_CONCURRENTLY'],
     [{ PROFILES_REFRESH_MS: 'soon' }, 'PROFILES_REFRESH_MS'],
     [{ SESSION_TIMEOUT_MS: '500' }, 'SESSION_TIMEOUT_MS'],
+    [{ MAX_EVENT_AHEAD_MS: '-1' }, 'MAX_EVENT_AHEAD_MS'],
     [{ STORES_REFRESH_MS: '0' }, 'STORES_REFRESH_MS'],
   ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
     const error = configErrorOf(env, loadKafkaModeConfig);

@@ -200,6 +200,11 @@ export interface KafkaModeConfig {
    * partitions to the others (kafkajs default 30,000); heartbeats go at a sixth of it.
    */
   readonly sessionTimeoutMs: number | undefined;
+  /**
+   * `MAX_EVENT_AHEAD_MS`: records stamped further ahead of this machine's clock go to the
+   * dead-letter topic (`SS_ERR_EVENT_TIME`) and never move event time (default 300,000: 5 minutes).
+   */
+  readonly maxEventAheadMs: number;
 }
 
 /** Reads production mode's job settings from `env` (default: `process.env`); see {@link KafkaModeConfig}. */
@@ -216,5 +221,6 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     startupTimeoutMs: integer(env, 'STARTUP_TIMEOUT_MS', 60_000, 1),
     outageLogIntervalMs: integer(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000, 1),
     sessionTimeoutMs: optionalInteger(env, 'SESSION_TIMEOUT_MS', 3_000),
+    maxEventAheadMs: integer(env, 'MAX_EVENT_AHEAD_MS', 300_000, 0),
   };
 }

@@ -3,11 +3,11 @@
  * Redis or Kafka unreachable at start (bounded retry, one-line error, exit 1, `/healthz` and
  * `/readyz` served while waiting), and Redis lost while running (`/readyz` 503 naming it, the
  * dependency gauge at 0, a log line per outage rather than per attempt, ready again once it is back),
- * Kafka lost while running (the same, on a broker of the test's own that it stops and starts again,
+ * Kafka lost while running (the same, on a broker of the test's own that it kills with -9 and starts again,
  * and the input consumed before, during and after the outage all processed); and the store screens,
  * which every instance serves from the recommendations topic.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
@@ -122,7 +122,10 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
       expect(before).toBeGreaterThan(0);
       await until('the first events read', async () => ((await eventsIn()) >= before ? true : undefined), 60_000);
 
-      await broker('stop');
+      // kill -9, as a crash would: it also leaves the pid file behind, which the start below must survive.
+      const pid = Number(readFileSync(join(dir, 'kafka', 'kafka.pid'), 'utf8'));
+      process.kill(pid, 'SIGKILL');
+      await until('the broker gone', () => (listening(kafkaPort).then((up) => (up === undefined ? true : undefined))), 30_000);
       const down = await until('not ready', async () => {
         const r = await get(`${base}/readyz`);
         return r.status === 503 ? r : undefined;

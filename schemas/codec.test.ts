@@ -265,6 +265,8 @@ describe('invalid records', () => {
     { what: 'storeId empty', name: 'PosEvent', value: { ...pos, storeId: '' }, field: 'storeId' },
     { what: 'anonymous customerId empty, not null', name: 'PosEvent', value: { ...pos, customerId: '' }, field: 'customerId' },
     { what: 'total NaN', name: 'PosEvent', value: { ...pos, total: Number.NaN }, field: 'total' },
+    { what: 'items.0.unitPrice negative', name: 'PosEvent', value: { ...pos, items: [{ ...(item0 ?? {}), unitPrice: -2.5 }] }, field: 'items.0.unitPrice' },
+    { what: 'click price negative', name: 'ClickEvent', value: { ...SAMPLES.ClickEvent, price: -1 }, field: 'price' },
     { what: 'lat above 90', name: 'LocationEvent', value: { ...SAMPLES.LocationEvent, lat: 90.0001 }, field: 'lat' },
     { what: 'lat below -90', name: 'LocationEvent', value: { ...SAMPLES.LocationEvent, lat: -91 }, field: 'lat' },
     { what: 'lon above 180', name: 'LocationEvent', value: { ...SAMPLES.LocationEvent, lon: 181 }, field: 'lon' },

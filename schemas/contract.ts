@@ -5,7 +5,8 @@
  * Rules, applied wherever the field occurs (checked in schema field order; the first violation wins):
  * - a string field named `...Id` is non-empty, and so is every string of an array named `...Ids`;
  * - a `double`/`float` is finite; a `timestamp-millis` is `>= 0`;
- * - `lat` in [-90, 90], `lon` in [-180, 180], `accuracyM` and `speedMps` `>= 0`, `radiusM > 0`,
+ * - `lat` in [-90, 90], `lon` in [-180, 180], `accuracyM`, `speedMps`, `price` and `unitPrice`
+ *   `>= 0`, `radiusM > 0`,
  *   `timezone` is an IANA time zone name this runtime knows;
  * - Decision: `sent` has `reason = null` and an `offerId`; `suppressed` has a `reason` and `offerId = null`;
  * - Offer: `expiresAt >= ts`.
@@ -72,6 +73,9 @@ const FIELD_RULES: Readonly<Record<string, Check>> = {
   accuracyM: range(0, Infinity, 'a number >= 0'),
   speedMps: range(0, Infinity, 'a number >= 0'),
   radiusM: (v) => (typeof v === 'number' && v > 0 ? undefined : 'a number > 0'),
+  // Prices are never negative: a return is a negative quantity (SCENES.md §1), not a negative price.
+  price: range(0, Infinity, 'a price >= 0'),
+  unitPrice: range(0, Infinity, 'a price >= 0'),
   timezone: (v) => (typeof v === 'string' && isTimeZone(v) ? undefined : 'an IANA time zone name'),
 };
 

@@ -27,6 +27,11 @@ export const ERRORS = {
     retryable: false,
     deadLetter: true,
   },
+  SS_ERR_EVENT_TIME: {
+    what: 'A record stamped further in the future than the bound allows (a clock or a producer gone wrong); it never moves event time.',
+    retryable: false,
+    deadLetter: true,
+  },
   SS_ERR_SCHEMA: {
     what: 'A schema file is missing or is not valid Avro.',
     retryable: false,

@@ -268,6 +268,9 @@ kafka_start() {
   fi
 
   [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.prev"
+  # A broker killed with -9 leaves its pid file behind: read before the new broker writes its own,
+  # the dead pid would read as "exited during startup". The wait below only trusts a fresh file.
+  rm -f "$KAFKA_PID"
   t0=$(date +%s)
   # setsid: the broker outlives the shell (and the test runner) that started it.
   # 9>&-: the broker must not inherit the start lock.

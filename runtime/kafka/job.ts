@@ -151,6 +151,12 @@ export interface JobOptions {
   /** Measurements for metrics (all optional; nothing is measured that no one observes). */
   readonly observer?: JobObserver;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /**
+   * Records stamped more than this far ahead of the job's clock go to their input's dead-letter
+   * topic (`SS_ERR_EVENT_TIME`) and never move event time (see the executor's `maxAheadMs`).
+   * Absent: no bound (production mode sets 5 minutes, `MAX_EVENT_AHEAD_MS`).
+   */
+  readonly maxEventAheadMs?: number;
   /** Backoff bounds for retries of Kafka and Redis writes. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /**
@@ -342,6 +348,7 @@ export class KafkaJob {
       state: backend,
       sinks: Object.fromEntries(graph.sinks.map((s) => [s.id, (value: unknown) => void outputs.push({ sink: s.id, value })])),
       onDeadLetter: (d) => this.deadLetterFromEngine(task!, d),
+      ...(this.opts.maxEventAheadMs !== undefined ? { maxAheadMs: this.opts.maxEventAheadMs } : {}),
     });
     task = new Task(partition, executor, backend, outputs, dlq);
     task.owner = `${this.owner}:${++this.incarnations}`;
