@@ -134,6 +134,7 @@ describe('loadKafkaModeConfig', () => {
       outageLogIntervalMs: 30_000,
       sessionTimeoutMs: undefined,
       maxEventAheadMs: 300_000,
+      maxOutputBytes: 1_000_000,
     });
   });
 
@@ -152,6 +153,7 @@ describe('loadKafkaModeConfig', () => {
       outageLogIntervalMs: 30_000,
       sessionTimeoutMs: 6_000,
       maxEventAheadMs: 60_000,
+      maxOutputBytes: 1_000_000,
     });
   });
 
@@ -163,6 +165,7 @@ describe('loadKafkaModeConfig', () => {
     [{ PROFILES_REFRESH_MS: 'soon' }, 'PROFILES_REFRESH_MS'],
     [{ SESSION_TIMEOUT_MS: '500' }, 'SESSION_TIMEOUT_MS'],
     [{ MAX_EVENT_AHEAD_MS: '-1' }, 'MAX_EVENT_AHEAD_MS'],
+    [{ MAX_OUTPUT_BYTES: '100' }, 'MAX_OUTPUT_BYTES'],
     [{ STORES_REFRESH_MS: '0' }, 'STORES_REFRESH_MS'],
   ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
     const error = configErrorOf(env, loadKafkaModeConfig);

@@ -205,6 +205,8 @@ export interface KafkaModeConfig {
    * dead-letter topic (`SS_ERR_EVENT_TIME`) and never move event time (default 300,000: 5 minutes).
    */
   readonly maxEventAheadMs: number;
+  /** `MAX_OUTPUT_BYTES`: the largest output record; a larger one goes to `<output>.dlq` (default 1,000,000). */
+  readonly maxOutputBytes: number;
 }
 
 /** Reads production mode's job settings from `env` (default: `process.env`); see {@link KafkaModeConfig}. */
@@ -222,5 +224,6 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     outageLogIntervalMs: integer(env, 'OUTAGE_LOG_INTERVAL_MS', 30_000, 1),
     sessionTimeoutMs: optionalInteger(env, 'SESSION_TIMEOUT_MS', 3_000),
     maxEventAheadMs: integer(env, 'MAX_EVENT_AHEAD_MS', 300_000, 0),
+    maxOutputBytes: integer(env, 'MAX_OUTPUT_BYTES', 1_000_000, 1_024),
   };
 }

@@ -205,6 +205,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       ...(jobConfig.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: jobConfig.checkpointIntervalMs } : {}),
       ...(jobConfig.partitionsConsumedConcurrently !== undefined ? { partitionsConsumedConcurrently: jobConfig.partitionsConsumedConcurrently } : {}),
       maxEventAheadMs: jobConfig.maxEventAheadMs,
+      maxOutputBytes: jobConfig.maxOutputBytes,
       ...(jobConfig.sessionTimeoutMs !== undefined ? { consumer: { sessionTimeout: jobConfig.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(jobConfig.sessionTimeoutMs / 6)) } } : {}),
       deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
       onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),

@@ -72,6 +72,11 @@ export const ERRORS = {
     retryable: false,
     deadLetter: false,
   },
+  SS_ERR_OUTPUT_TOO_LARGE: {
+    what: "An output record is larger than the broker accepts; it goes to its topic's dead-letter topic with its id and size instead, and the partition goes on.",
+    retryable: false,
+    deadLetter: true,
+  },
   SS_ERR_SINK_FAILED: {
     what: 'A sink failed to deliver after its retries; its input is paused, nothing consumed is lost.',
     retryable: true,

@@ -9,10 +9,10 @@ import { decodeConfluent, defaultRegistry, encodeConfluent, type Trigger } from 
 import { generateEvents } from '../../simulator/life.js';
 import type { SimRecord } from '../../simulator/life.js';
 import { generateWorld } from '../../simulator/world.js';
-import { createTopics, produceRecords, readTopic, runPartitioned, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
+import { createTopics, produceRecords, readToEnd, readTopic, runPartitioned, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
 import { loadServiceConfig } from '../config.js';
 import { retailJobOptions, triggerId } from '../retailJob.js';
-import { KafkaJob } from './job.js';
+import { KafkaJob, messageBytes } from './job.js';
 
 const PARTITIONS = 3;
 const INPUTS = ['clickstream', 'pos', 'location'];
@@ -148,5 +148,38 @@ describe('KafkaJob (real Kafka and Redis)', () => {
     expect(ids(out)).toEqual(expected);
     // Each trigger produced once: the restart replayed nothing.
     expect(out.length).toBe(expected.length);
+  });
+
+  it('sends an output over maxOutputBytes to <output>.dlq with its id and size, and the partition goes on', async () => {
+    const prefix = `${uniqueId('big')}.`;
+    await setup(prefix);
+    await produceRecords(kafka, records, prefix);
+    const reference = runPartitioned(retailJobOptions({ kafka, redis, topicsPrefix: prefix }).graph, records, PARTITIONS);
+    const expectedTriggers = ids(reference.get('triggers') ?? []);
+    const updates = (reference.get('recommendations') ?? []) as Array<{ items: unknown[] }>;
+    // Updates that list several items are over the limit; triggers are under it.
+    const maxOutputBytes = 200;
+    const tooLarge: string[] = [];
+    const j = new KafkaJob({ ...retailJobOptions({ kafka, redis, name: uniqueId('job'), topicsPrefix: prefix, tickMs: 200 }), maxOutputBytes, onDeadLetter: (topic, e) => void tooLarge.push(`${topic} ${e.code}`) });
+    await j.start();
+    await waitFor(() => j.stats.eventsIn === records.length, 60_000, 'every event consumed');
+    await waitFor(() => j.stats.checkpoints > 0 && j.partitions().length === PARTITIONS, 20_000, 'checkpoints');
+    const triggers = decodeTriggers(await readTopic(kafka, `${prefix}triggers`, (m) => m.length >= expectedTriggers.length, 20_000));
+    await j.stop();
+    expect(ids(triggers)).toEqual(expectedTriggers);
+    const letters = await readToEnd(kafka, `${prefix}recommendations.dlq`);
+    const produced = await readToEnd(kafka, `${prefix}recommendations`);
+    // Each update is in exactly one of the two topics: the small ones produced, the others dead-lettered.
+    expect(letters.length).toBeGreaterThan(0);
+    expect(letters.length + produced.length).toBe(updates.length);
+    for (const m of produced) expect(messageBytes({ key: m.key, value: m.value, headers: { 'ss-id': m.headers!['ss-id']! } })).toBeLessThanOrEqual(maxOutputBytes);
+    for (const m of letters) {
+      expect(m.value).toBeNull();
+      expect(m.headers!['ss-error-code']!.toString()).toBe('SS_ERR_OUTPUT_TOO_LARGE');
+      expect(m.headers!['ss-error-message']!.toString()).toMatch(/^SS_ERR_OUTPUT_TOO_LARGE: RecommendationUpdate \S+ is \d+ bytes, over the 200-byte limit/);
+      expect(Number(m.headers!['ss-output-bytes']!.toString())).toBeGreaterThan(maxOutputBytes);
+      expect(JSON.parse(m.headers!['ss-output-preview']!.toString())).toHaveProperty('items');
+    }
+    expect(tooLarge.filter((t) => t === `${prefix}recommendations SS_ERR_OUTPUT_TOO_LARGE`).length).toBe(letters.length);
   });
 });

@@ -12,18 +12,32 @@ import { deadLetterTopic, prepareTopics, type TopicsConfig } from './topics.js';
 
 /** Upper bound of the payload of one produce request (the broker's default limit is 1 MB per record batch). */
 const PRODUCE_REQUEST_BYTES = 256 * 1024;
+/**
+ * Default largest output record (key, value and headers): under Kafka's default `message.max.bytes`
+ * (1,048,588) with room for the record batch around it. A larger output cannot be produced by any
+ * retry; it goes to its topic's dead-letter topic instead (see {@link JobOptions.maxOutputBytes}).
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1_000_000;
+/** How much of a too-large output its dead letter keeps (JSON, in a header), to tell what it was. */
+const TOO_LARGE_PREVIEW_CHARS = 1_024;
 
 /** Splits per-topic messages into requests whose keys, values and headers stay under `maxBytes` (a single bigger message goes alone). */
+/** About what a message weighs in a record batch: key, value, headers and a little framing. */
+export function messageBytes(m: Message): number {
+  const sizeOf = (v: Message['key'] | Message['value']) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  let size = sizeOf(m.key) + sizeOf(m.value) + 16;
+  for (const [k, v] of Object.entries(m.headers ?? {})) size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 0);
+  return size;
+}
+
 export function chunkMessages(topicMessages: ReadonlyMap<string, Message[]>, maxBytes: number): Array<Array<{ topic: string; messages: Message[] }>> {
   const requests: Array<Array<{ topic: string; messages: Message[] }>> = [];
   let current: Array<{ topic: string; messages: Message[] }> = [];
   let bytes = 0;
-  const sizeOf = (v: Message['key'] | Message['value']) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
   for (const [topic, messages] of topicMessages) {
     let entry: { topic: string; messages: Message[] } | undefined;
     for (const m of messages) {
-      let size = sizeOf(m.key) + sizeOf(m.value) + 16;
-      for (const [k, v] of Object.entries(m.headers ?? {})) size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 0);
+      const size = messageBytes(m);
       if (bytes > 0 && bytes + size > maxBytes) {
         requests.push(current);
         current = [];
@@ -157,6 +171,13 @@ export interface JobOptions {
    * Absent: no bound (production mode sets 5 minutes, `MAX_EVENT_AHEAD_MS`).
    */
   readonly maxEventAheadMs?: number;
+  /**
+   * Largest output record in bytes (default {@link DEFAULT_MAX_OUTPUT_BYTES}; keep it under the
+   * broker's and the topics' `max.message.bytes`). A larger output is not produced nor delivered:
+   * it goes to `<output topic>.dlq` with `SS_ERR_OUTPUT_TOO_LARGE`, its id, its size and the start
+   * of its JSON, is counted, and the partition goes on.
+   */
+  readonly maxOutputBytes?: number;
   /** Backoff bounds for retries of Kafka and Redis writes. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /**
@@ -496,6 +517,27 @@ export class KafkaJob {
     this.opts.onDeadLetter?.(topic, error);
   }
 
+  /** The dead letter of an output too large to produce: its id, size and the start of its JSON, no value. */
+  private tooLarge(task: Task, sink: JobSink, value: unknown, m: Message, bytes: number, maxBytes: number): Message {
+    const id = sink.id(value);
+    const error = ssError('SS_ERR_OUTPUT_TOO_LARGE', `${sink.schema} ${id} is ${bytes} bytes, over the ${maxBytes}-byte limit of an output record (maxOutputBytes / MAX_OUTPUT_BYTES); not produced`);
+    this.stats.deadLetters++;
+    this.opts.onDeadLetter?.(sink.topic, error);
+    this.log('warn', `task ${task.partition}: ${error.message}`);
+    const json = JSON.stringify(value) ?? '';
+    const headers: IHeaders = {
+      'ss-error-code': error.code,
+      'ss-error-message': error.message,
+      'ss-source-topic': sink.topic,
+      'ss-source-partition': String(task.partition),
+      'ss-source-offset': JSON.stringify(task.offsets),
+      'ss-id': id,
+      'ss-output-bytes': String(bytes),
+      'ss-output-preview': json.length > TOO_LARGE_PREVIEW_CHARS ? `${json.slice(0, TOO_LARGE_PREVIEW_CHARS)}…` : json,
+    };
+    return { key: m.key ?? null, value: null, headers };
+  }
+
   private deadLetterFromEngine(task: Task, d: DeadLetter): void {
     const source = this.opts.sources[d.source];
     const topic = source?.topic ?? d.source;
@@ -522,10 +564,17 @@ export class KafkaJob {
       l.push(m);
     };
     const bySink = new Map<string, unknown[]>();
+    const maxBytes = this.opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     for (const o of outputs) {
       const sink = this.opts.sinks[o.sink];
       if (sink === undefined) continue;
-      add(sink.topic, { key: sink.key(o.value), value: encodeConfluent(sink.schema, o.value as never, this.registry.idOf(sink.schema)), headers: { 'ss-id': sink.id(o.value) } });
+      const m: Message = { key: sink.key(o.value), value: encodeConfluent(sink.schema, o.value as never, this.registry.idOf(sink.schema)), headers: { 'ss-id': sink.id(o.value) } };
+      const bytes = messageBytes(m);
+      if (bytes > maxBytes) {
+        add(deadLetterTopic(sink.topic), this.tooLarge(task, sink, o.value, m, bytes, maxBytes));
+        continue;
+      }
+      add(sink.topic, m);
       let l = bySink.get(o.sink);
       if (l === undefined) bySink.set(o.sink, (l = []));
       l.push(o.value);

@@ -52,7 +52,7 @@ describe('Kafka topics (real broker)', () => {
 
     const created = await ensureTopics(admin, inputs, outputs, config, 'create');
     expect(created.problems).toEqual([]);
-    const dlqs = inputs.map((t) => `${t}.dlq`);
+    const dlqs = [...inputs, ...outputs].map((t) => `${t}.dlq`);
     expect(created.topics.map((t) => [t.topic, t.status])).toEqual([...inputs, ...outputs, ...dlqs].map((t) => [t, 'created']));
     expect(await partitionsOf([...inputs, ...outputs, ...dlqs])).toEqual(Object.fromEntries([...inputs, ...outputs, ...dlqs].map((t) => [t, 2])));
     const retention = await retentionOf([...inputs, ...outputs, ...dlqs]);

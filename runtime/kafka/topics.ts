@@ -5,8 +5,8 @@ import { ssError } from '../../schemas/errors.js';
  * The Kafka topics of a job, as part of its deployment.
  *
  * A job needs its input topics (co-partitioned: the same partition count for all, since partition
- * `p` of every input is one task), its output topics and a dead-letter topic `<input>.dlq` per
- * input. {@link planTopics} lists them with their settings; {@link ensureTopics} checks them against
+ * `p` of every input is one task), its output topics and a dead-letter topic `<topic>.dlq` per
+ * input (records that cannot be read) and per output (records too large to produce). {@link planTopics} lists them with their settings; {@link ensureTopics} checks them against
  * the broker and, in `create` mode, creates the missing ones, then waits until every partition has
  * a leader, so that a job on a fresh broker starts instead of failing on "This server does not host
  * this topic-partition".
@@ -60,6 +60,8 @@ export function planTopics(inputs: readonly string[], outputs: readonly string[]
     ...unique(inputs).map((t) => spec(t, 'input', config.inputRetentionMs)),
     ...unique(outputs).filter((t) => !inputs.includes(t)).map((t) => spec(t, 'output', config.outputRetentionMs)),
     ...unique(inputs).map((t) => spec(deadLetterTopic(t), 'dead-letter', config.inputRetentionMs)),
+    // Outputs too large for the broker (SS_ERR_OUTPUT_TOO_LARGE): their id and size, kept like other dead letters.
+    ...unique(outputs).filter((t) => !inputs.includes(t)).map((t) => spec(deadLetterTopic(t), 'dead-letter', config.inputRetentionMs)),
   ];
 }
 
@@ -91,7 +93,7 @@ export interface EnsureResult {
  */
 export async function ensureTopics(admin: Admin, inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, mode: 'create' | 'check'): Promise<EnsureResult> {
   const existing = new Set(await admin.listTopics());
-  const known = [...inputs, ...outputs, ...inputs.map(deadLetterTopic)].filter((t) => existing.has(t));
+  const known = [...inputs, ...outputs, ...inputs.map(deadLetterTopic), ...outputs.map(deadLetterTopic)].filter((t) => existing.has(t));
   const partitionsOf = new Map<string, number>();
   const replicationOf = new Map<string, number>();
   const retentionOf = new Map<string, number>();
