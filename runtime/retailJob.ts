@@ -77,11 +77,18 @@ function retailSinks(prefix: string): Record<string, JobSink> {
   };
 }
 
+/**
+ * Inputs are keyed by customer (SCENES.md: every scene is per customer), so a record must carry its
+ * `customerId` as its Kafka key; an anonymous till transaction (no customer) may carry any key (the
+ * simulator uses its storeId): it only feeds bought-together counts.
+ */
+const byCustomer = (v: unknown): string | undefined => (v as { customerId: string | null }).customerId ?? undefined;
+
 function retailSources(prefix: string): JobOptions['sources'] {
   return {
-    [TOPICS.clickstream]: { topic: `${prefix}${TOPICS.clickstream}`, schema: 'ClickEvent' },
-    [TOPICS.pos]: { topic: `${prefix}${TOPICS.pos}`, schema: 'PosEvent' },
-    [TOPICS.location]: { topic: `${prefix}${TOPICS.location}`, schema: 'LocationEvent' },
+    [TOPICS.clickstream]: { topic: `${prefix}${TOPICS.clickstream}`, schema: 'ClickEvent', key: byCustomer },
+    [TOPICS.pos]: { topic: `${prefix}${TOPICS.pos}`, schema: 'PosEvent', key: byCustomer },
+    [TOPICS.location]: { topic: `${prefix}${TOPICS.location}`, schema: 'LocationEvent', key: byCustomer },
   };
 }
 

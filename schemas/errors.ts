@@ -72,6 +72,16 @@ export const ERRORS = {
     retryable: false,
     deadLetter: false,
   },
+  SS_ERR_INPUT_KEY: {
+    what: "An input record's Kafka key is not its customer id, so it may sit on a partition without that customer's state; it goes to the dead-letter topic.",
+    retryable: false,
+    deadLetter: true,
+  },
+  SS_ERR_INPUT_GAP: {
+    what: 'Input records were deleted (retention, truncation) before the job read them; logged and counted, and the job stops when told to (INPUT_GAP_POLICY=fail).',
+    retryable: false,
+    deadLetter: false,
+  },
   SS_ERR_OUTPUT_TOO_LARGE: {
     what: "An output record is larger than the broker accepts; it goes to its topic's dead-letter topic with its id and size instead, and the partition goes on.",
     retryable: false,

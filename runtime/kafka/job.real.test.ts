@@ -110,17 +110,30 @@ describe('KafkaJob (real Kafka and Redis)', () => {
       ],
     });
     await producer.send({ topic: `${prefix}clickstream`, messages: [{ key: 'c2', value: Buffer.from(JSON.stringify(bad)) }] });
+    // Valid records, but not keyed by their customer: a null key and another customer's.
+    await producer.send({
+      topic: `${prefix}clickstream`,
+      messages: [
+        { key: null, value: encodeConfluent('ClickEvent', clicks[2]!.value as never) },
+        { key: 'someone-else', value: encodeConfluent('ClickEvent', clicks[3]!.value as never) },
+      ],
+    });
     await producer.disconnect();
     await produceRecords(kafka, clicks, prefix);
 
     const j = job(prefix, uniqueId('job'));
     await j.start();
-    await waitFor(() => j.stats.eventsIn === clicks.length && j.stats.deadLetters === 4, 60_000, 'good events consumed and bad ones dead-lettered');
-    const dlq = await readTopic(kafka, `${prefix}clickstream.dlq`, (m) => m.length >= 4, 20_000);
+    await waitFor(() => j.stats.eventsIn === clicks.length && j.stats.deadLetters === 6, 60_000, 'good events consumed and bad ones dead-lettered');
+    const dlq = await readTopic(kafka, `${prefix}clickstream.dlq`, (m) => m.length >= 6, 20_000);
     await j.stop();
-    expect(dlq).toHaveLength(4);
+    expect(dlq).toHaveLength(6);
+    const keyed = dlq.filter((m) => m.headers?.['ss-error-code']?.toString() === 'SS_ERR_INPUT_KEY').map((m) => m.headers?.['ss-error-message']?.toString());
+    expect(keyed).toEqual([
+      `SS_ERR_INPUT_KEY: key null is not the record's customer "${(clicks[2]!.value as { customerId: string }).customerId}": its partition may not hold that customer's state (produce input keyed by customerId)`,
+      `SS_ERR_INPUT_KEY: key "someone-else" is not the record's customer "${(clicks[3]!.value as { customerId: string }).customerId}": its partition may not hold that customer's state (produce input keyed by customerId)`,
+    ]);
     for (const m of dlq) {
-      expect(m.headers?.['ss-error-code']?.toString()).toMatch(/^SS_ERR_(DECODE|VALIDATION)$/);
+      expect(m.headers?.['ss-error-code']?.toString()).toMatch(/^SS_ERR_(DECODE|VALIDATION|INPUT_KEY)$/);
       expect(m.headers?.['ss-source-topic']?.toString()).toBe(`${prefix}clickstream`);
       expect(Number(m.headers?.['ss-source-offset']?.toString())).toBeGreaterThanOrEqual(0);
       expect(m.headers?.['ss-error-message']?.toString().length).toBeGreaterThan(10);

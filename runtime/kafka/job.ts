@@ -84,6 +84,13 @@ const EARLIEST_OFFSET = '-2';
 export interface JobSource {
   readonly topic: string;
   readonly schema: SchemaName;
+  /**
+   * The Kafka key a record of this source must carry (the customer id: the records of one key meet
+   * in one task), or undefined when any key will do. A record with another key (or none) would be
+   * processed on a partition that does not hold its customer's state: it goes to the dead-letter
+   * topic with `SS_ERR_INPUT_KEY` instead. Absent: keys are not checked.
+   */
+  key?(value: unknown): string | undefined;
 }
 
 export interface JobSink {
@@ -122,6 +129,8 @@ export interface JobObserver {
   serviceUp?(service: JobService): void;
   /** Records of an input partition after the batch just processed: the log end offset minus the next offset. */
   consumerLag?(topic: string, partition: number, records: number): void;
+  /** Records of an input partition that were gone before the job read them (retention, truncation). */
+  inputGap?(topic: string, partition: number, records: number): void;
   /**
    * CPU seconds of this process (`process.cpuUsage`, user + system: not inflated when the machine is
    * busy, as wall time is) one batch (or tick) spent in a phase, once per phase it went through. Off
@@ -178,6 +187,15 @@ export interface JobOptions {
    * of its JSON, is counted, and the partition goes on.
    */
   readonly maxOutputBytes?: number;
+  /**
+   * What to do when an input partition no longer holds the records after a task's checkpoint
+   * (deleted by retention, or the topic truncated) so that they can never be read: `continue`
+   * (default) reads on from the first record there is, `fail` stops the job with `SS_ERR_INPUT_GAP`
+   * ({@link onFatal}). Either way the gap is logged with topic, partition and offsets, and counted.
+   */
+  readonly inputGaps?: 'continue' | 'fail';
+  /** Told of an error that stops the job (an input gap under `inputGaps: 'fail'`); the host should stop it and exit non-zero. */
+  readonly onFatal?: (error: ScenestreamError) => void;
   /** Backoff bounds for retries of Kafka and Redis writes. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /**
@@ -265,6 +283,8 @@ export class KafkaJob {
   private running = false;
   private assigned: number[] = [];
   private incarnations = 0;
+  /** Set when the job must stop (nothing more is consumed); {@link JobOptions.onFatal} was told. */
+  private fatal: ScenestreamError | undefined;
   /** Checkpointed offsets not yet committed to Kafka (for lag monitoring), by `topic/partition`. */
   private readonly lagCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly log: NonNullable<JobOptions['log']>;
@@ -410,7 +430,7 @@ export class KafkaJob {
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale()) return;
+    if (!isRunning() || isStale() || this.fatal !== undefined) return;
     const source = this.topicToSource.get(batch.topic);
     if (source === undefined) return;
     const task = await this.task(batch.partition);
@@ -423,26 +443,33 @@ export class KafkaJob {
       // starts from what Redis has, so the input must too: move back to the checkpoint's offset, or
       // to the start of the log for a topic the checkpoint does not know.
       const first = batch.messages[0]?.offset;
-      if (first !== undefined && !task.sought.has(batch.topic) && (from !== undefined ? BigInt(first) > BigInt(from) : first !== '0')) {
-        task.sought.add(batch.topic);
-        this.log('warn', `task ${task.partition}: ${batch.topic} resumes at ${from ?? 'the log start'} with its state, the group at ${first}: seeking back`);
-        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from ?? EARLIEST_OFFSET });
-        return;
+      if (first !== undefined && (from !== undefined ? BigInt(first) > BigInt(from) : first !== '0')) {
+        if (!task.sought.has(batch.topic)) {
+          task.sought.add(batch.topic);
+          this.log('warn', `task ${task.partition}: ${batch.topic} resumes at ${from ?? 'the log start'} with its state, the group at ${first}: seeking back`);
+          this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from ?? EARLIEST_OFFSET });
+          return;
+        }
+        // Sought back, and the log still starts after the checkpoint: unless the missing offsets
+        // were control records or compacted away (the log start is not past them), they are gone.
+        if (from !== undefined && (await this.inputGap(task, batch.topic, batch.partition, from, first)) === 'stop') return;
       }
       let t = this.phases !== undefined ? cpuSeconds() : 0;
       const values: unknown[] = [];
+      const keyOf = this.opts.sources[source]?.key?.bind(this.opts.sources[source]);
       task.batchOffsets = [];
       let last: string | undefined;
       for (const m of batch.messages) {
         if (from !== undefined && BigInt(m.offset) < BigInt(from)) continue; // already in the state
         last = m.offset;
         const decoded = m.value === null ? null : decodeAuto(m.value, this.registry, expected);
-        if (decoded !== null && decoded.ok) {
+        const wrongKey = decoded !== null && decoded.ok && keyOf !== undefined ? this.wrongKey(keyOf, decoded.value.value, m.key) : undefined;
+        if (decoded !== null && decoded.ok && wrongKey === undefined) {
           values.push(decoded.value.value);
           task.batchOffsets.push(m.offset);
           continue;
         }
-        const error = decoded === null ? ssError('SS_ERR_DECODE', 'message has no value (tombstone)', { topic: batch.topic }) : decoded.error;
+        const error = decoded === null ? ssError('SS_ERR_DECODE', 'message has no value (tombstone)', { topic: batch.topic }) : decoded.ok ? wrongKey! : decoded.error;
         this.toDlq(task, batch.topic, batch.partition, m.offset, m.key, m.value, error);
       }
       if (this.phases !== undefined) t = this.lap('decode', t);
@@ -515,6 +542,50 @@ export class KafkaJob {
     if (error.field !== undefined) headers['ss-error-field'] = error.field;
     task.dlq.push({ topic: deadLetterTopic(topic), message: { key, value, headers } });
     this.opts.onDeadLetter?.(topic, error);
+  }
+
+  /** Why a decoded input record's Kafka key is not the one its source requires, or undefined when it is. */
+  private wrongKey(keyOf: (value: unknown) => string | undefined, value: unknown, key: Buffer | null): ScenestreamError | undefined {
+    const want = keyOf(value);
+    if (want === undefined) return undefined;
+    const got = key === null ? null : key.toString('utf8');
+    if (got === want) return undefined;
+    return ssError(
+      'SS_ERR_INPUT_KEY',
+      `key ${got === null ? 'null' : JSON.stringify(got)} is not the record's customer "${want}": its partition may not hold that customer's state (produce input keyed by customerId)`,
+      { field: 'key' },
+    );
+  }
+
+  /**
+   * A task's checkpoint is at `from` and the partition's first record now is `first`: asks the
+   * broker where the log starts, and if that is past `from`, reports the records lost (log line,
+   * observer) and applies {@link JobOptions.inputGaps}. `stop`: the job is failing.
+   */
+  private async inputGap(task: Task, topic: string, partition: number, from: string, first: string): Promise<'go' | 'stop'> {
+    const admin = this.opts.kafka.admin();
+    let start: bigint;
+    try {
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      start = BigInt(offsets.find((o) => o.partition === partition)?.low ?? first);
+    } catch {
+      start = BigInt(first); // the broker could not say: the first record read is the best guess
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    if (start <= BigInt(from)) return 'go';
+    const lost = start - BigInt(from);
+    const error = ssError('SS_ERR_INPUT_GAP', `${topic} partition ${partition}: offsets ${from} to ${start - 1n} (${lost} records) were deleted before the job read them (retention or truncation); its checkpoint is at ${from}, the log now starts at ${start}`, { topic, partition, offset: from });
+    this.opts.observer?.inputGap?.(topic, partition, Number(lost));
+    if ((this.opts.inputGaps ?? 'continue') === 'fail') {
+      this.fatal = error;
+      this.log('error', `task ${task.partition}: ${error.message}; stopping (inputGaps: fail)`);
+      this.opts.onFatal?.(error);
+      return 'stop';
+    }
+    this.log('error', `task ${task.partition}: ${error.message}; reading on from ${start} (inputGaps: continue)`);
+    return 'go';
   }
 
   /** The dead letter of an output too large to produce: its id, size and the start of its JSON, no value. */
