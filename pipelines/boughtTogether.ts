@@ -75,9 +75,9 @@ export interface TopChange {
  * Limits, on purpose:
  * - **One process.** The counts are keyed by product, the recommendation step by customer; they are
  *   not co-partitioned. In a multi-instance deployment an instance would see only the products of
- *   its own partitions. Spreading the table needs a repartition of the basket members by product
- *   (a topic) and a broadcast of the lists to every instance (a compacted topic, e.g. of the step's
- *   {@link BoughtTogether} changelog), or one instance that owns the whole table.
+ *   its own partitions: there (Kafka mode) the job uses {@link buildGlobalBoughtTogether} instead,
+ *   a repartition of the baskets by product and a table every instance reads from the counts'
+ *   changelog (`BoughtTogetherTable`).
  * - **Wiring order.** A read as of t is exact when the step's watermark has reached t: true when
  *   the reader's pos input is wired after the bought-together step (the executor forwards a
  *   watermark depth first, in wiring order), as `buildRecommendations` does.
