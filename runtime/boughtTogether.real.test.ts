@@ -4,8 +4,10 @@
  * included, and shares six partitions over three instances. Every instance then serves, over HTTP,
  * the bought-together table of the whole input, equal to the `bought_together` table of a
  * single-process replay of the same input, although each instance counted only a third of the
- * products. After a restart of all three (checkpoints in Redis, the table read back from the
- * compacted changelog) and more input, it equals the replay of all the input: nothing counted twice.
+ * products. Then the rest of the input, with one instance killed (SIGKILL) half-way, so that tasks
+ * replay batches whose basket members and changelog records they had already produced; after a
+ * restart of all three (state and offsets from Redis, the table read back from the compacted
+ * changelog) the table equals the replay of all the input: nothing counted twice, nothing lost.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from '@redis/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basketOf } from '../pipelines/boughtTogether.js';
 import type { BoughtTogether } from '../schemas/index.js';
 import { generateEvents, type SimRecord } from '../simulator/life.js';
 import { generateWorld } from '../simulator/world.js';
@@ -44,6 +47,7 @@ async function freePorts(n: number): Promise<number> {
 }
 
 interface Health {
+  readonly pid: number;
   readonly assigned: number[];
   readonly stores: number;
   readonly stats: { readonly eventsIn: number };
@@ -108,18 +112,18 @@ describe('global bought-together: three instances (real Kafka and Redis)', () =>
     const internal = topics.repartitions;
 
     /** Starts three instances, waits for them to share the partitions, produces `batch`, and checks every instance's table against the replay of `upTo`. */
+    const split = async () => {
+      const hs = await Promise.all(ports.map((p) => healthz<Health>(p)));
+      return hs.every((h) => h !== undefined && h.assigned.length > 0) && new Set(hs.flatMap((h) => h!.assigned)).size === PARTITIONS;
+    };
     const round = async (batch: readonly SimRecord[], upTo: readonly SimRecord[]) => {
       const expected = replayTable(upTo);
       expect(expected.length).toBeGreaterThan(20);
       const sup = supervise(env);
       let code: number | null = null;
       try {
-        const split = async () => {
-          const hs = await Promise.all(ports.map((p) => healthz<Health>(p)));
-          return hs.every((h) => h !== undefined && h.assigned.length > 0) && new Set(hs.flatMap((h) => h!.assigned)).size === PARTITIONS;
-        };
         await waitFor(split, 120_000, 'three instances to join the group and share the partitions');
-        await produceRecords(kafka, batch, prefix);
+        if (batch.length > 0) await produceRecords(kafka, batch, prefix);
         // The inputs first: they are checkpointed only once their basket members are produced.
         await waitFor(() => allCheckpointed(admin, store, redis, inputs, PARTITIONS), 180_000, 'every input checkpointed');
         await waitFor(() => allCheckpointed(admin, store, redis, internal, PARTITIONS), 60_000, 'the repartition topic counted and checkpointed');
@@ -159,9 +163,31 @@ describe('global bought-together: three instances (real Kafka and Redis)', () =>
       const meta = await admin.fetchTopicMetadata({ topics: internal });
       expect(meta.topics[0]!.partitions.length).toBe(PARTITIONS);
       expect(lines.some((l) => l.includes('bought-together: 0 products read from the changelog'))).toBe(true);
-      // Restarted: state and offsets from Redis, the table from the changelog, then the rest of the input.
-      const again = await round(records.slice(half), records);
+
+      // The rest of the input; one instance killed half-way through it, checkpoints 2 s apart so that
+      // it has produced outputs it has not checkpointed. The supervisor then stops the other two.
+      const rest = records.slice(half);
+      const crashing = supervise({ ...env, CHECKPOINT_INTERVAL_MS: '2000' });
+      try {
+        await waitFor(split, 120_000, 'three instances to join again');
+        await produceRecords(kafka, rest, prefix);
+        const consumed = async () => (await Promise.all(ports.map((p) => healthz<Health>(p)))).reduce((n, h) => n + (h?.stats.eventsIn ?? 0), 0);
+        await waitFor(async () => (await consumed()) > rest.length / 3, 120_000, 'a third of the rest consumed');
+        const victim = await healthz<Health>(ports[1]!);
+        process.kill(victim!.pid, 'SIGKILL');
+        expect(await crashing.exited).toBe(1);
+      } catch (e) {
+        crashing.kill('SIGKILL');
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n${crashing.lines.slice(-60).join('\n')}`, { cause: e });
+      }
+
+      // Restarted: state and offsets from Redis, the table from the changelog; the rest of the input finished.
+      const again = await round([], records);
       expect(again.some((l) => /bought-together: [1-9]\d* products read from the changelog/.test(l)), again.slice(-40).join('\n')).toBe(true);
+      const members = records.reduce((n, r) => (r.topic === 'pos' && basketOf(r.value).length > 1 ? n + basketOf(r.value).length : n), 0);
+      const produced = (await admin.fetchTopicOffsets(internal[0]!)).reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+      console.log(`basket members: ${members}, produced to the repartition topic: ${produced}`);
+      expect(produced).toBeGreaterThanOrEqual(members);
     } finally {
       for (let p = 0; p < PARTITIONS; p++) await redis.del(store.keys(p));
     }

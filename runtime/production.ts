@@ -86,7 +86,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     screens: hub,
     beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
     json: { '/attribution': () => ({ scenes: attribution.totals() }), ...boughtTogetherRoutes(boughtTogether) },
-    health: () => ({ ok: true, details: { phase, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores, stats: job?.stats, dependencies: deps.state() } }),
+    health: () => ({ ok: true, details: { phase, pid: process.pid, boughtTogether: { products: boughtTogether.size, read: boughtTogether.read }, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
   log('info', `scenestream (kafka mode) starting: brokers ${svc.kafkaBrokers.join(',')}, redis ${redisTarget}; health ${server.url}/healthz, readiness ${server.url}/readyz`);
