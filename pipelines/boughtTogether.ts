@@ -411,7 +411,7 @@ export interface GlobalBoughtTogetherOptions {
  * The global (Kafka-mode) bought-together of one task, as Kafka Streams repartitions a count: the
  * task's baskets numbered ({@link numberBaskets}, step `bought_together_baskets`) to the sink
  * `basket_members_out` (the repartition topic, keyed by productId), and the counts of the products
- * of the task's partition of that topic (source `basket_members`; step `bought_together_counts`,
+ * of the task's partition of that topic (source `basket_members`; step `bought_together_global`,
  * {@link countRepartitionedBaskets}) to the sink `bought_together_changes` (the compacted changelog).
  * Each product is counted by exactly one task; `index` reads only those. The job-wide table is what
  * every instance reads back from the changelog (`BoughtTogetherTable`).
@@ -424,7 +424,8 @@ export function buildGlobalBoughtTogether(p: Pipeline, pos: Stream<PosEvent>, op
     outOfOrdernessMs: opts.outOfOrdernessMs ?? 5_000,
     idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
   });
-  const changes = countRepartitionedBaskets('bought_together_counts', members, index);
+  // Not the in-process step's id: its per-task counts, in a checkpoint of an older version, must not be restored into these.
+  const changes = countRepartitionedBaskets('bought_together_global', members, index);
   changes.to(GLOBAL_BOUGHT_TOGETHER.changes);
   return { changes, index };
 }
