@@ -14,6 +14,7 @@ import { kafkaLogCreator } from './kafka/logging.js';
 import { feedScreens } from './kafka/screensFeed.js';
 import { broadcast } from './kafka/broadcast.js';
 import { AttributionView } from './attributionView.js';
+import { GLOBAL_BOUGHT_TOGETHER } from '../pipelines/boughtTogether.js';
 import { BoughtTogetherTable } from '../pipelines/boughtTogetherTable.js';
 import { boughtTogetherRoutes, followBoughtTogether, type BoughtTogetherFeed } from './boughtTogetherView.js';
 import { ScreenHub } from './channels/screens.js';
@@ -190,10 +191,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       ...base,
       ...(jobConfig.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: jobConfig.checkpointIntervalMs } : {}),
       ...(jobConfig.partitionsConsumedConcurrently !== undefined ? { partitionsConsumedConcurrently: jobConfig.partitionsConsumedConcurrently } : {}),
-      deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
+      // The retail outputs only: the bought-together's internal topics are not outputs of the job, nor inputs in eventsIn.
+      deliver: Object.fromEntries(Object.values(RETAIL_SINKS).map((s) => [s, observe(s)])),
       onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),
       observer: {
-        eventsIn: (source, n) => metrics.eventsIn.inc({ source }, n),
+        eventsIn: (source, n) => (source === GLOBAL_BOUGHT_TOGETHER.members ? undefined : metrics.eventsIn.inc({ source }, n)),
         watermarkLagSeconds: (source, s) => metrics.watermarkLag.set({ source }, s),
         outputLatencySeconds: (s) => metrics.eventToOutput.observe(s),
         checkpointSeconds: (s) => metrics.checkpointDuration.observe(s),
