@@ -1,6 +1,6 @@
 import type { ProcessContext } from '../operators/keyedProcess.js';
-import type { KeyedStream, Stream } from '../stream/stream.js';
-import type { BoughtTogether, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
+import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
+import type { BasketMember, BoughtTogether, BoughtTogetherChange, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
 
 /** `boughtTogether(X)` lists at most this many items (SCENES.md §5). */
@@ -24,10 +24,22 @@ export function basketOf(e: PosEvent): string[] {
 }
 
 /** One product of a basket, routed to that product's key: `productId` co-occurs with every other id of `basket`. */
-export interface BasketMember {
+export interface ProductInBasket {
   readonly productId: string;
   /** The whole basket, sorted and shared by all its members (one array per transaction, not one per pair). */
   readonly basket: readonly string[];
+}
+
+/**
+ * Where the recommendation step reads bought-together lists: the in-process {@link BoughtTogetherIndex}
+ * (embedded, replay), or, in Kafka mode, the job-wide table every instance materialises from the
+ * changelog topic (`BoughtTogetherTable`).
+ */
+export interface BoughtTogetherLookup {
+  /** Declares a reader of {@link topAsOf} (at build time). */
+  addReader(): void;
+  /** `boughtTogether(productId)` as of event time `t`, as exactly as the implementation can (see each). Do not mutate. */
+  topAsOf(productId: string, t: number): readonly BoughtTogetherItem[];
 }
 
 /** What the bought-together step serves to readers in the same process. */
@@ -63,9 +75,9 @@ export interface TopChange {
  * Limits, on purpose:
  * - **One process.** The counts are keyed by product, the recommendation step by customer; they are
  *   not co-partitioned. In a multi-instance deployment an instance would see only the products of
- *   its own partitions. Spreading the table needs a repartition of the basket members by product
- *   (a topic) and a broadcast of the lists to every instance (a compacted topic, e.g. of the step's
- *   {@link BoughtTogether} changelog), or one instance that owns the whole table.
+ *   its own partitions: there (Kafka mode) the job uses {@link buildGlobalBoughtTogether} instead,
+ *   a repartition of the baskets by product and a table every instance reads from the counts'
+ *   changelog (`BoughtTogetherTable`).
  * - **Wiring order.** A read as of t is exact when the step's watermark has reached t: true when
  *   the reader's pos input is wired after the bought-together step (the executor forwards a
  *   watermark depth first, in wiring order), as `buildRecommendations` does.
@@ -74,7 +86,7 @@ export interface TopChange {
  * - A pos event later than the watermark (beyond the out-of-orderness bound) is counted when it
  *   arrives, and reads as of earlier times include it.
  */
-export class BoughtTogetherIndex {
+export class BoughtTogetherIndex implements BoughtTogetherLookup {
   private reader: BoughtTogetherReader | undefined;
   private readers = 0;
   /** The latest time read: the step keeps no history at or before it. */
@@ -224,7 +236,7 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
   const intern = interner();
   const members = pos
     .flatMap(
-      (e): BasketMember[] => {
+      (e): ProductInBasket[] => {
         const basket = basketOf(e);
         if (basket.length < 2) return [];
         for (let i = 0; i < basket.length; i++) basket[i] = intern(basket[i]!);
@@ -233,20 +245,36 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
       { name: `${stepId}.baskets` },
     )
     .keyBy((m) => m.productId, { name: `${stepId}.by_product` });
+  return countPairs(stepId, members, index, 'event-time');
+}
 
+/**
+ * The counting of {@link boughtTogether}, over members already keyed by product.
+ *
+ * - `event-time`: baskets applied in event-time order as the watermark passes them (what readers as
+ *   of a time need); the output's ts is the basket's.
+ * - `arrival` (the repartitioned, Kafka-mode count, {@link countRepartitionedBaskets}): applied as
+ *   they arrive, since the final table does not depend on order and nothing in the task reads it as
+ *   of a time; members carry `origin` and `seq`, and one whose `seq` is not above the last applied
+ *   for its origin and product is a replay of an upstream batch (after a crash) and is dropped. The
+ *   output's ts is the latest basket ts applied to the product.
+ */
+function countPairs(stepId: string, members: KeyedStream<ProductInBasket | BasketMember>, index: BoughtTogetherIndex, order: 'event-time' | 'arrival'): KeyedStream<BoughtTogether> {
   return members.process<BoughtTogether>(stepId, (state) => {
-    const buffer = eventTimeBuffer<BasketMember & { readonly ts: number }>(state);
+    const buffer = order === 'event-time' ? eventTimeBuffer<ProductInBasket & { readonly ts: number }>(state) : undefined;
     const counts = state.value<Map<string, number>>('counts');
     const tops = state.value<BoughtTogetherItem[]>('top');
     const history = state.value<TopChange[]>('history');
     const products = state.map<true>('products');
+    /** Arrival order only: per product, the last seq applied per origin, and the latest basket ts. */
+    const origins = order === 'arrival' ? state.value<{ readonly seqs: Record<string, number>; readonly latest: number }>('origins') : undefined;
     index.attach({
       top: (productId) => tops.get(productId),
       changes: (productId) => history.get(productId),
       products: () => products.entries(ALL)?.keys() ?? [],
     });
 
-    const apply = (m: BasketMember, ts: number, ctx: ProcessContext<BoughtTogether>) => {
+    const apply = (m: ProductInBasket, ts: number, ctx: ProcessContext<BoughtTogether>) => {
       const x = ctx.key;
       let row = counts.get(x);
       let top = tops.get(x);
@@ -282,16 +310,66 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
 
     return {
       onElement(m, ctx) {
+        if (origins !== undefined) {
+          if (!('seq' in m)) return;
+          const o = origins.get(ctx.key);
+          const origin = String(m.origin);
+          if (o !== undefined && (o.seqs[origin] ?? 0) >= m.seq) return; // produced again by a replay upstream
+          const latest = Math.max(o?.latest ?? -Infinity, ctx.ts);
+          origins.set(ctx.key, { seqs: { ...o?.seqs, [origin]: m.seq }, latest });
+          apply(m, latest, ctx);
+          return;
+        }
         const e = { productId: m.productId, basket: m.basket, ts: ctx.ts };
-        if (!buffer.hold(e, ctx)) apply(m, ctx.ts, ctx);
+        if (!buffer!.hold(e, ctx)) apply(m, ctx.ts, ctx);
       },
       onEventTimer(ts, _tag, ctx) {
+        if (buffer === undefined) return;
         for (const e of buffer.release(ctx.key, ts)) apply(e, e.ts, ctx);
         const h = history.get(ctx.key);
         if (h !== undefined && h.at(-1)!.ts <= index.horizon) history.delete(ctx.key);
       },
     };
   });
+}
+
+/**
+ * The first half of the global (Kafka-mode) bought-together: every till basket of this task, as
+ * one {@link BasketMember} per product (distinct productIds with `quantity > 0`, baskets of two or
+ * more), to be produced to the repartition topic keyed by productId. Each basket gets the next
+ * number of this origin (`seq`, from 1, in arrival order: the task's state, checkpointed with its
+ * input offsets), so that what a replay after a crash produces again carries the same
+ * `(origin, seq)` and {@link countRepartitionedBaskets} drops it. `origin` must be the task's own,
+ * stable id (its input partition). Stateless apart from the counter; emits at once, at the basket's
+ * ts.
+ */
+export function numberBaskets(stepId: string, pos: Stream<PosEvent>, origin: number): KeyedStream<BasketMember> {
+  return pos
+    .keyBy(() => ALL, { name: `${stepId}.by_origin` })
+    .process<BasketMember>(stepId, (state) => {
+      const seqs = state.value<number>('seq');
+      return {
+        onElement(e, ctx) {
+          const basket = basketOf(e);
+          if (basket.length < 2) return;
+          const seq = (seqs.get(ctx.key) ?? 0) + 1;
+          seqs.set(ctx.key, seq);
+          for (const productId of basket) ctx.emit({ productId, basket, ts: ctx.ts, origin, seq }, ctx.ts);
+        },
+      };
+    });
+}
+
+/**
+ * The second half of the global bought-together: the pair counts of the products of this task's
+ * partition of the repartition topic (`members`, keyed by productId), applied in arrival order with
+ * replays dropped by `(origin, seq)` (see {@link countPairs}); the final table equals
+ * {@link boughtTogether}'s over the same baskets, whatever their order. Emits the table's changelog
+ * as {@link BoughtTogetherChange}-shaped records: `ts` is the latest basket ts counted for the
+ * product. `index` reads this task's products only.
+ */
+export function countRepartitionedBaskets(stepId: string, members: KeyedStream<BasketMember>, index: BoughtTogetherIndex = new BoughtTogetherIndex()): KeyedStream<BoughtTogetherChange> {
+  return countPairs(stepId, members, index, 'arrival').mapValues((b, ts): BoughtTogetherChange => ({ productId: b.productId, ts, items: b.items }), { name: `${stepId}.changes` });
 }
 
 /**
@@ -308,6 +386,48 @@ function interner(max = 1_000_000): (s: string) => string {
     seen.set(s, s);
     return s;
   };
+}
+
+/** Graph names of the global (Kafka-mode) bought-together: the runtime maps them to topics. */
+export const GLOBAL_BOUGHT_TOGETHER = {
+  /** Sink: the numbered basket members, to the repartition topic keyed by productId. */
+  membersOut: 'basket_members_out',
+  /** Source: this task's partition of the repartition topic. */
+  members: 'basket_members',
+  /** Sink: the changelog of the counts, to the compacted topic every instance reads whole. */
+  changes: 'bought_together_changes',
+} as const;
+
+/** How the global bought-together's graph is placed in a job. */
+export interface GlobalBoughtTogetherOptions {
+  /** The task's stable id (its input partition): the `origin` of the baskets it numbers. */
+  readonly origin: number;
+  /** Watermarks of the repartitioned source, as the other inputs' (only state expiry looks at them). */
+  readonly outOfOrdernessMs?: number;
+  readonly idleTimeoutMs?: number;
+}
+
+/**
+ * The global (Kafka-mode) bought-together of one task, as Kafka Streams repartitions a count: the
+ * task's baskets numbered ({@link numberBaskets}, step `bought_together_baskets`) to the sink
+ * `basket_members_out` (the repartition topic, keyed by productId), and the counts of the products
+ * of the task's partition of that topic (source `basket_members`; step `bought_together_global`,
+ * {@link countRepartitionedBaskets}) to the sink `bought_together_changes` (the compacted changelog).
+ * Each product is counted by exactly one task; `index` reads only those. The job-wide table is what
+ * every instance reads back from the changelog (`BoughtTogetherTable`).
+ */
+export function buildGlobalBoughtTogether(p: Pipeline, pos: Stream<PosEvent>, opts: GlobalBoughtTogetherOptions, index: BoughtTogetherIndex = new BoughtTogetherIndex()): { readonly changes: KeyedStream<BoughtTogetherChange>; readonly index: BoughtTogetherIndex } {
+  numberBaskets('bought_together_baskets', pos, opts.origin).to(GLOBAL_BOUGHT_TOGETHER.membersOut);
+  const members = p.keyedSource<BasketMember>(GLOBAL_BOUGHT_TOGETHER.members, {
+    key: (m) => m.productId,
+    timestamp: (m) => m.ts,
+    outOfOrdernessMs: opts.outOfOrdernessMs ?? 5_000,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+  });
+  // Not the in-process step's id: its per-task counts, in a checkpoint of an older version, must not be restored into these.
+  const changes = countRepartitionedBaskets('bought_together_global', members, index);
+  changes.to(GLOBAL_BOUGHT_TOGETHER.changes);
+  return { changes, index };
 }
 
 /** The bought-together step of the retail pipeline: step id `bought_together_counts`, over every pos event. */

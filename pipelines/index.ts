@@ -14,7 +14,8 @@ export { buildDecisions, decide, DECISION_DEFAULTS, OFFERS_OUTPUT, type Decision
 export { inHoldout, holdoutPosition } from './holdout.js';
 export { DEFAULT_OFFER_TEMPLATES, offerIdOf, decisionIdOf, type OfferTemplate, type OfferTemplates } from './offers.js';
 export { buildRecommendations, RECOMMENDATION_DEFAULTS, type RecommendationParams, type RecommendationStreams } from './recommendations.js';
-export { buildBoughtTogether, BOUGHT_TOGETHER_TOP, type BoughtTogetherIndex } from './boughtTogether.js';
+export { buildBoughtTogether, buildGlobalBoughtTogether, BOUGHT_TOGETHER_TOP, GLOBAL_BOUGHT_TOGETHER, type BoughtTogetherIndex, type BoughtTogetherLookup, type GlobalBoughtTogetherOptions } from './boughtTogether.js';
+export { BoughtTogetherTable } from './boughtTogetherTable.js';
 export { buildAttribution, summarise, type Summary, type SceneSummary, type SceneAttribution } from './attribution.js';
 export { DEFAULT_PARAMS, type RetailParams, type SceneParams, type DecisionParams, type LocalWindow } from './params.js';
 export { profilesFrom, resolveProfile, type RetailDeps, type ProfileLookup, type ResolvedProfile } from './deps.js';

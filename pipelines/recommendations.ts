@@ -2,7 +2,7 @@ import type { ProcessContext } from '../operators/keyedProcess.js';
 import { ssError } from '../schemas/errors.js';
 import type { KeyedStream } from '../stream/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, ClickEvent, RecommendationItem, RecommendationUpdate, Trigger } from '../schemas/index.js';
-import { buildBoughtTogether, BoughtTogetherIndex } from './boughtTogether.js';
+import { buildBoughtTogether, BoughtTogetherIndex, type BoughtTogetherLookup } from './boughtTogether.js';
 import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, type Live } from './live.js';
 import { isKnownCustomer, isPurchase, type KnownPosEvent, type RetailSources } from './sources.js';
@@ -287,8 +287,10 @@ const isPos = (e: RecommendationInput): e is KnownPosEvent => 'items' in e;
  * by customer and reads them through the shared in-process {@link BoughtTogetherIndex}, as of the
  * ts of the events it applies: every basket with `ts <=` that time and no later one, whatever the
  * interleaving of the topics (an event behind the watermark reads as of the latest time read).
- * Correct in one process, where both steps run in one executor; not across instances (see the
- * index for the limits and what multi-instance needs).
+ * Correct in one process, where both steps run in one executor. In Kafka mode `index` is instead the
+ * job-wide table every instance materialises from the counting tasks' changelog
+ * (`BoughtTogetherTable`): each read is the latest list the instance has, not the list as of `ts`
+ * (eventually consistent; see docs/runtime.md, "Global bought-together").
  *
  * **Live parameters** (a getter, see `live.ts`, e.g. from a reloadable campaign): read once per
  * record or timer; `topN`, `weights`, `halfLifeMs`, `maxHistory`, `maxBought` and `decimals` apply
@@ -307,7 +309,7 @@ const isPos = (e: RecommendationInput): e is KnownPosEvent => 'items' in e;
 export function recommend(
   stepId: string,
   events: KeyedStream<RecommendationInput>,
-  index: BoughtTogetherIndex,
+  index: BoughtTogetherLookup,
   params: Live<RecommendationParams> = RECOMMENDATION_DEFAULTS,
 ): KeyedStream<RecommendationUpdate> {
   const current = liveParams(params, (p) => p, (p) => checkParams(stepId, p));

@@ -1,7 +1,7 @@
 import type { KeyedStream, Pipeline } from '../stream/stream.js';
 import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
-import type { BoughtTogetherIndex } from './boughtTogether.js';
+import { buildGlobalBoughtTogether, type BoughtTogetherIndex, type BoughtTogetherLookup, type GlobalBoughtTogetherOptions } from './boughtTogether.js';
 import { staticCampaign, type CampaignSource } from './campaign.js';
 import { browseAbandonment, browseAbandonmentInput } from './browseAbandonment.js';
 import { cartAbandonment, cartAbandonmentInput } from './cartAbandonment.js';
@@ -9,7 +9,7 @@ import { commute, commuteInput, timezoneOf } from './commute.js';
 import { decide } from './decisions.js';
 import type { RetailDeps } from './deps.js';
 import { dormantReactivation, dormantReactivationInput, profileLastPurchase } from './dormantReactivation.js';
-import { buildRecommendations } from './recommendations.js';
+import { buildRecommendations, recommend, recommendationInput } from './recommendations.js';
 import { isKnownCustomer, isPurchase, retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 import type { RetailParams, SceneParams } from './params.js';
 import { liveStoreIndex } from './stores.js';
@@ -30,6 +30,14 @@ export interface RetailOptions {
   /** The campaign (scene and decision parameters, offer templates); default: SCENES.md's defaults. */
   readonly campaign?: CampaignSource;
   readonly sources?: RetailSourceOptions;
+  /**
+   * Kafka mode's global bought-together, instead of the in-process one: the task's baskets go to the
+   * repartition sink, its share of the products is counted from the repartition source, and the
+   * recommendation step reads `table` (the job-wide table materialised from the changelog). See
+   * {@link buildGlobalBoughtTogether}. Absent (embedded, replay): one count per process, read as of
+   * event time.
+   */
+  readonly globalBoughtTogether?: GlobalBoughtTogetherOptions & { readonly table: BoughtTogetherLookup };
 }
 
 /** The streams of the retail pipelines, for callers that add their own steps. */
@@ -43,7 +51,7 @@ export interface RetailStreams {
   readonly purchases: KeyedStream<PurchaseInput>;
   /** Suggestion updates per customer, and for a store's screens on a proximity trigger there. */
   readonly recommendations: KeyedStream<RecommendationUpdate>;
-  /** The live bought-together table (`index.table()` at the end of a replay). */
+  /** The live bought-together table (`index.table()` at the end of a replay); in global mode, of this task's products only. */
   readonly boughtTogether: BoughtTogetherIndex;
 }
 
@@ -100,7 +108,13 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs);
   attributed.to(RETAIL_SINKS.attribution);
 
-  const recs = buildRecommendations(src, triggers, () => live().recommendations);
+  const global = opts.globalBoughtTogether;
+  let recs: { readonly updates: KeyedStream<RecommendationUpdate>; readonly index: BoughtTogetherIndex };
+  if (global === undefined) recs = buildRecommendations(src, triggers, () => live().recommendations);
+  else {
+    const { index } = buildGlobalBoughtTogether(p, src.pos, { ...opts.sources, ...global });
+    recs = { updates: recommend('recommend', recommendationInput(src, triggers), global.table, () => live().recommendations), index };
+  }
   recs.updates.to(RETAIL_SINKS.recommendations);
 
   return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, boughtTogether: recs.index };

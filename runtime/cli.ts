@@ -229,12 +229,12 @@ async function topics(argv: string[]): Promise<number> {
     ...(values['replication-factor'] !== undefined ? { TOPICS_REPLICATION_FACTOR: values['replication-factor'] } : {}),
   };
   const config = loadTopicsConfig(env);
-  const { inputs, outputs } = retailTopics(values.prefix ?? process.env['TOPICS_PREFIX'] ?? '');
+  const { inputs, outputs, repartitions, changelogs } = retailTopics(values.prefix ?? process.env['TOPICS_PREFIX'] ?? '');
   const brokers = loadServiceConfig().kafkaBrokers;
   const admin = new Kafka({ clientId: 'scenestream-topics', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const result = await ensureTopics(admin, inputs, outputs, config, action);
+    const result = await ensureTopics(admin, [...inputs, ...repartitions], outputs, config, action, changelogs);
     console.log(formatTopics(result));
     return result.problems.length > 0 ? 1 : 0;
   } finally {

@@ -18,7 +18,8 @@ export { RetailMetrics } from './retailMetrics.js';
 export { buildServer, startServer, loadHttpConfig, DEFAULT_HTTP_PORT, type HttpConfig, type RunningServer, type ServerOptions } from './http/server.js';
 export { runEmbedded, type EmbeddedRunOptions, type EmbeddedRunSummary } from './embedded.js';
 export { replayFiles, replayRecords, readEvents, readProfiles, readStores, type ReplayFilesOptions, type ReplayFilesResult, type ReplayResult } from './replay.js';
-export { retailJobOptions, type RetailJobConfig } from './retailJob.js';
+export { boughtTogetherTopics, retailJobOptions, retailTopics, type RetailJobConfig } from './retailJob.js';
+export { boughtTogetherRoutes, followBoughtTogether, type BoughtTogetherFeed, type BoughtTogetherRow, type BoughtTogetherTableBody } from './boughtTogetherView.js';
 export { runKafkaMode } from './production.js';
 // The wire format of the topics: Avro (plain or Confluent-framed) and JSON, validated against the contracts.
 export {

@@ -15,11 +15,14 @@ import { kafkaLogCreator } from './kafka/logging.js';
 import { feedScreens } from './kafka/screensFeed.js';
 import { broadcast } from './kafka/broadcast.js';
 import { AttributionView } from './attributionView.js';
+import { GLOBAL_BOUGHT_TOGETHER } from '../pipelines/boughtTogether.js';
+import { BoughtTogetherTable } from '../pipelines/boughtTogetherTable.js';
+import { boughtTogetherRoutes, followBoughtTogether, type BoughtTogetherFeed } from './boughtTogetherView.js';
 import { ScreenHub } from './channels/screens.js';
 import { Metrics } from './metrics.js';
 import { ProfileCache, RedisProfiles, RedisStores } from './redis/reference.js';
 import { StoreFeed } from './redis/storeFeed.js';
-import { retailJobOptions } from './retailJob.js';
+import { boughtTogetherTopics, retailJobOptions } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
 
 /** The customers of a batch of input records (an anonymous till transaction has none). */
@@ -42,7 +45,10 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
  * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}), and
  * the job-wide attribution (`GET /attribution`), read back from the attribution topic; its metrics
  * cover the partitions the instance owns, so that their sum over instances is the job's
- * ({@link AttributionView}).
+ * ({@link AttributionView}); and the job-wide bought-together table (`GET /bought-together`,
+ * `GET /bought-together/<productId>`), counted by product through a repartition topic and read
+ * back from its compacted changelog before the job consumes (docs/runtime.md, "Global
+ * bought-together"), which the recommendation step reads too.
  *
  * **Start-up.** The HTTP server comes up first (`/healthz` 200, `/readyz` 503 until the job runs).
  * Redis, then Kafka, are tried with backoff for `STARTUP_TIMEOUT_MS`; one log line names what is
@@ -89,12 +95,13 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     hub.removeStores(c.removed);
   });
   const attribution = new AttributionView();
+  const boughtTogether = new BoughtTogetherTable();
   const server = await startServer({
     metrics,
     screens: hub,
     beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
-    json: { '/attribution': () => ({ scenes: attribution.totals() }) },
-    health: () => ({ ok: true, details: { phase, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores: { count: stores.size, version: stores.version, rejected: storeFeed?.rejected ?? 0 }, stats: job?.stats, dependencies: deps.state() } }),
+    json: { '/attribution': () => ({ scenes: attribution.totals() }), ...boughtTogetherRoutes(boughtTogether) },
+    health: () => ({ ok: true, details: { phase, pid: process.pid, boughtTogether: { products: boughtTogether.size, read: boughtTogether.read }, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores: { count: stores.size, version: stores.version, rejected: storeFeed?.rejected ?? 0 }, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
   log('info', `scenestream (kafka mode) starting: brokers ${svc.kafkaBrokers.join(',')}, redis ${redisTarget}; health ${server.url}/healthz, readiness ${server.url}/readyz`);
@@ -182,6 +189,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const webhookUrl = env['PUSH_WEBHOOK_URL'];
     const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
     const name = jobConfig.jobName;
+    let btFeed: BoughtTogetherFeed | undefined;
     const base = retailJobOptions({
       kafka,
       redis,
@@ -190,6 +198,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       topicsPrefix: jobConfig.topicsPrefix,
       topics,
       name,
+      boughtTogether,
       ...(jobConfig.idleTimeoutMs !== undefined ? { idleTimeoutMs: jobConfig.idleTimeoutMs } : {}),
     });
     const observe = (sink: string) => async (values: readonly unknown[]) => {
@@ -207,10 +216,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       maxEventAheadMs: jobConfig.maxEventAheadMs,
       maxOutputBytes: jobConfig.maxOutputBytes,
       ...(jobConfig.sessionTimeoutMs !== undefined ? { consumer: { sessionTimeout: jobConfig.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(jobConfig.sessionTimeoutMs / 6)) } } : {}),
-      deliver: Object.fromEntries(Object.keys(base.sinks).map((s) => [s, observe(s)])),
+      // The retail outputs only: the bought-together's internal topics are not outputs of the job, nor inputs in eventsIn.
+      deliver: Object.fromEntries(Object.values(RETAIL_SINKS).map((s) => [s, observe(s)])),
       onDeadLetter: (_topic, e) => metrics.countDeadLetter(_topic, e.code),
       observer: {
-        eventsIn: (source, n) => metrics.eventsIn.inc({ source }, n),
+        eventsIn: (source, n) => (source === GLOBAL_BOUGHT_TOGETHER.members ? undefined : metrics.eventsIn.inc({ source }, n)),
         watermarkLagSeconds: (source, s) => metrics.watermarkLag.set({ source }, s),
         outputLatencySeconds: (s) => metrics.eventToOutput.observe(s),
         checkpointSeconds: (s) => metrics.checkpointDuration.observe(s),
@@ -221,9 +231,17 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       },
       log,
       prefetch: (_source, values) => cache.prefetch(customersOf(values)),
+      // The global bought-together table, restored from its changelog before any input is processed.
+      beforeConsuming: async () => {
+        const feed = await followBoughtTogether({ kafka, topic: boughtTogetherTopics(jobConfig.topicsPrefix).changelog, table: boughtTogether, group: `${name}-bought-together`, log, timeoutMs: topics.metadataTimeoutMs });
+        btFeed = feed;
+        if (!(await feed.caughtUp(topics.metadataTimeoutMs))) log('warn', `bought-together: the changelog was not read to its end within ${topics.metadataTimeoutMs / 1000} s; suggestions start from a partial table`);
+        else log('info', `bought-together: ${boughtTogether.size} products read from the changelog`);
+      },
     });
     job = running;
     cleanups.push(() => running.stop());
+    cleanups.push(() => btFeed?.stop());
     const started = await unlessStopped(running.start());
     if (started === interrupted) return 0;
     const screens = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));

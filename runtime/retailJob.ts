@@ -1,9 +1,10 @@
 import type { Kafka } from 'kafkajs';
 import type { CampaignSource } from '../pipelines/campaign.js';
 import type { RetailDeps } from '../pipelines/deps.js';
+import { GLOBAL_BOUGHT_TOGETHER, type BoughtTogetherLookup } from '../pipelines/boughtTogether.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
-import type { AttributionEvent, Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
+import type { AttributionEvent, BasketMember, BoughtTogetherChange, Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { pipeline } from '../stream/stream.js';
 import type { JobOptions, JobSink } from './kafka/job.js';
 import type { RedisCommands } from './redis/checkpoints.js';
@@ -31,6 +32,44 @@ export interface RetailJobConfig {
   readonly log?: JobOptions['log'];
   /** Topics created or checked at start (default: neither). */
   readonly topics?: TopicsConfig;
+  /**
+   * The global bought-together (docs/runtime.md): with a table, the job repartitions the baskets by
+   * product through `<prefix>retail-basket-members`, counts each product in one task, writes the
+   * lists to the compacted `<prefix>retail-bought-together`, and the recommendation step reads
+   * `table`, which the caller fills from that topic (`followBoughtTogether`). Without: each task
+   * counts the baskets of its own partitions (per-task counts, as embedded mode per process).
+   */
+  readonly boughtTogether?: BoughtTogetherLookup;
+}
+
+/** The internal topics of the global bought-together, under the job's topic prefix. */
+export function boughtTogetherTopics(prefix = ''): { readonly repartition: string; readonly changelog: string } {
+  return { repartition: `${prefix}retail-basket-members`, changelog: `${prefix}retail-bought-together` };
+}
+
+/** The global bought-together's sinks: basket members keyed by product, and the compacted changelog. */
+function boughtTogetherSinks(prefix: string): Record<string, JobSink> {
+  const topics = boughtTogetherTopics(prefix);
+  const members: JobSink = {
+    topic: topics.repartition,
+    schema: 'BasketMember',
+    key: (v) => (v as BasketMember).productId,
+    id: (v) => {
+      const m = v as BasketMember;
+      return `${m.origin}|${m.seq}|${m.productId}`;
+    },
+  };
+  const changes: JobSink = {
+    topic: topics.changelog,
+    schema: 'BoughtTogetherChange',
+    key: (v) => (v as BoughtTogetherChange).productId,
+    id: (v) => {
+      const c = v as BoughtTogetherChange;
+      return `${c.productId}|${c.ts}|${c.items.map((i) => `${i.productId}:${i.count}`).join(',')}`;
+    },
+    compacted: true,
+  };
+  return { [GLOBAL_BOUGHT_TOGETHER.membersOut]: members, [GLOBAL_BOUGHT_TOGETHER.changes]: changes };
 }
 
 /** The retail job's outputs: pipeline sink name -> topic, key and id. */
@@ -92,27 +131,34 @@ function retailSources(prefix: string): JobOptions['sources'] {
   };
 }
 
-/** The retail job's input and output topics (each input also has its `<input>.dlq`). */
-export function retailTopics(prefix = ''): { readonly inputs: string[]; readonly outputs: string[] } {
-  return { inputs: Object.values(retailSources(prefix)).map((s) => s.topic), outputs: Object.values(retailSinks(prefix)).map((s) => s.topic) };
+/**
+ * The retail job's topics: inputs and outputs (each input also has its `<input>.dlq`), and the
+ * global bought-together's internal ones: the repartition topic (an input of the job too, so
+ * co-partitioned with the inputs and never deleted by age) and the compacted changelog.
+ */
+export function retailTopics(prefix = ''): { readonly inputs: string[]; readonly outputs: string[]; readonly repartitions: string[]; readonly changelogs: string[] } {
+  const internal = boughtTogetherTopics(prefix);
+  return { inputs: Object.values(retailSources(prefix)).map((s) => s.topic), outputs: Object.values(retailSinks(prefix)).map((s) => s.topic), repartitions: [internal.repartition], changelogs: [internal.changelog] };
 }
 
 /** The retail pipelines as a Kafka job: inputs clickstream, pos, location; outputs per sink. */
 export function retailJobOptions(c: RetailJobConfig): JobOptions {
   const prefix = c.topicsPrefix ?? '';
+  const table = c.boughtTogether;
   return {
     name: c.name ?? 'scenestream-retail',
-    graph: () => {
+    graph: (partition) => {
       const p = pipeline('retail');
       buildRetail(p, {
         deps: c.deps ?? NO_REFERENCE_DATA,
         ...(c.campaign !== undefined ? { campaign: c.campaign } : {}),
         ...(c.idleTimeoutMs !== undefined ? { sources: { idleTimeoutMs: c.idleTimeoutMs } } : {}),
+        ...(table !== undefined ? { globalBoughtTogether: { origin: partition, table } } : {}),
       });
       return p.build();
     },
-    sources: retailSources(prefix),
-    sinks: retailSinks(prefix),
+    sources: table === undefined ? retailSources(prefix) : { ...retailSources(prefix), [GLOBAL_BOUGHT_TOGETHER.members]: { topic: boughtTogetherTopics(prefix).repartition, schema: 'BasketMember' } },
+    sinks: table === undefined ? retailSinks(prefix) : { ...retailSinks(prefix), ...boughtTogetherSinks(prefix) },
     kafka: c.kafka,
     redis: c.redis,
     ...(c.tickMs !== undefined ? { tickMs: c.tickMs } : {}),

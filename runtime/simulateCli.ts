@@ -84,8 +84,8 @@ export function parseCli(argv: readonly string[]): SimulateOptions | null {
   if (values.kafka === true) {
     const topicsPrefix = values['topics-prefix'] ?? process.env['TOPICS_PREFIX'] ?? '';
     const topics = loadTopicsConfig();
-    const { inputs, outputs } = retailTopics(topicsPrefix);
-    const prepare = (kafka: Kafka) => prepareTopics(kafka, inputs, outputs, topics, (_level, msg) => process.stderr.write(`simulator: ${msg}\n`));
+    const { inputs, outputs, repartitions, changelogs } = retailTopics(topicsPrefix);
+    const prepare = (kafka: Kafka) => prepareTopics(kafka, [...inputs, ...repartitions], outputs, topics, (_level, msg) => process.stderr.write(`simulator: ${msg}\n`), changelogs);
     opts.kafka = { brokers: loadServiceConfig().kafkaBrokers, rate: rateText === undefined ? 1000 : Number(rateText), topicsPrefix, prepare };
   }
   if (opts.out === undefined && opts.dir === undefined && opts.kafka === undefined) opts.out = '-';

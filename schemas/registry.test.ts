@@ -26,13 +26,15 @@ describe('SchemaRegistry', () => {
       CustomerProfile: 9,
       BoughtTogether: 10,
       AttributionEvent: 11,
+      BasketMember: 12,
+      BoughtTogetherChange: 13,
     });
     for (const name of SCHEMA_NAMES) expect(defaultRegistry.nameOf(defaultRegistry.idOf(name))).toBe(name);
   });
 
   it('unknown ids have no name', () => {
     expect(defaultRegistry.nameOf(0)).toBeUndefined();
-    expect(defaultRegistry.nameOf(12)).toBeUndefined();
+    expect(defaultRegistry.nameOf(14)).toBeUndefined();
     expect(defaultRegistry.nameOf(-1)).toBeUndefined();
   });
 

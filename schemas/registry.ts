@@ -21,6 +21,8 @@ export const DEFAULT_SCHEMA_IDS = {
   CustomerProfile: 9,
   BoughtTogether: 10,
   AttributionEvent: 11,
+  BasketMember: 12,
+  BoughtTogetherChange: 13,
 } as const satisfies Record<SchemaName, number>;
 
 /** Confluent schema ids are positive 32-bit signed integers on the JVM side. */

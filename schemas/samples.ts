@@ -101,6 +101,21 @@ export const SAMPLES: { readonly [N in SchemaName]: SchemaTypes[N] } = {
       { productId: 'sku-5', count: 3 },
     ],
   },
+  BasketMember: {
+    productId: 'sku-1',
+    basket: ['sku-1', 'sku-4', 'sku-5'],
+    ts: 1_700_000_400_000,
+    origin: 2,
+    seq: 17,
+  },
+  BoughtTogetherChange: {
+    productId: 'sku-1',
+    ts: 1_700_000_400_000,
+    items: [
+      { productId: 'sku-4', count: 12 },
+      { productId: 'sku-5', count: 3 },
+    ],
+  },
   AttributionEvent: {
     decisionId: 'dec-1',
     scene: 'cart_abandonment',

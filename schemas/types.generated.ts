@@ -27,6 +27,20 @@ export interface AttributionEvent {
   decisionTs: number;
 }
 
+/** One product of a till basket, repartitioned by productId to the task that counts it (internal topic retail-basket-members; Kafka mode only). */
+export interface BasketMember {
+  /** The product counted: it co-occurs with every other id of basket. */
+  productId: string;
+  /** The transaction's distinct productIds with quantity > 0, sorted. */
+  basket: string[];
+  /** Event time of the till transaction, epoch milliseconds. */
+  ts: number;
+  /** The task (input partition) that produced it. */
+  origin: number;
+  /** The basket's number in its origin's output, from 1: with origin, what a replay after a crash produces again and the counting step drops. */
+  seq: number;
+}
+
 export interface BoughtTogetherItem {
   productId: string;
   count: number;
@@ -36,6 +50,20 @@ export interface BoughtTogetherItem {
 export interface BoughtTogether {
   productId: string;
   items: BoughtTogetherItem[];
+}
+
+export interface BoughtTogetherChangeItem {
+  productId: string;
+  count: number;
+}
+
+/** A product's new bought-together list, with the latest event time of the baskets counted into it (compacted changelog topic retail-bought-together, keyed by productId; Kafka mode only). */
+export interface BoughtTogetherChange {
+  productId: string;
+  /** The latest ts of the baskets of productId counted so far, epoch milliseconds. */
+  ts: number;
+  /** As BoughtTogether.items: count descending, ties by productId ascending. */
+  items: BoughtTogetherChangeItem[];
 }
 
 export type ClickType = 'page_view' | 'product_view' | 'search' | 'add_to_cart' | 'remove_from_cart' | 'checkout' | 'app_open';
@@ -214,7 +242,9 @@ export interface Trigger {
 /** Every top-level record schema (one `.avsc` file each), by name. */
 export interface SchemaTypes {
   AttributionEvent: AttributionEvent;
+  BasketMember: BasketMember;
   BoughtTogether: BoughtTogether;
+  BoughtTogetherChange: BoughtTogetherChange;
   ClickEvent: ClickEvent;
   CustomerProfile: CustomerProfile;
   Decision: Decision;
@@ -229,4 +259,4 @@ export interface SchemaTypes {
 export type SchemaName = keyof SchemaTypes;
 
 /** The names of the top-level record schemas. */
-export const SCHEMA_NAMES = ['AttributionEvent', 'BoughtTogether', 'ClickEvent', 'CustomerProfile', 'Decision', 'LocationEvent', 'Offer', 'PosEvent', 'RecommendationUpdate', 'Store', 'Trigger'] as const satisfies readonly SchemaName[];
+export const SCHEMA_NAMES = ['AttributionEvent', 'BasketMember', 'BoughtTogether', 'BoughtTogetherChange', 'ClickEvent', 'CustomerProfile', 'Decision', 'LocationEvent', 'Offer', 'PosEvent', 'RecommendationUpdate', 'Store', 'Trigger'] as const satisfies readonly SchemaName[];

@@ -82,6 +82,8 @@ describe('generated types', () => {
       | 'Store'
       | 'CustomerProfile'
       | 'BoughtTogether'
+      | 'BasketMember'
+      | 'BoughtTogetherChange'
     >();
     expectTypeOf<SchemaTypes['PosEvent']>().toEqualTypeOf<PosEvent>();
   });

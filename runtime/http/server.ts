@@ -97,8 +97,8 @@ export interface ServerOptions {
   readonly health?: () => HealthReport;
   /** Readiness for `/readyz` (default: `health`). */
   readonly ready?: () => HealthReport;
-  /** More read-only JSON routes: path -> the body of a GET (e.g. `/attribution`). */
-  readonly json?: Readonly<Record<string, () => unknown>>;
+  /** More read-only JSON routes: path (fastify's, `:name` a parameter) -> the body of a GET, from the path's parameters (e.g. `/attribution`). */
+  readonly json?: Readonly<Record<string, (params: Readonly<Record<string, string>>) => unknown>>;
   /** Serves the in-store screens when given. */
   readonly screens?: ScreenHub;
   /** Heartbeat of the screens' event streams; default 15,000 ms. */
@@ -113,7 +113,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(metricsPlugin, opts.beforeScrape === undefined ? { metrics: opts.metrics } : { metrics: opts.metrics, beforeScrape: opts.beforeScrape });
   await app.register(healthPlugin, { ...(opts.health !== undefined ? { health: opts.health } : {}), ...(opts.ready !== undefined ? { ready: opts.ready } : {}) });
   for (const [path, body] of Object.entries(opts.json ?? {})) {
-    app.get(path, (_req, reply) => reply.header('cache-control', 'no-store').send(body()));
+    app.get<{ Params: Record<string, string> }>(path, (req, reply) => reply.header('cache-control', 'no-store').send(body(req.params)));
   }
   if (opts.screens !== undefined) {
     await app.register(screensPlugin, {

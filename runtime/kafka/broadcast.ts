@@ -19,6 +19,8 @@ export async function broadcast<N extends SchemaName>(o: {
   /** Prefix of the group id. */
   readonly group: string;
   readonly onValue: (value: SchemaTypes[N], partition: number) => void;
+  /** After each batch: the partition and the next offset to read in it (every record before it was handled). */
+  readonly onProgress?: (partition: number, nextOffset: string) => void;
   readonly registry?: SchemaRegistry;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
 }): Promise<Broadcast> {
@@ -38,6 +40,7 @@ export async function broadcast<N extends SchemaName>(o: {
         }
         o.onValue(decoded.value.value as SchemaTypes[N], batch.partition);
       }
+      if (batch.messages.length > 0) o.onProgress?.(batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
     },
   });
   return { stop: () => consumer.disconnect() };

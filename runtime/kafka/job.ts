@@ -100,6 +100,8 @@ export interface JobSink {
   key(value: unknown): string;
   /** Deterministic id of an output: the same on a replay. */
   id(value: unknown): string;
+  /** A changelog read as a table (last record per key): the topic is created compacted. */
+  readonly compacted?: boolean;
 }
 
 /**
@@ -155,8 +157,8 @@ export interface JobStats {
 export interface JobOptions {
   /** Consumer group id and checkpoint namespace. */
   readonly name: string;
-  /** Builds the pipeline graph; called once per task. */
-  readonly graph: () => PipelineGraph;
+  /** Builds the pipeline graph; called once per task, with the task's partition (its stable id). */
+  readonly graph: (partition: number) => PipelineGraph;
   /** Pipeline source name -> topic. */
   readonly sources: Readonly<Record<string, JobSource>>;
   /** Pipeline sink name -> topic. Sinks not listed are dropped (counted). */
@@ -223,6 +225,12 @@ export interface JobOptions {
    * place to load what the pipeline reads synchronously about them, e.g. their customers' profiles.
    */
   readonly prefetch?: (source: string, values: readonly unknown[]) => Promise<void>;
+  /**
+   * Called once at start, after the topics are prepared and before anything is consumed: the place
+   * to restore what the pipeline reads of other instances' work, e.g. a global table from its
+   * changelog topic (which exists by then).
+   */
+  readonly beforeConsuming?: () => Promise<void>;
 }
 
 interface Output {
@@ -311,6 +319,7 @@ export class KafkaJob {
 
   async start(): Promise<void> {
     await this.prepareTopics();
+    await this.opts.beforeConsuming?.();
     await this.producer.connect();
     await this.consumer.connect();
     let crashes = 0; // consumer crashes since it was last in its group
@@ -346,7 +355,15 @@ export class KafkaJob {
   private async prepareTopics(): Promise<void> {
     const config = this.opts.topics;
     if (config === undefined) return;
-    await prepareTopics(this.opts.kafka, Object.values(this.opts.sources).map((s) => s.topic), Object.values(this.opts.sinks).map((s) => s.topic), config, this.log);
+    const sinks = Object.values(this.opts.sinks);
+    await prepareTopics(
+      this.opts.kafka,
+      Object.values(this.opts.sources).map((s) => s.topic),
+      sinks.filter((s) => s.compacted !== true).map((s) => s.topic),
+      config,
+      this.log,
+      sinks.filter((s) => s.compacted === true).map((s) => s.topic),
+    );
   }
 
   /** Stops consuming, checkpoints every task, releases them, and disconnects. */
@@ -382,7 +399,7 @@ export class KafkaJob {
     const backend = new InMemoryStateBackend({ trackChanges: true });
     const outputs: Output[] = [];
     const dlq: DlqRecord[] = [];
-    const graph = this.opts.graph();
+    const graph = this.opts.graph(partition);
     let task: Task | undefined;
     const executor = new Executor(graph, {
       clock: this.clock,

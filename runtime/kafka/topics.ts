@@ -13,13 +13,17 @@ import { ssError } from '../../schemas/errors.js';
  *
  * Retention defaults never delete input by age: input and dead-letter topics keep records until
  * deleted by hand (`retention.ms=-1`), since a replayed or backlogged input may carry event times
- * far in the past and must still be there when the job reads it. Outputs keep 7 days.
+ * far in the past and must still be there when the job reads it. That includes internal inputs (a
+ * repartition topic the job writes and reads itself). Outputs keep 7 days. A changelog (an output
+ * read back whole as a table) is compacted (`cleanup.policy=compact`): the last record of every key
+ * stays.
  */
 
 /** kafkajs' `ConfigResourceTypes.TOPIC`, written out so that this module loads no Kafka client (the replay imports the config). */
 const TOPIC_RESOURCE = 2;
 
-export type TopicRole = 'input' | 'output' | 'dead-letter';
+/** `changelog`: an output read back as a table (last record per key), created compacted. */
+export type TopicRole = 'input' | 'output' | 'dead-letter' | 'changelog';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -51,17 +55,19 @@ export const DEFAULT_TOPICS_CONFIG: TopicsConfig = {
   metadataTimeoutMs: 60_000,
 };
 
-/** The topics a job with these inputs and outputs needs. */
-export function planTopics(inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, partitionsOfInputs?: number): TopicSpec[] {
+/** The topics a job with these inputs, outputs and changelogs (compacted outputs) needs. */
+export function planTopics(inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, partitionsOfInputs?: number, changelogs: readonly string[] = []): TopicSpec[] {
   const partitions = partitionsOfInputs ?? config.partitions;
   const spec = (topic: string, role: TopicRole, retentionMs: number): TopicSpec => ({ topic, role, partitions, replicationFactor: config.replicationFactor, retentionMs });
   const unique = (xs: readonly string[]) => [...new Set(xs)];
   return [
     ...unique(inputs).map((t) => spec(t, 'input', config.inputRetentionMs)),
-    ...unique(outputs).filter((t) => !inputs.includes(t)).map((t) => spec(t, 'output', config.outputRetentionMs)),
+    ...unique(outputs).filter((t) => !inputs.includes(t) && !changelogs.includes(t)).map((t) => spec(t, 'output', config.outputRetentionMs)),
     ...unique(inputs).map((t) => spec(deadLetterTopic(t), 'dead-letter', config.inputRetentionMs)),
     // Outputs too large for the broker (SS_ERR_OUTPUT_TOO_LARGE): their id and size, kept like other dead letters.
     ...unique(outputs).filter((t) => !inputs.includes(t)).map((t) => spec(deadLetterTopic(t), 'dead-letter', config.inputRetentionMs)),
+    // Compaction keeps the last record of every key; nothing is deleted by age.
+    ...unique(changelogs).filter((t) => !inputs.includes(t)).map((t) => spec(t, 'changelog', -1)),
   ];
 }
 
@@ -91,9 +97,9 @@ export interface EnsureResult {
  * the partition count of inputs that already exist) and waits for their leaders. Never alters an
  * existing topic. Inputs with different partition counts are a problem in either mode.
  */
-export async function ensureTopics(admin: Admin, inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, mode: 'create' | 'check'): Promise<EnsureResult> {
+export async function ensureTopics(admin: Admin, inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, mode: 'create' | 'check', changelogs: readonly string[] = []): Promise<EnsureResult> {
   const existing = new Set(await admin.listTopics());
-  const known = [...inputs, ...outputs, ...inputs.map(deadLetterTopic), ...outputs.map(deadLetterTopic)].filter((t) => existing.has(t));
+  const known = [...inputs, ...outputs, ...inputs.map(deadLetterTopic), ...outputs.map(deadLetterTopic), ...changelogs].filter((t) => existing.has(t));
   const partitionsOf = new Map<string, number>();
   const replicationOf = new Map<string, number>();
   const retentionOf = new Map<string, number>();
@@ -114,7 +120,7 @@ export async function ensureTopics(admin: Admin, inputs: readonly string[], outp
   if (inputCounts.length > 1) {
     problems.push(`input topics are not co-partitioned: ${inputs.filter((t) => partitionsOf.has(t)).map((t) => `${t} has ${partitionsOf.get(t)}`).join(', ')} partitions`);
   }
-  const plan = planTopics(inputs, outputs, config, inputCounts[0]);
+  const plan = planTopics(inputs, outputs, config, inputCounts[0], changelogs);
   const missing = plan.filter((s) => !partitionsOf.has(s.topic));
   if (mode === 'create' && missing.length > 0) {
     // kafkajs' own waitForLeaders gives up on "This server does not host this topic-partition",
@@ -138,7 +144,7 @@ export async function ensureTopics(admin: Admin, inputs: readonly string[], outp
     },
   }));
   const warnings = topics
-    .filter((t) => t.role !== 'output' && t.actual.retentionMs >= 0)
+    .filter((t) => (t.role === 'input' || t.role === 'dead-letter') && t.actual.retentionMs >= 0)
     .map((t) => `${t.topic} deletes records older than ${formatRetention(t.actual.retentionMs)}: input with older event times may be deleted before it is read`);
   return { topics, problems, warnings };
 }
@@ -148,13 +154,13 @@ export async function ensureTopics(admin: Admin, inputs: readonly string[], outp
  * missing ones or check them, log what was created and every warning, and throw `SS_ERR_TOPICS`
  * listing the problems. `none` does nothing.
  */
-export async function prepareTopics(kafka: Kafka, inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, log: (level: 'info' | 'warn', msg: string) => void): Promise<void> {
+export async function prepareTopics(kafka: Kafka, inputs: readonly string[], outputs: readonly string[], config: TopicsConfig, log: (level: 'info' | 'warn', msg: string) => void, changelogs: readonly string[] = []): Promise<void> {
   if (config.onStart === 'none') return;
   const admin = kafka.admin();
   await admin.connect();
   let result: EnsureResult;
   try {
-    result = await ensureTopics(admin, inputs, outputs, config, config.onStart);
+    result = await ensureTopics(admin, inputs, outputs, config, config.onStart, changelogs);
   } finally {
     await admin.disconnect();
   }
@@ -172,6 +178,7 @@ function topicConfig(s: TopicSpec): ITopicConfig {
     configEntries: [
       { name: 'retention.ms', value: String(s.retentionMs) },
       { name: 'retention.bytes', value: '-1' },
+      ...(s.role === 'changelog' ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
     ],
   };
 }
@@ -197,7 +204,7 @@ export async function waitForLeaders(admin: Admin, topics: readonly string[], ti
 
 /** One line per topic, for `scenestream topics` and the job's start-up log. */
 export function formatTopics(result: EnsureResult): string {
-  const rows = result.topics.map((t) => [t.topic, t.role, String(t.actual.partitions), String(t.actual.replicationFactor), formatRetention(t.actual.retentionMs), t.status]);
+  const rows = result.topics.map((t) => [t.topic, t.role, String(t.actual.partitions), String(t.actual.replicationFactor), t.role === 'changelog' ? 'compacted' : formatRetention(t.actual.retentionMs), t.status]);
   const head = ['topic', 'role', 'partitions', 'replication', 'retention', 'status'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(width[i]!)).join('  ').trimEnd();

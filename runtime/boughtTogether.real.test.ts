@@ -1,0 +1,195 @@
+/**
+ * The global bought-together against the real broker and Redis: `scenestream run --instances 3`
+ * (the compiled CLI, production mode) creates its topics, the repartition and changelog topics
+ * included, and shares six partitions over three instances. Every instance then serves, over HTTP,
+ * the bought-together table of the whole input, equal to the `bought_together` table of a
+ * single-process replay of the same input, although each instance counted only a third of the
+ * products. Then the rest of the input, with one instance killed (SIGKILL) half-way, so that tasks
+ * replay batches whose basket members and changelog records they had already produced; after a
+ * restart of all three (state and offsets from Redis, the table read back from the compacted
+ * changelog) the table equals the replay of all the input: nothing counted twice, nothing lost.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@redis/client';
+import type { Admin, Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basketOf } from '../pipelines/boughtTogether.js';
+import type { BoughtTogether } from '../schemas/index.js';
+import { generateEvents, type SimRecord } from '../simulator/life.js';
+import { generateWorld } from '../simulator/world.js';
+import { produceRecords, testKafka, uniqueId, waitFor } from '../testkit/kafka.js';
+import { allCheckpointed, healthz } from '../testkit/workers.js';
+import type { BoughtTogetherRow, BoughtTogetherTableBody } from './boughtTogetherView.js';
+import { loadServiceConfig } from './config.js';
+import { CheckpointStore } from './redis/checkpoints.js';
+import { replayRecords } from './replay.js';
+import { retailTopics } from './retailJob.js';
+
+const PARTITIONS = 6;
+const INSTANCES = 3;
+const CLI = fileURLToPath(new URL('../dist/runtime/cli.js', import.meta.url));
+
+/** A base port with `n` free ports from it. */
+async function freePorts(n: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(Array.from({ length: n }, (_, i) => free(base + i)));
+    if (ok.every(Boolean)) return base;
+  }
+}
+
+interface Health {
+  readonly pid: number;
+  readonly assigned: number[];
+  readonly stores: number;
+  readonly stats: { readonly eventsIn: number };
+}
+
+async function getJson<T>(port: number, path: string): Promise<T | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return res.ok ? ((await res.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The replay's `bought_together` table over `records`, in one process. */
+function replayTable(records: readonly SimRecord[]): readonly BoughtTogether[] {
+  return replayRecords(records.map((r, i) => ({ topic: r.topic, value: r.value, line: i + 1 })), { stores: [], profiles: new Map() }).boughtTogether;
+}
+
+/** `scenestream run --instances 3` as a child process, its output kept for failure messages. */
+function supervise(env: Record<string, string>): { readonly lines: string[]; readonly exited: Promise<number | null>; kill(signal: NodeJS.Signals): void } {
+  const child = spawn(process.execPath, [CLI, 'run', '--instances', String(INSTANCES)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (c: string) => lines.push(...c.split('\n').filter((l) => l !== '')));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { lines, exited, kill: (signal) => void child.kill(signal) };
+}
+
+describe('global bought-together: three instances (real Kafka and Redis)', () => {
+  const redis = createClient({ url: loadServiceConfig().redisUrl });
+  let kafka: Kafka;
+  let admin: Admin;
+  let records: SimRecord[];
+  const prefix = `${uniqueId('bt')}.`;
+  const topics = retailTopics(prefix);
+
+  beforeAll(async () => {
+    await redis.connect();
+    kafka = testKafka(uniqueId('bt'));
+    admin = kafka.admin();
+    await admin.connect();
+    records = [...generateEvents(generateWorld({ seed: 'bought-together-global', customers: 120 }), { days: 2 })];
+  });
+
+  afterAll(async () => {
+    const existing = new Set(await admin.listTopics());
+    const ours = [...existing].filter((t) => t.startsWith(prefix));
+    if (ours.length > 0) await admin.deleteTopics({ topics: ours, timeout: 30_000 }).catch(() => undefined);
+    await admin.disconnect();
+    await redis.quit();
+  });
+
+  it('every instance serves the replay table over HTTP, before and after a restart with more input', async () => {
+    const name = uniqueId('bt-job');
+    const store = new CheckpointStore(redis, name);
+    const port = await freePorts(INSTANCES);
+    const ports = Array.from({ length: INSTANCES }, (_, i) => port + i);
+    const env = { SCENESTREAM_MODE: 'kafka', JOB_NAME: name, TOPICS_PREFIX: prefix, TOPICS_PARTITIONS: String(PARTITIONS), CHECKPOINT_INTERVAL_MS: '100', HTTP_PORT: String(port) };
+    const half = records.findIndex((r) => r.value.ts >= records[0]!.value.ts + 86_400_000);
+    const first = records.slice(0, half);
+    const inputs = topics.inputs;
+    const internal = topics.repartitions;
+
+    /** Starts three instances, waits for them to share the partitions, produces `batch`, and checks every instance's table against the replay of `upTo`. */
+    const split = async () => {
+      const hs = await Promise.all(ports.map((p) => healthz<Health>(p)));
+      return hs.every((h) => h !== undefined && h.assigned.length > 0) && new Set(hs.flatMap((h) => h!.assigned)).size === PARTITIONS;
+    };
+    const round = async (batch: readonly SimRecord[], upTo: readonly SimRecord[]) => {
+      const expected = replayTable(upTo);
+      expect(expected.length).toBeGreaterThan(20);
+      const sup = supervise(env);
+      let code: number | null = null;
+      try {
+        await waitFor(split, 120_000, 'three instances to join the group and share the partitions');
+        if (batch.length > 0) await produceRecords(kafka, batch, prefix);
+        // The inputs first: they are checkpointed only once their basket members are produced.
+        await waitFor(() => allCheckpointed(admin, store, redis, inputs, PARTITIONS), 180_000, 'every input checkpointed');
+        await waitFor(() => allCheckpointed(admin, store, redis, internal, PARTITIONS), 60_000, 'the repartition topic counted and checkpointed');
+        const hs = await Promise.all(ports.map((p) => healthz<Health>(p)));
+        for (const h of hs) expect(h!.stats.eventsIn, 'every instance worked').toBeGreaterThan(0);
+        for (const p of ports) {
+          // Eventually consistent: the changelog reaches each instance on its own time.
+          await waitFor(async () => JSON.stringify((await getJson<BoughtTogetherTableBody>(p, '/bought-together'))?.table) === JSON.stringify(expected), 60_000, `the table of the instance on ${p}`);
+          const body = await getJson<BoughtTogetherTableBody>(p, '/bought-together');
+          expect(body!.table).toEqual(expected);
+          expect(body!.products).toBe(expected.length);
+          for (const row of [expected[0]!, expected[Math.floor(expected.length / 2)]!]) {
+            const one = await getJson<BoughtTogetherRow>(p, `/bought-together/${encodeURIComponent(row.productId)}`);
+            expect(one).toMatchObject({ productId: row.productId, items: row.items });
+            expect(one!.ts).toBeGreaterThan(0);
+          }
+          expect(await getJson<BoughtTogetherRow>(p, '/bought-together/no-such-product')).toEqual({ productId: 'no-such-product', ts: null, items: [] });
+        }
+        sup.kill('SIGTERM');
+        code = await sup.exited;
+      } catch (e) {
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n${sup.lines.slice(-60).join('\n')}`, { cause: e });
+      } finally {
+        if (code === null) sup.kill('SIGKILL');
+      }
+      expect(code, sup.lines.slice(-40).join('\n')).toBe(0);
+      return sup.lines;
+    };
+
+    try {
+      const lines = await round(first, first);
+      // The project created its own topics, the internal ones with them.
+      const created = new Set(await admin.listTopics());
+      for (const t of [...inputs, ...topics.outputs, ...internal, ...topics.changelogs]) expect(created.has(t), t).toBe(true);
+      const configs = await admin.describeConfigs({ resources: [{ type: 2, name: topics.changelogs[0]!, configNames: ['cleanup.policy'] }], includeSynonyms: false });
+      expect(configs.resources[0]!.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('compact');
+      const meta = await admin.fetchTopicMetadata({ topics: internal });
+      expect(meta.topics[0]!.partitions.length).toBe(PARTITIONS);
+      expect(lines.some((l) => l.includes('bought-together: 0 products read from the changelog'))).toBe(true);
+
+      // The rest of the input; one instance killed half-way through it, checkpoints 2 s apart so that
+      // it has produced outputs it has not checkpointed. The supervisor then stops the other two.
+      const rest = records.slice(half);
+      const crashing = supervise({ ...env, CHECKPOINT_INTERVAL_MS: '2000' });
+      try {
+        await waitFor(split, 120_000, 'three instances to join again');
+        await produceRecords(kafka, rest, prefix);
+        const consumed = async () => (await Promise.all(ports.map((p) => healthz<Health>(p)))).reduce((n, h) => n + (h?.stats.eventsIn ?? 0), 0);
+        await waitFor(async () => (await consumed()) > rest.length / 3, 120_000, 'a third of the rest consumed');
+        const victim = await healthz<Health>(ports[1]!);
+        process.kill(victim!.pid, 'SIGKILL');
+        expect(await crashing.exited).toBe(1);
+      } catch (e) {
+        crashing.kill('SIGKILL');
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n${crashing.lines.slice(-60).join('\n')}`, { cause: e });
+      }
+
+      // Restarted: state and offsets from Redis, the table from the changelog; the rest of the input finished.
+      const again = await round([], records);
+      expect(again.some((l) => /bought-together: [1-9]\d* products read from the changelog/.test(l)), again.slice(-40).join('\n')).toBe(true);
+      const members = records.reduce((n, r) => (r.topic === 'pos' && basketOf(r.value).length > 1 ? n + basketOf(r.value).length : n), 0);
+      const produced = (await admin.fetchTopicOffsets(internal[0]!)).reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+      console.log(`basket members: ${members}, produced to the repartition topic: ${produced}`);
+      expect(produced).toBeGreaterThanOrEqual(members);
+    } finally {
+      for (let p = 0; p < PARTITIONS; p++) await redis.del(store.keys(p));
+    }
+  }, 600_000);
+});

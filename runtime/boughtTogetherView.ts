@@ -1,0 +1,110 @@
+import type { Kafka } from 'kafkajs';
+import type { BoughtTogetherTable } from '../pipelines/boughtTogetherTable.js';
+import type { BoughtTogether, BoughtTogetherItem, SchemaRegistry } from '../schemas/index.js';
+import { ssError } from '../schemas/errors.js';
+import { broadcast, type Broadcast } from './kafka/broadcast.js';
+
+/** A running feed of the global bought-together table from its changelog topic. */
+export interface BoughtTogetherFeed extends Broadcast {
+  /**
+   * Waits until every record the changelog held when the feed started has been applied (the table
+   * is then at least as fresh as at start-up), or `timeoutMs` passes; says which.
+   */
+  caughtUp(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * Materialises the job-wide bought-together table in this instance: reads the compacted changelog
+ * `<prefix>retail-bought-together` whole ({@link broadcast}: a group of its own per instance, from
+ * the start of the log) into `table`, last write wins per product. Start it before the job
+ * consumes and wait for {@link BoughtTogetherFeed.caughtUp}, as Kafka Streams restores a global
+ * table before processing: otherwise a restarted instance would suggest from an empty table.
+ */
+export async function followBoughtTogether(o: {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly table: BoughtTogetherTable;
+  /** Prefix of the group id. */
+  readonly group: string;
+  readonly registry?: SchemaRegistry;
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** How long to retry reading the topic's end offsets (a just-created topic answers "not the leader" for a while; default 60 s). */
+  readonly timeoutMs?: number;
+}): Promise<BoughtTogetherFeed> {
+  const ends = await endOffsets(o.kafka, o.topic, o.timeoutMs ?? 60_000);
+  const next = new Map<number, bigint>();
+  const feed = await broadcast({
+    kafka: o.kafka,
+    topic: o.topic,
+    schema: 'BoughtTogetherChange',
+    group: o.group,
+    ...(o.registry !== undefined ? { registry: o.registry } : {}),
+    ...(o.log !== undefined ? { log: o.log } : {}),
+    onValue: (c) => void o.table.apply(c),
+    onProgress: (p, n) => void next.set(p, BigInt(n)),
+  });
+  const done = () => ends.every((e) => BigInt(e.high) <= (next.get(e.partition) ?? 0n));
+  return {
+    stop: () => feed.stop(),
+    caughtUp: async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!done()) {
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return true;
+    },
+  };
+}
+
+/**
+ * The end offset of every partition of `topic`, retried until `timeoutMs`: a topic whose leaders
+ * were just elected may still answer "This server is not the leader for that topic-partition".
+ */
+async function endOffsets(kafka: Kafka, topic: string, timeoutMs: number): Promise<Array<{ readonly partition: number; readonly high: string }>> {
+  const deadline = Date.now() + timeoutMs;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (;;) {
+      try {
+        return await admin.fetchTopicOffsets(topic);
+      } catch (e) {
+        if (Date.now() > deadline) throw ssError('SS_ERR_TOPICS', `cannot read the end offsets of ${topic} within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** `GET /bought-together/<productId>`: the product's latest list in this instance. */
+export interface BoughtTogetherRow {
+  readonly productId: string;
+  /** The latest basket ts counted into the list (epoch ms), null for a product without one. */
+  readonly ts: number | null;
+  readonly items: readonly BoughtTogetherItem[];
+}
+
+/** `GET /bought-together`: the whole table this instance has materialised. */
+export interface BoughtTogetherTableBody {
+  /** Products with a list. */
+  readonly products: number;
+  /** The latest basket ts of any list read (null before the first). */
+  readonly ts: number | null;
+  /** One entry per product that has any, by productId: the replay's `bought_together.jsonl`, as an array. */
+  readonly table: readonly BoughtTogether[];
+}
+
+/** The HTTP routes of the table (for `startServer`'s `json`): `/bought-together` and `/bought-together/:productId`. */
+export function boughtTogetherRoutes(table: BoughtTogetherTable): Record<string, (params: Readonly<Record<string, string>>) => unknown> {
+  return {
+    '/bought-together': (): BoughtTogetherTableBody => ({ products: table.size, ts: Number.isFinite(table.ts) ? table.ts : null, table: table.table() }),
+    '/bought-together/:productId': (params): BoughtTogetherRow => {
+      const productId = params['productId'] ?? '';
+      const row = table.get(productId);
+      return { productId, ts: row?.ts ?? null, items: row?.items ?? [] };
+    },
+  };
+}
