@@ -93,6 +93,7 @@ const UNSHOWN: Readonly<Record<string, string>> = {
   scenestream_dependency_up: 'production mode only (this live test scrapes the embedded job); its panel and alert belong to the SRE work of issue 15',
   scenestream_dependency_failures_total: 'production mode only, as scenestream_dependency_up',
   scenestream_consumer_lag_records: 'production mode only, as scenestream_dependency_up',
+  scenestream_input_gap_records_total: 'production mode only, as scenestream_dependency_up',
 };
 
 function metricNames(expr: string): string[] {

@@ -271,7 +271,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
-    if (isScenestreamError(e) && (e.code === 'SS_ERR_TOPICS' || e.code === 'SS_ERR_SERVICE_UNAVAILABLE')) {
+    if (isScenestreamError(e) && (e.code === 'SS_ERR_TOPICS' || e.code === 'SS_ERR_SERVICE_UNAVAILABLE' || e.code === 'SS_ERR_INPUT_GAP')) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }

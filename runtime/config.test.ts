@@ -135,11 +135,12 @@ describe('loadKafkaModeConfig', () => {
       sessionTimeoutMs: undefined,
       maxEventAheadMs: 300_000,
       maxOutputBytes: 1_000_000,
+      inputGaps: 'continue',
     });
   });
 
   it('reads every setting, an empty variable counting as unset', () => {
-    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', STORES_REFRESH_MS: '250', SESSION_TIMEOUT_MS: '6000', MAX_EVENT_AHEAD_MS: '60000' };
+    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', STORES_REFRESH_MS: '250', SESSION_TIMEOUT_MS: '6000', MAX_EVENT_AHEAD_MS: '60000', INPUT_GAP_POLICY: 'fail' };
     expect(loadKafkaModeConfig(env)).toEqual({
       jobName: 'shop-7',
       topicsPrefix: 'eu.',
@@ -154,6 +155,7 @@ describe('loadKafkaModeConfig', () => {
       sessionTimeoutMs: 6_000,
       maxEventAheadMs: 60_000,
       maxOutputBytes: 1_000_000,
+      inputGaps: 'fail',
     });
   });
 
@@ -166,6 +168,7 @@ describe('loadKafkaModeConfig', () => {
     [{ SESSION_TIMEOUT_MS: '500' }, 'SESSION_TIMEOUT_MS'],
     [{ MAX_EVENT_AHEAD_MS: '-1' }, 'MAX_EVENT_AHEAD_MS'],
     [{ MAX_OUTPUT_BYTES: '100' }, 'MAX_OUTPUT_BYTES'],
+    [{ INPUT_GAP_POLICY: 'ignore' }, 'INPUT_GAP_POLICY'],
     [{ STORES_REFRESH_MS: '0' }, 'STORES_REFRESH_MS'],
   ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
     const error = configErrorOf(env, loadKafkaModeConfig);

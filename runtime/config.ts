@@ -207,6 +207,14 @@ export interface KafkaModeConfig {
   readonly maxEventAheadMs: number;
   /** `MAX_OUTPUT_BYTES`: the largest output record; a larger one goes to `<output>.dlq` (default 1,000,000). */
   readonly maxOutputBytes: number;
+  /** `INPUT_GAP_POLICY`: input deleted before it was read: `continue` (default) or `fail` (exit 1). */
+  readonly inputGaps: 'continue' | 'fail';
+}
+
+function inputGapPolicy(env: Env): 'continue' | 'fail' {
+  const policy = read(env, 'INPUT_GAP_POLICY') ?? 'continue';
+  if (policy !== 'continue' && policy !== 'fail') throw configError('INPUT_GAP_POLICY', `'${policy}' is not one of continue, fail`);
+  return policy;
 }
 
 /** Reads production mode's job settings from `env` (default: `process.env`); see {@link KafkaModeConfig}. */
@@ -225,5 +233,6 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     sessionTimeoutMs: optionalInteger(env, 'SESSION_TIMEOUT_MS', 3_000),
     maxEventAheadMs: integer(env, 'MAX_EVENT_AHEAD_MS', 300_000, 0),
     maxOutputBytes: integer(env, 'MAX_OUTPUT_BYTES', 1_000_000, 1_024),
+    inputGaps: inputGapPolicy(env),
   };
 }

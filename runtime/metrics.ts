@@ -64,6 +64,7 @@ export class Metrics {
   readonly dependencyFailures: Counter<'dependency'>;
   /** Records of an input partition not yet consumed (the log end minus the next offset), after each batch. */
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly inputGapRecords: Counter<'topic' | 'partition'>;
 
   /** What {@link recordExecutorStats} last copied, per executor, to turn totals into increments. */
   private readonly copied = new WeakMap<ExecutorStatsSource, Map<string, number>>();
@@ -95,6 +96,7 @@ export class Metrics {
     this.dependencyUp = new Gauge({ name: 'scenestream_dependency_up', help: 'Whether a service the instance depends on answers (1) or not (0).', labelNames: ['dependency'], registers });
     this.dependencyFailures = new Counter({ name: 'scenestream_dependency_failures_total', help: 'Failed attempts to reach a service the instance depends on.', labelNames: ['dependency'], registers });
     this.consumerLag = new Gauge({ name: 'scenestream_consumer_lag_records', help: 'Records of an input partition not yet consumed by this instance (log end offset minus next offset).', labelNames: ['topic', 'partition'], registers });
+    this.inputGapRecords = new Counter({ name: 'scenestream_input_gap_records_total', help: 'Input records deleted (retention, truncation) before the job read them.', labelNames: ['topic', 'partition'], registers });
   }
 
   /** Counts one dead-lettered record (from the executor's `onDeadLetter`, where the code is known). */

@@ -7,7 +7,7 @@ import type { Offer } from '../schemas/index.js';
 import { RedisLedger } from './channels/ledger.js';
 import { WebhookChannel } from './channels/webhook.js';
 import { loadKafkaModeConfig, loadServiceConfig, loadTopicsConfig } from './config.js';
-import { ssError } from '../schemas/errors.js';
+import { ssError, type ScenestreamError } from '../schemas/errors.js';
 import { Dependencies, errorText, redactUrl } from './dependencies.js';
 import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
@@ -109,6 +109,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   // A signal during start-up ends the waiting at once.
   let stop = () => {};
   const stopped = new Promise<void>((res) => (stop = res));
+  /** An error that stops the job (an input gap under INPUT_GAP_POLICY=fail): the process exits 1 with it. */
+  let fatal: ScenestreamError | undefined;
   const onSignal = () => stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
@@ -215,6 +217,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       ...(jobConfig.partitionsConsumedConcurrently !== undefined ? { partitionsConsumedConcurrently: jobConfig.partitionsConsumedConcurrently } : {}),
       maxEventAheadMs: jobConfig.maxEventAheadMs,
       maxOutputBytes: jobConfig.maxOutputBytes,
+      inputGaps: jobConfig.inputGaps,
+      onFatal: (e) => {
+        fatal = e;
+        stop();
+      },
       ...(jobConfig.sessionTimeoutMs !== undefined ? { consumer: { sessionTimeout: jobConfig.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(jobConfig.sessionTimeoutMs / 6)) } } : {}),
       // The retail outputs only: the bought-together's internal topics are not outputs of the job, nor inputs in eventsIn.
       deliver: Object.fromEntries(Object.values(RETAIL_SINKS).map((s) => [s, observe(s)])),
@@ -228,6 +235,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
         serviceDown: (s, e) => (s === 'delivery' ? undefined : deps.down(s, e)),
         serviceUp: (s) => (s === 'delivery' ? undefined : deps.up(s)),
         consumerLag: (topic, partition, n) => metrics.consumerLag.set({ topic, partition: String(partition) }, n),
+        inputGap: (topic, partition, n) => metrics.inputGapRecords.inc({ topic, partition: String(partition) }, n),
       },
       log,
       prefetch: (_source, values) => cache.prefetch(customersOf(values)),
@@ -255,6 +263,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     phase = 'running';
     log('info', `scenestream (kafka mode) running: job ${name}, ${stores.size} stores (catalogue polled every ${storesRefreshMs / 1000} s), profiles read on demand (cache of ${cacheSize}, fresh for ${refreshMs / 1000} s); metrics ${server.url}/metrics, screens ${server.url}/stores/<storeId>`);
     await stopped;
+    if (fatal !== undefined) throw fatal;
     return 0;
   } finally {
     await cleanup();

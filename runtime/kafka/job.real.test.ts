@@ -195,4 +195,51 @@ describe('KafkaJob (real Kafka and Redis)', () => {
     }
     expect(tooLarge.filter((t) => t === `${prefix}recommendations SS_ERR_OUTPUT_TOO_LARGE`).length).toBe(letters.length);
   });
+
+  it('input deleted before it was read: logged with topic, partition and offsets, counted, and under inputGaps fail the job stops', async () => {
+    const prefix = `${uniqueId('gap')}.`;
+    const name = uniqueId('job');
+    await setup(prefix);
+    const clicks = records.filter((r) => r.topic === 'clickstream');
+    const thirds = [clicks.slice(0, clicks.length / 3), clicks.slice(clicks.length / 3, (2 * clicks.length) / 3), clicks.slice((2 * clicks.length) / 3)].map((c) => c.slice());
+    const topic = `${prefix}clickstream`;
+    const ends = async () => Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    const run = async (opts: { inputGaps?: 'continue' | 'fail'; expectEvents?: number }) => {
+      const gaps: Array<[string, number, number]> = [];
+      const fatal: string[] = [];
+      const logs: string[] = [];
+      const j = new KafkaJob({
+        ...retailJobOptions({ kafka, redis, name, topicsPrefix: prefix, tickMs: 200 }),
+        ...(opts.inputGaps !== undefined ? { inputGaps: opts.inputGaps } : {}),
+        onFatal: (e) => void fatal.push(e.code),
+        log: (_level, msg) => void logs.push(msg),
+        observer: { inputGap: (t, p, n) => void gaps.push([t, p, n]) },
+      });
+      await j.start();
+      if (opts.expectEvents !== undefined) await waitFor(() => j.stats.eventsIn === opts.expectEvents, 60_000, `${opts.expectEvents} events consumed`);
+      else await waitFor(() => fatal.length > 0, 60_000, 'the job failing');
+      await j.stop();
+      return { gaps, fatal, logs, eventsIn: j.stats.eventsIn };
+    };
+    // A third read and checkpointed; then a third more produced, of which partition 0 loses its first two records.
+    await produceRecords(kafka, thirds[0]!, prefix);
+    expect((await run({ expectEvents: thirds[0]!.length })).gaps).toEqual([]);
+    const before = await ends();
+    await produceRecords(kafka, thirds[1]!, prefix);
+    expect((await ends())[0]! - before[0]!).toBeGreaterThan(2);
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(before[0]! + 2) }] });
+    const continued = await run({ expectEvents: thirds[1]!.length - 2 });
+    expect(continued.gaps).toEqual([[topic, 0, 2]]);
+    expect(continued.fatal).toEqual([]);
+    expect(continued.logs.filter((l) => l.includes('SS_ERR_INPUT_GAP'))).toEqual([
+      `task 0: SS_ERR_INPUT_GAP: ${topic} partition 0: offsets ${before[0]} to ${before[0]! + 1} (2 records) were deleted before the job read them (retention or truncation); its checkpoint is at ${before[0]}, the log now starts at ${before[0]! + 2}; reading on from ${before[0]! + 2} (inputGaps: continue)`,
+    ]);
+    // Once more, under fail: the job stops at the gap and says so.
+    const again = await ends();
+    await produceRecords(kafka, thirds[2]!, prefix);
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(again[0]! + 1) }] });
+    const failed = await run({ inputGaps: 'fail' });
+    expect(failed.fatal).toEqual(['SS_ERR_INPUT_GAP']);
+    expect(failed.gaps).toEqual([[topic, 0, 1]]);
+  });
 });
