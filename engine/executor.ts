@@ -319,6 +319,15 @@ export class Executor {
     this.releaseIdle(now);
   }
 
+  /**
+   * Tells the source that a partition still has records waiting upstream (a consumer's backlog),
+   * though none has arrived lately: it is not idle. A host whose processing stalls (a slow sink)
+   * calls this so that a backlogged input never looks quiet, and results do not depend on speed.
+   */
+  keepActive(sourceName: string, partition = 0): void {
+    this.source(sourceName).wms.arrival(partition, this.clock.now());
+  }
+
   /** Forces a source's watermark forward (an explicit watermark, as Flink's test harness). */
   advanceWatermark(sourceName: string, w: number): void {
     const s = this.source(sourceName);

@@ -136,6 +136,7 @@ describe('loadKafkaModeConfig', () => {
       maxEventAheadMs: 300_000,
       maxOutputBytes: 1_000_000,
       inputGaps: 'continue',
+      pushConcurrency: 8,
     });
   });
 
@@ -156,6 +157,7 @@ describe('loadKafkaModeConfig', () => {
       maxEventAheadMs: 60_000,
       maxOutputBytes: 1_000_000,
       inputGaps: 'fail',
+      pushConcurrency: 8,
     });
   });
 
@@ -169,6 +171,7 @@ describe('loadKafkaModeConfig', () => {
     [{ MAX_EVENT_AHEAD_MS: '-1' }, 'MAX_EVENT_AHEAD_MS'],
     [{ MAX_OUTPUT_BYTES: '100' }, 'MAX_OUTPUT_BYTES'],
     [{ INPUT_GAP_POLICY: 'ignore' }, 'INPUT_GAP_POLICY'],
+    [{ PUSH_CONCURRENCY: '0' }, 'PUSH_CONCURRENCY'],
     [{ STORES_REFRESH_MS: '0' }, 'STORES_REFRESH_MS'],
   ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
     const error = configErrorOf(env, loadKafkaModeConfig);

@@ -209,6 +209,8 @@ export interface KafkaModeConfig {
   readonly maxOutputBytes: number;
   /** `INPUT_GAP_POLICY`: input deleted before it was read: `continue` (default) or `fail` (exit 1). */
   readonly inputGaps: 'continue' | 'fail';
+  /** `PUSH_CONCURRENCY`: webhook POSTs in flight at once per batch (one customer's in order; default 8). */
+  readonly pushConcurrency: number;
 }
 
 function inputGapPolicy(env: Env): 'continue' | 'fail' {
@@ -234,5 +236,6 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     maxEventAheadMs: integer(env, 'MAX_EVENT_AHEAD_MS', 300_000, 0),
     maxOutputBytes: integer(env, 'MAX_OUTPUT_BYTES', 1_000_000, 1_024),
     inputGaps: inputGapPolicy(env),
+    pushConcurrency: integer(env, 'PUSH_CONCURRENCY', 8, 1),
   };
 }

@@ -208,7 +208,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       if (sink === RETAIL_SINKS.attribution) return;
       for (const v of values) retail.observe(sink, v);
       if (sink === RETAIL_SINKS.offers && webhook !== undefined) {
-        for (const o of values as Offer[]) if (o.channel === 'push') await webhook.deliver(o);
+        await webhook.deliverAll((values as Offer[]).filter((o) => o.channel === 'push'), jobConfig.pushConcurrency);
       }
     };
     const running = new KafkaJob({

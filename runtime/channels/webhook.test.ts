@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Offer } from '../../schemas/index.js';
 import { Metrics } from '../metrics.js';
 import { MemoryLedger } from './ledger.js';
@@ -123,6 +123,31 @@ describe('WebhookChannel', () => {
   });
   afterEach(async () => {
     await server.stop();
+  });
+
+  it('deliverAll: at most `concurrency` deliveries at once, different customers in parallel, one customer in order; the first failure rejects after the rest settle', async () => {
+    const ch = channel();
+    let inFlight = 0;
+    let most = 0;
+    const order: string[] = [];
+    vi.spyOn(ch, 'deliver').mockImplementation(async (o: Offer) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      order.push(o.offerId);
+      inFlight--;
+      if (o.offerId === 'fail') throw new Error('endpoint down');
+      return { outcome: 'delivered', attempts: 1, status: 200 };
+    });
+    const offers = ['a', 'b', 'c', 'd', 'e', 'f'].flatMap((c) => [1, 2].map((n) => ({ ...offer(`${c}${n}`), customerId: c })));
+    await ch.deliverAll(offers, 3);
+    expect(most).toBe(3);
+    expect(order).toHaveLength(12);
+    for (const c of ['a', 'b', 'c', 'd', 'e', 'f']) expect(order.indexOf(`${c}1`)).toBeLessThan(order.indexOf(`${c}2`));
+    // A failure: no new customer is started after it, and the batch rejects with it.
+    order.length = 0;
+    const failing = [{ ...offer('fail'), customerId: 'x' }, ...offers];
+    await expect(ch.deliverAll(failing, 2)).rejects.toThrow('endpoint down');
+    expect(order.length).toBeLessThan(failing.length);
   });
 
   it('POSTs the offer as JSON with its id as idempotency key, and counts the delivery', async () => {

@@ -1,6 +1,6 @@
 import type { Message } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
-import { chunkMessages } from './job.js';
+import { describe, expect, it, vi } from 'vitest';
+import { chunkMessages, heartbeating } from './job.js';
 
 const msg = (i: number, bytes: number): Message => ({ key: `k${i}`, value: Buffer.alloc(bytes), headers: { 'ss-id': `id-${i}` } });
 
@@ -22,5 +22,26 @@ describe('chunkMessages', () => {
     const big = msg(0, 50_000);
     expect(chunkMessages(new Map([['a', [msg(1, 10), big, msg(2, 10)]]]), 10_000).map((r) => r[0]!.messages.length)).toEqual([1, 1, 1]);
     expect(chunkMessages(new Map([['a', [msg(1, 10)]], ['b', [msg(2, 10)]]]), 10_000)).toHaveLength(1);
+  });
+});
+
+describe('heartbeating', () => {
+  it('heartbeats every second while a delivery runs, survives a failed heartbeat, and stops with it', async () => {
+    vi.useFakeTimers();
+    try {
+      let beats = 0;
+      const heartbeat = async () => {
+        beats++;
+        if (beats === 2) throw new Error('rebalance in progress');
+      };
+      const done = heartbeating(heartbeat, () => new Promise<string>((r) => setTimeout(() => r('delivered'), 3_500)));
+      await vi.advanceTimersByTimeAsync(3_500);
+      expect(await done).toBe('delivered');
+      expect(beats).toBe(3);
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(beats).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type SchemaRegistry } from '../../schemas/index.js';
 import { systemClock, type Clock } from '../../engine/clock.js';
 import { Executor, type DeadLetter } from '../../engine/executor.js';
@@ -51,6 +51,23 @@ export function chunkMessages(topicMessages: ReadonlyMap<string, Message[]>, max
   }
   if (current.length > 0) requests.push(current);
   return requests;
+}
+
+/** How often a task held up by a delivery tells the group it is alive (kafkajs throttles to its heartbeat interval). */
+const DELIVERY_HEARTBEAT_MS = 1_000;
+
+/**
+ * Runs `work` while heartbeating every {@link DELIVERY_HEARTBEAT_MS}: a long delivery (a slow
+ * webhook, hundreds of offers) must not get the instance evicted from its group for silence.
+ * A failed heartbeat (a rebalance under way) is left to the consumer: the batch ends as usual.
+ */
+export async function heartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => void heartbeat().catch(() => {}), DELIVERY_HEARTBEAT_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** This process's CPU time so far, user + system, in seconds. */
@@ -248,6 +265,10 @@ class Task {
   offsets: Record<string, string> = {};
   /** Offsets of the records of the batch being pushed, to name them in dead letters. */
   batchOffsets: string[] = [];
+  /** The log end offset last seen per topic (a batch's high watermark, or the tick's refresh). */
+  highs: Record<string, string> = {};
+  /** The log start offset per topic, as of the last tick: where a topic the task has not read yet begins. */
+  lows: Record<string, string> = {};
   /** Topics this task has moved the consumer back on (once per topic: a compacted log has gaps). */
   readonly sought = new Set<string>();
   /** The offsets of the last checkpoint: the only ones that may be committed to Kafka. */
@@ -291,6 +312,8 @@ export class KafkaJob {
   private running = false;
   private assigned: number[] = [];
   private incarnations = 0;
+  /** Reads the inputs' log end offsets on the tick (idleness by position); connected at start. */
+  private admin: Admin | undefined;
   /** Set when the job must stop (nothing more is consumed); {@link JobOptions.onFatal} was told. */
   private fatal: ScenestreamError | undefined;
   /** Checkpointed offsets not yet committed to Kafka (for lag monitoring), by `topic/partition`. */
@@ -322,6 +345,9 @@ export class KafkaJob {
     await this.opts.beforeConsuming?.();
     await this.producer.connect();
     await this.consumer.connect();
+    const admin = this.opts.kafka.admin();
+    await admin.connect();
+    this.admin = admin;
     let crashes = 0; // consumer crashes since it was last in its group
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(Object.values(e.payload.memberAssignment).flat());
@@ -373,6 +399,8 @@ export class KafkaJob {
     await this.consumer.disconnect();
     for (const p of [...this.tasks.keys()]) await this.dropTask(p, 'stopped');
     await this.producer.disconnect();
+    await this.admin?.disconnect().catch(() => {});
+    this.admin = undefined;
   }
 
   /** The partition numbers the consumer group gave this instance at its last join. */
@@ -496,6 +524,8 @@ export class KafkaJob {
       this.stats.batches++;
       const prefetch = this.opts.prefetch;
       if (prefetch !== undefined) await this.retry('prefetch', 'redis', () => prefetch(source, values), heartbeat);
+      task.highs[batch.topic] = batch.highWatermark;
+      this.keepBacklogActive(task);
       task.executor.pushBatch(source, values, 0);
       if (this.phases !== undefined) this.lap('pipeline', t);
       const lag = this.opts.observer?.watermarkLagSeconds;
@@ -513,12 +543,20 @@ export class KafkaJob {
   /** Processing time moves: idle inputs release event time, processing-time timers fire. */
   private async tick(): Promise<void> {
     if (!this.running) return;
+    const ends = await this.logEnds();
     for (const pending of [...this.tasks.values()]) {
       const task = await pending.catch(() => undefined);
       if (task === undefined) continue;
       await task
         .run(async () => {
           if (task.dropped) return;
+          for (const [topic, byPartition] of ends) {
+            const end = byPartition.get(task.partition);
+            if (end === undefined) continue;
+            task.lows[topic] = end.low;
+            if (task.highs[topic] === undefined || BigInt(end.high) > BigInt(task.highs[topic]!)) task.highs[topic] = end.high;
+          }
+          this.keepBacklogActive(task);
           const t = this.phases !== undefined ? cpuSeconds() : 0;
           task.executor.advanceProcessingTime();
           if (this.phases !== undefined) this.lap('pipeline', t);
@@ -527,6 +565,39 @@ export class KafkaJob {
         .catch((e: unknown) => this.log('error', `tick of task ${task.partition}: ${String(e)}`));
     }
     await this.commitLag();
+  }
+
+  /**
+   * Idleness judged by the input's position, not by the clock alone: a source whose partition
+   * still has records after the task's offset (it is behind, not quiet: a slow delivery held the
+   * task up) is kept active, so that its watermark never moves past records it has not read yet.
+   */
+  private keepBacklogActive(task: Task): void {
+    for (const [source, s] of Object.entries(this.opts.sources)) {
+      const high = task.highs[s.topic];
+      // A topic not read yet is read from its log start.
+      const next = task.offsets[s.topic] ?? task.lows[s.topic] ?? '0';
+      if (high !== undefined && BigInt(high) > BigInt(next)) task.executor.keepActive(source);
+    }
+  }
+
+  /**
+   * The input topics' log start and end offsets now, by topic and partition (one ListOffsets per topic, on
+   * the tick), so that records produced while a task was held up count as its backlog. Empty when
+   * the broker cannot say (it is down: the last known ends stand).
+   */
+  private async logEnds(): Promise<Map<string, Map<number, { low: string; high: string }>>> {
+    const ends = new Map<string, Map<number, { low: string; high: string }>>();
+    if (this.admin === undefined) return ends;
+    try {
+      for (const s of Object.values(this.opts.sources)) {
+        const offsets = await this.admin.fetchTopicOffsets(s.topic);
+        ends.set(s.topic, new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }])));
+      }
+    } catch {
+      // Kafka down: the consumer's own retries report it; the task keeps the ends it last saw.
+    }
+    return ends;
   }
 
   /**
@@ -580,16 +651,12 @@ export class KafkaJob {
    * observer) and applies {@link JobOptions.inputGaps}. `stop`: the job is failing.
    */
   private async inputGap(task: Task, topic: string, partition: number, from: string, first: string): Promise<'go' | 'stop'> {
-    const admin = this.opts.kafka.admin();
     let start: bigint;
     try {
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic);
+      const offsets = await this.admin!.fetchTopicOffsets(topic);
       start = BigInt(offsets.find((o) => o.partition === partition)?.low ?? first);
     } catch {
       start = BigInt(first); // the broker could not say: the first record read is the best guess
-    } finally {
-      await admin.disconnect().catch(() => {});
     }
     if (start <= BigInt(from)) return 'go';
     const lost = start - BigInt(from);
@@ -688,7 +755,7 @@ export class KafkaJob {
     }
     for (const [sink, values] of bySink) {
       const deliver = this.opts.deliver?.[sink];
-      if (deliver !== undefined) await this.retry(`deliver ${sink}`, 'delivery', () => deliver(values), heartbeat);
+      if (deliver !== undefined) await this.retry(`deliver ${sink}`, 'delivery', () => heartbeating(heartbeat, () => deliver(values)), heartbeat);
     }
     task.uncheckpointed = true;
     const now = performance.now();
