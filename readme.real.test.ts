@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createClient } from '@redis/client';
 import { loadServiceConfig } from './runtime/config.js';
 import { PROFILE_PREFIX, STORES_GEO, STORES_HASH, STORES_VERSION } from './runtime/redis/reference.js';
+import { until } from './testkit/cli.js';
 import { uniqueId } from './testkit/kafka.js';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
@@ -28,13 +29,13 @@ function commandsUnder(heading: string): string[] {
     .filter((l) => l !== '');
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
+/** Whether any process of the group `pgid` is still alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -48,7 +49,8 @@ describe("README's production section (real Kafka and Redis)", () => {
     try {
       for (const command of commands) {
         if (command.includes('npm start')) {
-          job = spawn('bash', ['-c', command], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+          // Its own process group: the stop below reaches npm, its shell and the job alike.
+          job = spawn('bash', ['-c', command], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
           job.stderr!.on('data', (d: Buffer) => void (jobErr += d.toString()));
           await until('the job running', async () => (/kafka mode\) running/.test(jobErr) ? true : undefined), 120_000);
           continue;
@@ -70,12 +72,15 @@ describe("README's production section (real Kafka and Redis)", () => {
       const attribution = (await (await fetch(`${base}/attribution`)).json()) as { scenes: Record<string, { sent: number }> };
       expect(Object.keys(attribution.scenes)).toHaveLength(5);
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      job!.kill('SIGTERM');
-      // npm passes the signal on to the job and ends by it: a clean stop, no stack.
-      expect(await new Promise((res) => job!.once('exit', (code, signal) => res(String(code ?? signal))))).toMatch(/^(0|SIGTERM)$/);
+      // SIGTERM to the group, as a terminal's Ctrl-C or an orchestrator would: a clean stop, no stack.
+      const exited = new Promise((res) => job!.once('exit', (code, signal) => res(String(code ?? signal))));
+      process.kill(-job!.pid!, 'SIGTERM');
+      expect(await exited).toMatch(/^(0|SIGTERM)$/);
+      // Every process of the group ends: npm's shell does not pass the signal on, the group does.
+      await until('the job itself stopped', () => (groupAlive(job!.pid!) ? undefined : true), 30_000);
       expect(jobErr).not.toMatch(/^\s+at /m);
     } finally {
-      if (job !== undefined && job.exitCode === null) job.kill('SIGKILL');
+      if (job?.pid !== undefined && groupAlive(job.pid)) process.kill(-job.pid, 'SIGKILL');
       // The commands load reference data into the shared Redis; other suites assume none.
       const redis = createClient({ url: loadServiceConfig().redisUrl });
       await redis.connect();

@@ -52,13 +52,19 @@ export function startJob(env: Record<string, string>): Running {
   return start(process.execPath, ['dist/runtime/cli.js', 'run'], { SCENESTREAM_MODE: 'kafka', HTTP_PORT: '0', OUTAGE_LOG_INTERVAL_MS: '60000', ...env });
 }
 
-/** Polls `f` every 200 ms until it gives a value; throws after `timeoutMs`. */
+/**
+ * Polls `f` every 200 ms until it gives a value; throws after `timeoutMs`. A throw of `f` (a
+ * server not listening yet) counts as no value; the last one is named if time runs out.
+ */
 export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const v = await f();
+    const v = await Promise.resolve()
+      .then(f)
+      .catch((e: unknown) => void (last = e));
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${last instanceof Error ? last.message : String(last)})`}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
