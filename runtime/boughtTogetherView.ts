@@ -1,17 +1,13 @@
 import type { Kafka } from 'kafkajs';
 import type { BoughtTogetherTable } from '../pipelines/boughtTogetherTable.js';
 import type { BoughtTogether, BoughtTogetherItem, SchemaRegistry } from '../schemas/index.js';
-import { ssError } from '../schemas/errors.js';
-import { broadcast, type Broadcast } from './kafka/broadcast.js';
+import { caughtUpBroadcast, type CaughtUpBroadcast } from './kafka/broadcast.js';
 
-/** A running feed of the global bought-together table from its changelog topic. */
-export interface BoughtTogetherFeed extends Broadcast {
-  /**
-   * Waits until every record the changelog held when the feed started has been applied (the table
-   * is then at least as fresh as at start-up), or `timeoutMs` passes; says which.
-   */
-  caughtUp(timeoutMs: number): Promise<boolean>;
-}
+/**
+ * A running feed of the global bought-together table from its changelog topic; `caughtUp` waits
+ * until every record the changelog held when the feed started has been applied.
+ */
+export type BoughtTogetherFeed = CaughtUpBroadcast;
 
 /**
  * Materialises the job-wide bought-together table in this instance: reads the compacted changelog
@@ -31,52 +27,16 @@ export async function followBoughtTogether(o: {
   /** How long to retry reading the topic's end offsets (a just-created topic answers "not the leader" for a while; default 60 s). */
   readonly timeoutMs?: number;
 }): Promise<BoughtTogetherFeed> {
-  const ends = await endOffsets(o.kafka, o.topic, o.timeoutMs ?? 60_000);
-  const next = new Map<number, bigint>();
-  const feed = await broadcast({
+  return caughtUpBroadcast({
     kafka: o.kafka,
     topic: o.topic,
     schema: 'BoughtTogetherChange',
     group: o.group,
     ...(o.registry !== undefined ? { registry: o.registry } : {}),
     ...(o.log !== undefined ? { log: o.log } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     onValue: (c) => void o.table.apply(c),
-    onProgress: (p, n) => void next.set(p, BigInt(n)),
   });
-  const done = () => ends.every((e) => BigInt(e.high) <= (next.get(e.partition) ?? 0n));
-  return {
-    stop: () => feed.stop(),
-    caughtUp: async (timeoutMs) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!done()) {
-        if (Date.now() > deadline) return false;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return true;
-    },
-  };
-}
-
-/**
- * The end offset of every partition of `topic`, retried until `timeoutMs`: a topic whose leaders
- * were just elected may still answer "This server is not the leader for that topic-partition".
- */
-async function endOffsets(kafka: Kafka, topic: string, timeoutMs: number): Promise<Array<{ readonly partition: number; readonly high: string }>> {
-  const deadline = Date.now() + timeoutMs;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (;;) {
-      try {
-        return await admin.fetchTopicOffsets(topic);
-      } catch (e) {
-        if (Date.now() > deadline) throw ssError('SS_ERR_TOPICS', `cannot read the end offsets of ${topic} within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** `GET /bought-together/<productId>`: the product's latest list in this instance. */

@@ -8,14 +8,17 @@
  * which every instance serves from the recommendations topic.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeConfluent, type AttributionEvent, type RecommendationUpdate } from '../schemas/index.js';
 import { generateWorld } from '../simulator/world.js';
+import { generateEvents } from '../simulator/life.js';
+import { profilesToJsonl, storesToJson } from '../simulator/jsonl.js';
 import { freePort, get, healthUrl, killAll, listening, metricSum, ROOT, start, startJob, startRedis, until } from '../testkit/cli.js';
-import { testKafka, uniqueId } from '../testkit/kafka.js';
+import { produceRecords, testKafka, uniqueId } from '../testkit/kafka.js';
 import { loadServiceConfig } from './config.js';
 
 afterEach(killAll);
@@ -197,4 +200,71 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     expect(await job.exit).toBe(0);
     redis.child.kill('SIGKILL');
   });
+
+  it('Redis restarted empty in the middle of push deliveries: no offer is POSTed twice (the ledger rebuilds itself from the offers topic)', async () => {
+    const port = await freePort();
+    const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    let redis = start('redis-server', redisArgs, {});
+    await until('redis up', () => listening(port), 20_000);
+    // A slow push endpoint that counts POSTs per offer id.
+    const posts = new Map<string, number>();
+    const hook = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const id = String(req.headers['idempotency-key']);
+        posts.set(id, (posts.get(id) ?? 0) + 1);
+        setTimeout(() => res.writeHead(204).end(), 40);
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const tmp = mkdtempSync(join(tmpdir(), 'ss-ledger-'));
+    try {
+      const world = generateWorld({ seed: 'ledger-loss', customers: 150, stores: 4 });
+      writeFileSync(join(tmp, 'stores.json'), storesToJson(world.stores));
+      writeFileSync(join(tmp, 'profiles.jsonl'), profilesToJsonl(world.profiles));
+      const prefix = `${uniqueId('ledger')}.`;
+      const env = {
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        KAFKA_BROKERS: loadServiceConfig().kafkaBrokers.join(','),
+        TOPICS_PREFIX: prefix,
+        TOPICS_PARTITIONS: '2',
+        PUSH_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as { port: number }).port}/push`,
+        PUSH_CONCURRENCY: '2',
+      };
+      const load = start(process.execPath, ['dist/runtime/cli.js', 'load-reference', '--stores', join(tmp, 'stores.json'), '--profiles', join(tmp, 'profiles.jsonl')], env);
+      expect(await load.exit).toBe(0);
+      const job = startJob(env);
+      const base = await until('the health URL', () => healthUrl(job));
+      await until('ready', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 90_000);
+      const kafka = testKafka(uniqueId('ledger-test'));
+      const records = [...generateEvents(world, { days: 3 })];
+      const events = records.length;
+      await produceRecords(kafka, records, prefix);
+      // Some offers delivered, more to come: Redis dies and comes back empty.
+      await until('the first pushes', () => (posts.size >= 5 ? true : undefined), 120_000);
+      redis.child.kill('SIGKILL');
+      await redis.exit;
+      await new Promise((r) => setTimeout(r, 1_000));
+      redis = start('redis-server', redisArgs, {});
+      await until('redis up again', () => listening(port), 20_000);
+      await until('ready again', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 60_000);
+      // Every event read and no lag left; then the deliveries of the last batches settle.
+      await until('every event read', async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        const lags = [...text.matchAll(/^scenestream_consumer_lag_records\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+        return metricSum(text, 'scenestream_events_in_total') >= events && lags.length > 0 && lags.every((n) => n === 0) ? true : undefined;
+      }, 180_000);
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(posts.size).toBeGreaterThan(5);
+      expect([...posts].filter(([, n]) => n > 1)).toEqual([]);
+      expect(job.stderr()).toMatch(/delivery ledger: its marker is missing .* claimed again the \d+ push offers/);
+      job.child.kill('SIGTERM');
+      expect(await job.exit).toBe(0);
+    } finally {
+      hook.closeAllConnections();
+      await new Promise<void>((r) => hook.close(() => r()));
+      redis.child.kill('SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 400_000);
 });

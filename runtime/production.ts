@@ -13,7 +13,7 @@ import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
 import { kafkaLogCreator } from './kafka/logging.js';
 import { feedScreens } from './kafka/screensFeed.js';
-import { broadcast } from './kafka/broadcast.js';
+import { broadcast, readWholeTopic } from './kafka/broadcast.js';
 import { AttributionView } from './attributionView.js';
 import { GLOBAL_BOUGHT_TOGETHER } from '../pipelines/boughtTogether.js';
 import { BoughtTogetherTable } from '../pipelines/boughtTogetherTable.js';
@@ -24,6 +24,9 @@ import { ProfileCache, RedisProfiles, RedisStores } from './redis/reference.js';
 import { StoreFeed } from './redis/storeFeed.js';
 import { boughtTogetherTopics, retailJobOptions } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
+
+/** How long the delivery ledger may take to read the offers topic when it rebuilds itself. */
+const LEDGER_REBUILD_TIMEOUT_MS = 120_000;
 
 /** The customers of a batch of input records (an anonymous till transaction has none). */
 function* customersOf(values: readonly unknown[]): Iterable<string> {
@@ -189,7 +192,13 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       cleanups.push(() => handle.close());
     }
     const webhookUrl = env['PUSH_WEBHOOK_URL'];
-    const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger: new RedisLedger(redis), metrics }) : undefined;
+    // The ledger rebuilds itself from the offers topic when Redis lost its claims: at most once.
+    const offersTopic = () => base.sinks[RETAIL_SINKS.offers]!.topic;
+    const ledger = new RedisLedger(redis, {
+      rebuild: async () => (await readWholeTopic(kafka, offersTopic(), 'Offer', LEDGER_REBUILD_TIMEOUT_MS)).filter((o) => o.channel === 'push').map((o) => o.offerId),
+      onRebuilt: (n, why) => log('warn', `delivery ledger: ${why}; claimed again the ${n} push offers of ${offersTopic()} before delivering more (at most once: an offer whose delivery the loss cut short is not sent again)`),
+    });
+    const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger, metrics }) : undefined;
     const name = jobConfig.jobName;
     let btFeed: BoughtTogetherFeed | undefined;
     const base = retailJobOptions({

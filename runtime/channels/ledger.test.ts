@@ -46,12 +46,13 @@ describe('RedisLedger (commands, against a fake client)', () => {
     let down = false;
     const client: RedisLedgerClient = {
       set: (key, value, o) => {
-        sent.push(`SET ${key} ${value} NX=${String(o.NX)} EX=${o.EX}`);
+        sent.push(`SET ${key} ${value} NX=${String(o?.NX)} EX=${o?.EX}`);
         if (down) return Promise.reject(new Error('ECONNREFUSED'));
         if (keys.has(key)) return Promise.resolve(null);
         keys.add(key);
         return Promise.resolve('OK');
       },
+      get: () => Promise.resolve(null),
       del: (key) => {
         sent.push(`DEL ${key}`);
         return Promise.resolve(keys.delete(key) ? 1 : 0);
@@ -67,5 +68,45 @@ describe('RedisLedger (commands, against a fake client)', () => {
     down = true;
     await expect(l.claim('off_2')).rejects.toMatchObject({ code: 'SS_ERR_SERVICE_UNAVAILABLE', retryable: true });
     expect(() => new RedisLedger(client, { ttlSeconds: 0 })).toThrow(/SS_ERR_CONFIG: ttlSeconds/);
+  });
+
+  it('with rebuild: a lost memory (marker gone) is rebuilt from the ids given before any claim, so nothing claimed before the loss is claimed again', async () => {
+    const store = new Map<string, string>();
+    const client: RedisLedgerClient = {
+      set: (key, value, o) => {
+        if (o?.NX === true && store.has(key)) return Promise.resolve(null);
+        store.set(key, value);
+        return Promise.resolve('OK');
+      },
+      get: (key) => Promise.resolve(store.get(key) ?? null),
+      del: (key) => Promise.resolve(store.delete(key) ? 1 : 0),
+    };
+    // What the offers topic holds: every offer produced (an offer is produced before it is delivered).
+    const produced = ['off_1', 'off_2', 'off_3'];
+    const rebuilt: Array<[number, string]> = [];
+    const ledger = () => new RedisLedger(client, { rebuild: () => Promise.resolve(produced), onRebuilt: (n, why) => void rebuilt.push([n, why]) });
+    const a = ledger();
+    await a.beforeBatch();
+    expect(rebuilt).toEqual([[3, 'its marker is missing (Redis lost its data, or this is the first start)']]);
+    expect(await a.claim('off_1')).toBe(false); // produced before: maybe delivered, never again
+    expect(await a.claim('off_4')).toBe(true);
+    await a.beforeBatch(); // the marker is there: one GET, nothing rebuilt
+    expect(rebuilt).toHaveLength(1);
+
+    // Redis restarted empty: every claim is gone, the marker too.
+    store.clear();
+    produced.push('off_4');
+    const b = ledger(); // a second instance, which sees the loss first
+    await b.beforeBatch();
+    expect(await b.claim('off_4')).toBe(false);
+    // The first instance sees a marker it does not know: another instance rebuilt after a loss; it rebuilds too.
+    await a.beforeBatch();
+    expect(rebuilt.map(([n, why]) => `${n} ${why}`)).toEqual([
+      '3 its marker is missing (Redis lost its data, or this is the first start)',
+      '4 its marker is missing (Redis lost its data, or this is the first start)',
+      '4 another instance rebuilt it after a loss',
+    ]);
+    expect(await a.claim('off_1')).toBe(false);
+    expect(await a.claim('off_5')).toBe(true);
   });
 });

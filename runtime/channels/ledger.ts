@@ -7,6 +7,7 @@
  * restart) may deliver it. Between claim and release a concurrent delivery of the same id is a
  * duplicate: at most one delivery is ever in flight per id.
  */
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../engine/clock.js';
 import { systemClock } from '../../engine/clock.js';
 import { ssError } from '../../schemas/errors.js';
@@ -16,6 +17,11 @@ export interface DeliveryLedger {
   claim(id: string): Promise<boolean>;
   /** Forgets a claim (the delivery failed for good), so the id may be claimed again. */
   release(id: string): Promise<void>;
+  /**
+   * Called before each batch of deliveries: a ledger that can lose its memory (Redis restarted
+   * empty) checks it still has it, and rebuilds it before anything is sent if not.
+   */
+  beforeBatch?(): Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -80,9 +86,10 @@ export class MemoryLedger implements DeliveryLedger {
   }
 }
 
-/** The two commands a {@link RedisLedger} sends (a `@redis/client` v1 client fits). */
+/** The commands a {@link RedisLedger} sends (a `@redis/client` v1 client fits). */
 export interface RedisLedgerClient {
-  set(key: string, value: string, options: { NX: true; EX: number }): Promise<string | null>;
+  set(key: string, value: string, options?: { NX: true; EX?: number }): Promise<string | null>;
+  get(key: string): Promise<string | null>;
   del(key: string): Promise<number>;
 }
 
@@ -93,7 +100,23 @@ export interface RedisLedgerOptions {
   readonly prefix?: string;
   /** Called once per command sent (`Metrics.redisRoundTrips`). */
   readonly onRoundTrip?: () => void;
+  /**
+   * Every offer id that may have been delivered (production: the ids of the offers topic, where an
+   * offer is produced before it is delivered). With it the ledger detects that Redis lost its data
+   * (its marker key is gone, or was written again by another instance since this one last looked)
+   * and, before delivering anything more, claims every one of these ids again: a delivery cut by
+   * the loss is then never repeated (at most once), at the price of skipping the offers of that batch
+   * not yet sent. Without it, a Redis restarted empty forgets every claim.
+   */
+  readonly rebuild?: () => Promise<Iterable<string>>;
+  /** Told once a rebuild is done: how many ids were claimed again, and why. */
+  readonly onRebuilt?: (ids: number, why: string) => void;
 }
+
+/** The key whose absence means the ledger's Redis lost its data (`<prefix>marker`). */
+const MARKER = 'marker';
+/** Claims sent at once while rebuilding. */
+const REBUILD_CHUNK = 1_000;
 
 /**
  * A ledger in Redis, shared by every engine instance: `SET <prefix>{<id>} 1 NX EX <ttl>` claims
@@ -118,21 +141,49 @@ export class RedisLedger implements DeliveryLedger {
     return `${this.prefix}{${id}}`;
   }
 
-  async claim(id: string): Promise<boolean> {
+  /** The marker this instance last saw (undefined before its first check). */
+  private marker: string | undefined;
+
+  /**
+   * With a {@link RedisLedgerOptions.rebuild}: one GET of the marker per batch. Missing (Redis
+   * restarted empty, or a first start: rebuilding is safe either way) or not the one this instance
+   * saw last (another instance found it missing and wrote a new one): claims every id `rebuild`
+   * gives, then writes or adopts the marker. An instance's first look adopts a marker it finds.
+   */
+  async beforeBatch(): Promise<void> {
+    const rebuild = this.opts.rebuild;
+    if (rebuild === undefined) return;
+    const markerKey = `${this.prefix}${MARKER}`;
+    const seen = await this.command(`GET ${markerKey}`, () => this.client.get(markerKey));
+    // An instance that starts adopts the marker it finds: the claims behind it are intact.
+    if (seen !== null && (seen === this.marker || this.marker === undefined)) {
+      this.marker = seen;
+      return;
+    }
+    const why = seen === null ? 'its marker is missing (Redis lost its data, or this is the first start)' : 'another instance rebuilt it after a loss';
+    const ids = [...(await rebuild())];
+    for (let i = 0; i < ids.length; i += REBUILD_CHUNK) {
+      await Promise.all(ids.slice(i, i + REBUILD_CHUNK).map((id) => this.command(`SET NX ${this.keyOf(id)}`, () => this.client.set(this.keyOf(id), '1', { NX: true, EX: this.ttlSeconds }))));
+    }
+    if (seen === null) await this.command(`SET NX ${markerKey}`, () => this.client.set(markerKey, randomUUID(), { NX: true }));
+    this.marker = (await this.command(`GET ${markerKey}`, () => this.client.get(markerKey))) ?? undefined;
+    this.opts.onRebuilt?.(ids.length, why);
+  }
+
+  private async command<T>(what: string, f: () => Promise<T>): Promise<T> {
     this.opts.onRoundTrip?.();
     try {
-      return (await this.client.set(this.keyOf(id), '1', { NX: true, EX: this.ttlSeconds })) !== null;
+      return await f();
     } catch (cause) {
-      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `delivery ledger: SET NX ${this.keyOf(id)} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `delivery ledger: ${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
   }
 
+  async claim(id: string): Promise<boolean> {
+    return (await this.command(`SET NX ${this.keyOf(id)}`, () => this.client.set(this.keyOf(id), '1', { NX: true, EX: this.ttlSeconds }))) !== null;
+  }
+
   async release(id: string): Promise<void> {
-    this.opts.onRoundTrip?.();
-    try {
-      await this.client.del(this.keyOf(id));
-    } catch (cause) {
-      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `delivery ledger: DEL ${this.keyOf(id)} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
+    await this.command(`DEL ${this.keyOf(id)}`, () => this.client.del(this.keyOf(id)));
   }
 }

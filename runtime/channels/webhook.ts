@@ -112,8 +112,11 @@ export class WebhookChannel {
    * in parallel, one customer's in their order. A slow endpoint then holds a batch up for about
    * (its latency x the longest run of one customer's offers), not x the batch size. Rejects with
    * the first failure once every started delivery has settled (what was delivered stays claimed).
+   * The ledger checks its memory first ({@link DeliveryLedger.beforeBatch}).
    */
   async deliverAll(offers: readonly Offer[], concurrency = 8): Promise<void> {
+    if (offers.length === 0) return;
+    await this.opts.ledger.beforeBatch?.();
     const byCustomer = new Map<string, Offer[]>();
     for (const o of offers) {
       const l = byCustomer.get(o.customerId);

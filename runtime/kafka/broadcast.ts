@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { ssError } from '../../schemas/errors.js';
 import { decodeAuto, defaultRegistry, type SchemaName, type SchemaRegistry, type SchemaTypes } from '../../schemas/index.js';
 
 export interface Broadcast {
@@ -45,3 +46,76 @@ export async function broadcast<N extends SchemaName>(o: {
   });
   return { stop: () => consumer.disconnect() };
 }
+
+/** A {@link broadcast} that can tell when it has read what its topic held when it started. */
+export interface CaughtUpBroadcast extends Broadcast {
+  /** Resolves true once every record that was in the topic at start has been handled; false after `timeoutMs`. */
+  caughtUp(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * {@link broadcast}, knowing the topic's end offsets at start: {@link CaughtUpBroadcast.caughtUp}
+ * waits until it has read that far (as Kafka Streams restores a global table before processing).
+ * `timeoutMs` bounds the retries of reading the end offsets (default 60 s).
+ */
+export async function caughtUpBroadcast<N extends SchemaName>(o: Parameters<typeof broadcast<N>>[0] & { readonly timeoutMs?: number }): Promise<CaughtUpBroadcast> {
+  const ends = await endOffsets(o.kafka, o.topic, o.timeoutMs ?? 60_000);
+  const next = new Map<number, bigint>();
+  const feed = await broadcast({
+    ...o,
+    onProgress: (p, n) => {
+      next.set(p, BigInt(n));
+      o.onProgress?.(p, n);
+    },
+  });
+  const done = () => ends.every((e) => BigInt(e.high) <= (next.get(e.partition) ?? 0n));
+  return {
+    stop: () => feed.stop(),
+    caughtUp: async (timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!done()) {
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return true;
+    },
+  };
+}
+
+/**
+ * Every value a topic holds now, read once from the start to the end offsets it had when called
+ * (a ledger rebuilt from the offers topic). Throws `SS_ERR_TOPICS` if that takes over `timeoutMs`.
+ */
+export async function readWholeTopic<N extends SchemaName>(kafka: Kafka, topic: string, schema: N, timeoutMs: number, registry?: SchemaRegistry): Promise<Array<SchemaTypes[N]>> {
+  const values: Array<SchemaTypes[N]> = [];
+  const feed = await caughtUpBroadcast({ kafka, topic, schema, group: 'scenestream-read', onValue: (v) => void values.push(v), timeoutMs, ...(registry !== undefined ? { registry } : {}) });
+  try {
+    if (!(await feed.caughtUp(timeoutMs))) throw ssError('SS_ERR_TOPICS', `could not read ${topic} to its end within ${timeoutMs} ms`);
+    return values;
+  } finally {
+    await feed.stop();
+  }
+}
+
+/**
+ * The end offset of every partition of `topic`, retried until `timeoutMs`: a topic whose leaders
+ * were just elected may still answer "This server is not the leader for that topic-partition".
+ */
+export async function endOffsets(kafka: Kafka, topic: string, timeoutMs: number): Promise<Array<{ readonly partition: number; readonly high: string }>> {
+  const deadline = Date.now() + timeoutMs;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (;;) {
+      try {
+        return await admin.fetchTopicOffsets(topic);
+      } catch (e) {
+        if (Date.now() > deadline) throw ssError('SS_ERR_TOPICS', `cannot read the end offsets of ${topic} within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
