@@ -113,7 +113,7 @@ describe('scenestream run --instances 2 (real Kafka and Redis)', () => {
       await waitFor(() => allCheckpointed(admin, store, redis, inputs, PARTITIONS), 120_000, 'every input checkpointed by the two instances');
       const [h0, h1] = await Promise.all([health(port), health(port + 1)]);
       // The reference assumes no reference data; another run could have loaded some into this Redis.
-      for (const h of [h0, h1]) expect(h, 'each instance answers on its own port').toMatchObject({ stores: 0 });
+      for (const h of [h0, h1]) expect(h, 'each instance answers on its own port').toMatchObject({ stores: { count: 0 } });
       // Both worked, on disjoint tasks that cover the partitions (a task loads on its first batch).
       expect(h0!.stats.eventsIn).toBeGreaterThan(0);
       expect(h1!.stats.eventsIn).toBeGreaterThan(0);
