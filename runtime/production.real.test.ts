@@ -206,13 +206,28 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     let redis = start('redis-server', redisArgs, {});
     await until('redis up', () => listening(port), 20_000);
-    // A slow push endpoint that counts POSTs per offer id.
+    // A slow push endpoint that counts POSTs per offer id. Its fifth POST finds Redis gone: while
+    // it is open, Redis is killed and started again empty, and the POST is refused (400), so the
+    // job retries the batch with a ledger that has forgotten every claim.
     const posts = new Map<string, number>();
+    let restarted: Promise<void> | undefined;
+    const restartRedis = async () => {
+      redis.child.kill('SIGKILL');
+      await redis.exit;
+      redis = start('redis-server', redisArgs, {});
+      await until('redis up again', () => listening(port), 20_000);
+    };
     const hook = createHttpServer((req, res) => {
       req.resume();
       req.on('end', () => {
         const id = String(req.headers['idempotency-key']);
         posts.set(id, (posts.get(id) ?? 0) + 1);
+        const total = [...posts.values()].reduce((a, b) => a + b, 0);
+        if (total === 5) {
+          restarted = restartRedis();
+          void restarted.then(() => res.writeHead(400).end('refused'));
+          return;
+        }
         setTimeout(() => res.writeHead(204).end(), 40);
       });
     });
@@ -240,13 +255,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
       const records = [...generateEvents(world, { days: 3 })];
       const events = records.length;
       await produceRecords(kafka, records, prefix);
-      // Some offers delivered, more to come: Redis dies and comes back empty.
-      await until('the first pushes', () => (posts.size >= 5 ? true : undefined), 120_000);
-      redis.child.kill('SIGKILL');
-      await redis.exit;
-      await new Promise((r) => setTimeout(r, 1_000));
-      redis = start('redis-server', redisArgs, {});
-      await until('redis up again', () => listening(port), 20_000);
+      await until('Redis restarted in the middle of a delivery', () => restarted?.then(() => true), 120_000);
       await until('ready again', async () => ((await get(`${base}/readyz`)).status === 200 ? true : undefined), 60_000);
       // Every event read and no lag left; then the deliveries of the last batches settle.
       await until('every event read', async () => {
