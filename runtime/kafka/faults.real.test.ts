@@ -14,11 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { createClient, createCluster } from '@redis/client';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { decodeConfluent, defaultRegistry, type SchemaName } from '../../schemas/index.js';
+import avsc from 'avsc';
+import { Partitioners } from 'kafkajs';
+import { avroSchema, decodeConfluent, defaultRegistry, encodeConfluent, type SchemaName } from '../../schemas/index.js';
 import { generateEvents, type SimRecord } from '../../simulator/life.js';
 import { createRng } from '../../simulator/prng.js';
 import { generateWorld } from '../../simulator/world.js';
-import { createTopics, produceRecords, readTopic, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
+import { createTopics, produceRecords, readToEnd, readTopic, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
 import { allCheckpointed as checkpointedToEnd, canonicalJson, CountingWebhook, referenceRun, visibleState, WorkerProcess } from '../../testkit/workers.js';
 import { loadServiceConfig } from '../config.js';
 import type { Executor } from '../../engine/executor.js';
@@ -404,6 +406,72 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
       // No crash: every trigger reached the webhook, and exactly once, whichever instance sent it.
       expect(webhook.duplicates()).toEqual([]);
       expect([...webhook.counts.keys()].sort()).toEqual([...ref.triggers.keys()].sort());
+    },
+    180_000,
+  );
+
+  it(
+    'every class of bad input mid-stream goes to its dead-letter topic with its own reason, and the outputs equal the reference of the good input',
+    async () => {
+      const data = smallData();
+      const expected = reference(data);
+      const prefix = `${uniqueId('bad')}.`;
+      const name = uniqueId('bad-job');
+      const store = new CheckpointStore(redis, name);
+      cleanupRedis(redis, store);
+      const half = Math.floor(data.length / 2);
+      await setupTopics(prefix, data.slice(0, half));
+      // Raw Avro, bypassing our encoder's checks: values the schemas allow and the contracts do not.
+      const raw = (name: SchemaName, value: unknown): Buffer => {
+        const body = avsc.Type.forSchema(avroSchema(name) as Parameters<typeof avsc.Type.forSchema>[0]).toBuffer(value);
+        const header = Buffer.alloc(5);
+        header.writeUInt32BE(defaultRegistry.idOf(name), 1);
+        return Buffer.concat([header, body]);
+      };
+      const click = data.find((r) => r.topic === 'clickstream')!.value as { customerId: string; eventId: string; ts: number };
+      const ping = data.find((r) => r.topic === 'location')!.value as { customerId: string; eventId: string };
+      const till = data.find((r) => r.topic === 'pos' && (r.value as { customerId: string | null }).customerId !== null)!.value as {
+        customerId: string;
+        items: Array<{ unitPrice: number }>;
+      };
+      const framed = (name: SchemaName, v: unknown) => encodeConfluent(name, v as never);
+      const magic = Buffer.from(framed('ClickEvent', click));
+      magic[0] = 0x05;
+      const unknownId = Buffer.from(framed('PosEvent', till));
+      unknownId.writeUInt32BE(4242, 1);
+      const bad: Array<{ topic: string; key: string | null; value: Buffer | null; code: string; says: RegExp }> = [
+        { topic: 'clickstream', key: click.customerId, value: Buffer.from('not avro at all'), code: 'SS_ERR_DECODE', says: /nor plain Avro/ },
+        { topic: 'clickstream', key: click.customerId, value: magic, code: 'SS_ERR_DECODE', says: /wrong magic byte 0x05/ },
+        { topic: 'pos', key: till.customerId, value: unknownId, code: 'SS_ERR_DECODE', says: /unknown schema id 4242/ },
+        { topic: 'location', key: ping.customerId, value: raw('LocationEvent', { ...ping, eventId: 'bad-lat', lat: 95 }), code: 'SS_ERR_VALIDATION', says: /lat: expected a latitude/ },
+        { topic: 'pos', key: till.customerId, value: raw('PosEvent', { ...till, eventId: 'bad-price', items: [{ ...till.items[0]!, unitPrice: -3 }] }), code: 'SS_ERR_VALIDATION', says: /unitPrice: expected a price >= 0/ },
+        { topic: 'clickstream', key: click.customerId, value: framed('ClickEvent', { ...click, eventId: 'year-3000', ts: Date.UTC(3000, 0, 1) }), code: 'SS_ERR_EVENT_TIME', says: /event time 3000-01-01T00:00:00\.000Z is \d+ d ahead of the clock/ },
+        { topic: 'clickstream', key: null, value: framed('ClickEvent', { ...click, eventId: 'no-key' }), code: 'SS_ERR_INPUT_KEY', says: /key null is not the record's customer/ },
+        { topic: 'location', key: ping.customerId, value: null, code: 'SS_ERR_DECODE', says: /no value \(tombstone\)/ },
+      ];
+      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      for (const b of bad) await producer.send({ topic: `${prefix}${b.topic}`, messages: [{ key: b.key, value: b.value }] });
+      await producer.disconnect();
+      await produceRecords(kafka, data.slice(half), prefix);
+
+      const job = new KafkaJob({ ...retailJobOptions({ kafka, redis, name, topicsPrefix: prefix, tickMs: 200, idleTimeoutMs: IDLE_MS }), maxEventAheadMs: 300_000 });
+      await job.start();
+      await waitFor(() => allCheckpointed(store, redis, prefix), 90_000, 'everything checkpointed');
+      await job.stop();
+      // Read: the good records, and the one from the future (it decodes; the engine refuses it).
+      expect(job.stats.eventsIn).toBe(data.length + 1);
+      await expectOutputsEqualReference(prefix, expected);
+      await expectStateEqualsReference(store, expected);
+      // Each bad record in its input's dead-letter topic, with its own code and a message naming the cause.
+      const letters = (await Promise.all(INPUTS.map((t) => readToEnd(kafka, `${prefix}${t}.dlq`)))).flat();
+      topics.push(...INPUTS.map((t) => `${prefix}${t}.dlq`));
+      const seen = letters.map((m) => ({ code: m.headers!['ss-error-code']!.toString(), message: m.headers!['ss-error-message']!.toString(), topic: m.headers!['ss-source-topic']!.toString() }));
+      expect(seen).toHaveLength(bad.length);
+      for (const b of bad) {
+        const match = seen.find((l) => l.topic === `${prefix}${b.topic}` && l.code === b.code && b.says.test(l.message));
+        expect(match, `${b.code} ${b.says} in ${b.topic}.dlq; got ${JSON.stringify(seen)}`).toBeDefined();
+      }
     },
     180_000,
   );
