@@ -131,6 +131,9 @@ export class CountingWebhook {
   private server: Server | undefined;
   url = '';
 
+  /** `delayMs`: how long each delivery takes to be answered (a slow endpoint). */
+  constructor(private readonly delayMs = 0) {}
+
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
       let body = '';
@@ -140,7 +143,8 @@ export class CountingWebhook {
         try {
           const { id } = JSON.parse(body) as { id: string };
           this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
-          res.writeHead(204).end();
+          if (this.delayMs > 0) setTimeout(() => res.writeHead(204).end(), this.delayMs);
+          else res.writeHead(204).end();
         } catch {
           res.writeHead(400).end();
         }

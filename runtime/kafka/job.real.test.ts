@@ -13,6 +13,7 @@ import { createTopics, produceRecords, readToEnd, readTopic, runPartitioned, tes
 import { loadServiceConfig } from '../config.js';
 import { RETAIL_SINKS } from '../../pipelines/retail.js';
 import { retailJobOptions, triggerId } from '../retailJob.js';
+import { readOutputsById, referenceOutputsById } from '../../testkit/workers.js';
 import { KafkaJob, messageBytes } from './job.js';
 
 const PARTITIONS = 3;
@@ -251,18 +252,22 @@ describe('KafkaJob (real Kafka and Redis)', () => {
     // An idle timeout far shorter than the time the deliveries below hold each task up.
     const IDLE_MS = 1_500;
     const options = () => retailJobOptions({ kafka, redis, name: uniqueId('job'), topicsPrefix: prefix, tickMs: 200, idleTimeoutMs: IDLE_MS });
-    const reference = runPartitioned(options().graph, records, PARTITIONS).get('triggers') as Trigger[];
+    const reference = runPartitioned(options().graph, records, PARTITIONS);
     const slow = async () => void (await new Promise((r) => setTimeout(r, 400)));
     const j = new KafkaJob({ ...options(), deliver: Object.fromEntries(Object.values(RETAIL_SINKS).map((sink) => [sink, slow])) });
     await j.start();
     await waitFor(() => j.stats.eventsIn === records.length, 120_000, 'every event consumed');
-    const triggers = decodeTriggers(await readToEnd(kafka, `${prefix}triggers`));
-    await j.stop();
     // Once the input is all read it does go idle, and event time moves on with the clock: the last
-    // minute of triggers may differ. Before that, exactly the reference's (nothing late, nothing extra).
+    // minute of outputs may differ. Before that, exactly the reference's (nothing late, nothing extra).
     const cut = Math.max(...records.map((r) => r.value.ts)) - 60_000;
-    const before = (ts: readonly Trigger[]) => ids(ts.filter((t) => t.ts <= cut));
-    expect(before(reference).length).toBeGreaterThan(5);
-    expect(before(triggers)).toEqual(before(reference));
+    const early = (m: ReadonlyMap<string, string>) => new Map([...m].filter(([, json]) => (JSON.parse(json) as { ts: number }).ts <= cut));
+    const sinks = options().sinks;
+    const want = referenceOutputsById(reference, sinks, ['triggers', 'decisions', 'offers']);
+    expect(early(want.get('triggers')!).size).toBeGreaterThan(5);
+    for (const [sink, wanted] of want) {
+      const got = await readOutputsById(kafka, sinks[sink]!, early(wanted).size, 10_000);
+      expect(early(got.byId), sink).toEqual(early(wanted));
+    }
+    await j.stop();
   }, 180_000);
 });
