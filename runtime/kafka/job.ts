@@ -221,7 +221,7 @@ export interface JobOptions {
    * Consumer group timing. A crashed instance holds its partitions until its session times out
    * (kafkajs default 30 s); a short session moves them sooner at the cost of more heartbeats.
    */
-  readonly consumer?: Readonly<Pick<ConsumerConfig, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs'>>;
+  readonly consumer?: Readonly<Pick<ConsumerConfig, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs' | 'maxBytesPerPartition'>>;
   /**
    * Least time between two checkpoints of a task (default 0: after every batch). Outputs are
    * produced after every batch regardless; a longer interval trades Redis round trips for a longer
@@ -312,6 +312,8 @@ export class KafkaJob {
   private running = false;
   private assigned: number[] = [];
   private incarnations = 0;
+  /** A tick is running (see {@link tick}). */
+  private ticking = false;
   /** Reads the inputs' log end offsets on the tick (idleness by position); connected at start. */
   private admin: Admin | undefined;
   /** Set when the job must stop (nothing more is consumed); {@link JobOptions.onFatal} was told. */
@@ -542,7 +544,18 @@ export class KafkaJob {
 
   /** Processing time moves: idle inputs release event time, processing-time timers fire. */
   private async tick(): Promise<void> {
-    if (!this.running) return;
+    // One tick at a time: a tick waits for every task's current work (a slow delivery), and the
+    // interval must not pile more up behind it.
+    if (!this.running || this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.tickTasks();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async tickTasks(): Promise<void> {
     const ends = await this.logEnds();
     for (const pending of [...this.tasks.values()]) {
       const task = await pending.catch(() => undefined);
@@ -577,7 +590,8 @@ export class KafkaJob {
       const high = task.highs[s.topic];
       // A topic not read yet is read from its log start.
       const next = task.offsets[s.topic] ?? task.lows[s.topic] ?? '0';
-      if (high !== undefined && BigInt(high) > BigInt(next)) task.executor.keepActive(source);
+      // Where the log ends is not known yet (no batch, no tick has read it): not judged quiet either.
+      if (high === undefined || BigInt(high) > BigInt(next)) task.executor.keepActive(source);
     }
   }
 
