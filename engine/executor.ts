@@ -288,10 +288,7 @@ export class Executor {
       ts = tsGiven ?? s.timestamp(value);
       if (!Number.isFinite(ts)) throw ssError('SS_ERR_VALIDATION', `event time is ${ts}, not a finite number`, { stepId: sourceName, field: 'ts' });
       const ahead = this.opts.maxAheadMs;
-      if (ahead !== undefined && ts > this.clock.now() + ahead) {
-        const now = this.clock.now();
-        throw ssError('SS_ERR_EVENT_TIME', `event time ${instant(ts)} is ${formatAhead(ts - now)} ahead of the clock (${instant(now)}); the bound is ${formatAhead(ahead)}`, { stepId: sourceName, field: 'ts' });
-      }
+      if (ahead !== undefined && ts > this.clock.now() + ahead) throw eventTimeAhead(sourceName, ts, this.clock.now(), ahead);
       const key = s.key !== undefined ? s.key(value) : '';
       if (ts > pt.maxTs) pt.maxTs = ts;
       this.state.time.currentTime = ts;
@@ -533,6 +530,11 @@ export class Executor {
     this.state.restore(snap.state);
     this.restoreWatermarks(snap);
   }
+}
+
+/** `SS_ERR_EVENT_TIME` for a record of `sourceName` stamped `ts`, more than `bound` ms after `now`. */
+export function eventTimeAhead(sourceName: string, ts: number, now: number, bound: number): ScenestreamError {
+  return ssError('SS_ERR_EVENT_TIME', `event time ${instant(ts)} is ${formatAhead(ts - now)} ahead of the clock (${instant(now)}); the bound is ${formatAhead(bound)}`, { stepId: sourceName, field: 'ts' });
 }
 
 /** An instant for an error message: ISO 8601, or the bare number past the year 275760. */

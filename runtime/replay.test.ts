@@ -80,3 +80,27 @@ describe('scenestream replay', () => {
     expect(await readFile(join(dir, 'e/triggers.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'd/triggers.jsonl'), 'utf8'));
   });
 });
+
+describe('replayRecords: event-time sanity', () => {
+  it('a record stamped beyond the bound ahead of the wall clock is a dead letter and changes nothing else', async () => {
+    const { generateWorld } = await import('../simulator/world.js');
+    const { generateEvents } = await import('../simulator/life.js');
+    const { profilesFrom } = await import('../pipelines/deps.js');
+    const { replayRecords } = await import('./replay.js');
+    const world = generateWorld({ seed: 'replay-sanity', customers: 20 });
+    const records = [...generateEvents(world, { days: 1 })].map((r, i) => ({ topic: r.topic, value: r.value, line: i + 1 }));
+    const deps = { stores: world.stores, profiles: profilesFrom(world.profiles) };
+    const click = records.find((r) => r.topic === 'clickstream')!;
+    const future = { topic: 'clickstream', value: { ...click.value, eventId: 'year-3000', ts: Date.UTC(3000, 0, 1) }, line: records.length + 1 };
+    const now = Date.UTC(2026, 11, 6);
+    const clean = replayRecords(records, deps, undefined, { now });
+    const dirty = replayRecords([...records, future], deps, undefined, { now });
+    expect(dirty.outputs).toEqual(clean.outputs);
+    expect(dirty.deadLetters.map((d) => [d.error.code, d.index])).toEqual([['SS_ERR_EVENT_TIME', records.length + 1]]);
+    expect(dirty.deadLetters[0]!.error.message).toContain('event time 3000-01-01T00:00:00.000Z is');
+    // Without the bound it would be replayed last, at its own time.
+    const unbounded = replayRecords([...records, future], deps, undefined, { now, maxEventAheadMs: Number.MAX_SAFE_INTEGER });
+    expect(unbounded.deadLetters).toEqual([]);
+    expect(unbounded.outputs).not.toEqual(clean.outputs);
+  });
+});

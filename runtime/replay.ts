@@ -10,7 +10,7 @@ import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
 import { fromJson, toJson, type BoughtTogether, type CustomerProfile, type Decision, type SchemaName, type Store } from '../schemas/index.js';
 import { VirtualClock } from '../engine/clock.js';
-import { Executor, type DeadLetter } from '../engine/executor.js';
+import { eventTimeAhead, Executor, type DeadLetter } from '../engine/executor.js';
 import { pipeline } from '../stream/stream.js';
 import { isScenestreamError, ssError, type ScenestreamError } from '../schemas/errors.js';
 
@@ -114,17 +114,37 @@ export interface ReplayResult {
   readonly deadLetters: readonly DeadLetter[];
 }
 
+/** Event-time sanity of a replay: records stamped further ahead of the wall clock are dead letters. */
+export interface ReplaySanity {
+  /** Default 300,000 (5 minutes), as production mode's `MAX_EVENT_AHEAD_MS`. */
+  readonly maxEventAheadMs?: number;
+  /** The wall clock's now (tests pin it); default `Date.now()` when the replay starts. */
+  readonly now?: number;
+}
+
 /**
  * Runs the retail pipelines over records (any order: they are sorted by ts, ties in input order),
  * with a virtual clock that follows event time, and flushes every timer at the end.
+ *
+ * A record stamped more than `maxEventAheadMs` ahead of the **wall clock** (a year-3000 typo) is a
+ * dead letter (`SS_ERR_EVENT_TIME`) and never reaches the pipelines: it would otherwise come last
+ * and fire everything still pending at its own time. The bound is not taken from the watermark, as
+ * in a live job it could be: a replay of real data has quiet days (a holiday) that are not errors.
  */
-export function replayRecords(records: readonly InputRecord[], deps: RetailDeps, campaign: CampaignSource = staticCampaign()): ReplayResult {
-  const sorted = records.map((r, i) => ({ r, i })).sort((a, b) => a.r.value.ts - b.r.value.ts || a.i - b.i);
+export function replayRecords(records: readonly InputRecord[], deps: RetailDeps, campaign: CampaignSource = staticCampaign(), sanity: ReplaySanity = {}): ReplayResult {
+  const now = sanity.now ?? Date.now();
+  const bound = sanity.maxEventAheadMs ?? 300_000;
+  const deadLetters: DeadLetter[] = [];
+  const kept: InputRecord[] = [];
+  for (const r of records) {
+    if (r.value.ts > now + bound) deadLetters.push({ source: r.topic, value: r.value, ts: r.value.ts, partition: 0, index: r.line, error: eventTimeAhead(r.topic, r.value.ts, now, bound) });
+    else kept.push(r);
+  }
+  const sorted = kept.map((r, i) => ({ r, i })).sort((a, b) => a.r.value.ts - b.r.value.ts || a.i - b.i);
   const p = pipeline('retail');
   const retail = buildRetail(p, { deps, campaign });
   const graph = p.build();
   const outputs: Record<string, unknown[]> = Object.fromEntries(graph.sinks.map((s) => [s.id, []]));
-  const deadLetters: DeadLetter[] = [];
   const clock = new VirtualClock(0);
   const exec = new Executor(graph, {
     clock,
