@@ -5,6 +5,7 @@ import { TestDriver } from '../testkit/driver.js';
 import { buildBoughtTogether, buildGlobalBoughtTogether, GLOBAL_BOUGHT_TOGETHER } from './boughtTogether.js';
 import { BoughtTogetherTable } from './boughtTogetherTable.js';
 import { retailSources } from './sources.js';
+import { createRng } from '../simulator/prng.js';
 
 const change = (productId: string, ts: number, items: Array<[string, number]>): BoughtTogetherChange => ({ productId, ts, items: items.map(([p, count]) => ({ productId: p, count })) });
 
@@ -45,19 +46,9 @@ describe('BoughtTogetherTable (the global table materialised from the changelog)
   });
 });
 
-/** A seeded generator (mulberry32), so the baskets are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function tills(n: number, seed: number): PosEvent[] {
-  const r = prng(seed);
+  const rng = createRng(seed);
+  const r = () => rng.next();
   return Array.from({ length: n }, (_, i) => {
     const items = Array.from({ length: 1 + Math.floor(r() * 5) }, () => ({ productId: `P${Math.floor(r() * 30)}`, category: null, quantity: r() < 0.1 ? -1 : 1, unitPrice: 1 }));
     return { eventId: `e${i}`, customerId: r() < 0.2 ? null : `c${Math.floor(r() * 10)}`, storeId: 's', ts: 1_000 * i + Math.floor(r() * 3_000), items, total: items.length };

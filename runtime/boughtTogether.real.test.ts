@@ -10,7 +10,6 @@
  * changelog) the table equals the replay of all the input: nothing counted twice, nothing lost.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@redis/client';
 import type { Admin, Kafka } from 'kafkajs';
@@ -26,25 +25,11 @@ import { loadServiceConfig } from './config.js';
 import { CheckpointStore } from './redis/checkpoints.js';
 import { replayRecords } from './replay.js';
 import { retailTopics } from './retailJob.js';
+import { freePorts } from '../testkit/cli.js';
 
 const PARTITIONS = 6;
 const INSTANCES = 3;
 const CLI = fileURLToPath(new URL('../dist/runtime/cli.js', import.meta.url));
-
-/** A base port with `n` free ports from it. */
-async function freePorts(n: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: n }, (_, i) => free(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-}
 
 interface Health {
   readonly pid: number;

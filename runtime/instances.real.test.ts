@@ -5,7 +5,6 @@
  * interruption, as runtime/kafka/faults.real.test.ts compares), each serving HTTP on its own port.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@redis/client';
 import type { Admin, Kafka } from 'kafkajs';
@@ -17,6 +16,7 @@ import { allCheckpointed, healthz, readOutputsById, referenceOutputsById } from 
 import { loadServiceConfig } from './config.js';
 import { CheckpointStore } from './redis/checkpoints.js';
 import { retailJobOptions } from './retailJob.js';
+import { freePorts } from '../testkit/cli.js';
 
 const PARTITIONS = 6;
 const INPUTS = ['clickstream', 'pos', 'location'] as const;
@@ -25,21 +25,6 @@ const IDLE_MS = 3_600_000;
 /** As the fault tests: the sinks a function of the input alone (recommendations read bought-together caches that depend on batch timing). */
 const COMPARED_SINKS = ['triggers', 'decisions', 'offers'] as const;
 const CLI = fileURLToPath(new URL('../dist/runtime/cli.js', import.meta.url));
-
-/** A base port with `n` free ports from it. */
-async function freePorts(n: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: n }, (_, i) => free(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-}
 
 interface Health {
   readonly assigned: number[];

@@ -6,12 +6,9 @@
  * the next load is no longer served; an invalid store record is rejected, logged once and counted,
  * and the job runs on.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient } from '@redis/client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { inHoldout } from '../pipelines/holdout.js';
@@ -19,63 +16,12 @@ import { DEFAULT_PARAMS } from '../pipelines/params.js';
 import { decodeAuto, type CustomerProfile, type LocationEvent, type Offer, type Store, type Trigger } from '../schemas/index.js';
 import { destination } from '../simulator/geo.js';
 import { profilesToJsonl, storesToJson } from '../simulator/jsonl.js';
+import { freePort, killAll, listening, start, until } from '../testkit/cli.js';
 import { produceRecords, readTopic, testKafka, uniqueId } from '../testkit/kafka.js';
 import { loadServiceConfig } from './config.js';
 import { STORES_HASH, STORES_VERSION } from './redis/reference.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function listening(port: number): Promise<true | undefined> {
-  return new Promise((res) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), res(true)));
-    socket.once('error', () => res(undefined));
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly stderr: () => string;
-  readonly stdout: () => string;
-  readonly exit: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function start(cmd: string, args: readonly string[], env: Record<string, string>): Running {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
-  child.stdout!.on('data', (d: Buffer) => void (out += d.toString()));
-  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  return { child, stderr: () => err, stdout: () => out, exit };
-}
+afterEach(killAll);
 
 /** A timezone where it is now 12:xx, so that a push decided now is outside the quiet hours. */
 function middayZone(now: number): string {

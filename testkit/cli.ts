@@ -21,10 +21,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A child process with its stderr kept and its exit code awaited. */
+/** A base port with `n` consecutive free ports from it (an instance per port). */
+export async function freePorts(n: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(Array.from({ length: n }, (_, i) => free(base + i)));
+    if (ok.every(Boolean)) return base;
+  }
+}
+
+/** A child process with its output kept and its exit code awaited. */
 export interface Running {
   readonly child: ChildProcess;
   readonly stderr: () => string;
+  readonly stdout: () => string;
   readonly exit: Promise<number | null>;
 }
 
@@ -36,10 +52,11 @@ export function start(cmd: string, args: readonly string[], env: Record<string, 
   const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
+  let out = '';
   child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
-  child.stdout!.resume();
+  child.stdout!.on('data', (d: Buffer) => void (out += d.toString()));
   const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  return { child, stderr: () => err, exit };
+  return { child, stderr: () => err, stdout: () => out, exit };
 }
 
 /** SIGKILLs every child still running (an `afterEach`). */
