@@ -45,7 +45,7 @@ describe('campaign validation', () => {
     ]);
     // Not in the file: the default stays.
     expect(c.params.scenes.commute.maxGapMs).toBe(DEFAULT_PARAMS.scenes.commute.maxGapMs);
-    expect(c.templates.store_proximity).toEqual({ campaignId: 'spring-store', title: 'Welcome in! 15% off today', discountPct: 15, expiresInMs: 14_400_000 });
+    expect(c.templates.store_proximity).toEqual({ campaignId: 'spring-store', title: 'Welcome in! 15% off today', fallbackTitle: '', discountPct: 15, expiresInMs: 14_400_000 });
     expect(c.templates.commute).toEqual(DEFAULT_OFFER_TEMPLATES.commute);
   });
 
@@ -80,6 +80,16 @@ describe('campaign validation', () => {
     expect(problemsOf({ decisions: { channels: { commute: 'pigeon' } } })[0]!.message).toBe('decisions.channels.commute must be one of push, sms, email, in_store (got "pigeon")');
     expect(fieldsOf({ scenes: { commute: { storeWithinM: Number.NaN } } })).toEqual(['scenes.commute.storeWithinM']);
     expect(fieldsOf({ scenes: { cartAbandonment: { timeoutMs: 0 } } })).toEqual(['scenes.cartAbandonment.timeoutMs']);
+  });
+
+  it('checks offer title placeholders: known names only, and a fallback without placeholders when the title has some', () => {
+    expect(problemsOf({ offers: { commute: { title: 'Hi {firstName}', fallbackTitle: 'Hi' } } })).toEqual([
+      { field: 'offers.commute.title', message: 'offers.commute.title has an unknown placeholder {firstName} (known: {product}, {category}, {price}, {store}, {discount})' },
+    ]);
+    expect(fieldsOf({ offers: { store_proximity: { title: 'Welcome to {store}' } } })).toEqual(['offers.store_proximity.fallbackTitle']);
+    expect(fieldsOf({ offers: { store_proximity: { title: 'Welcome to {store}', fallbackTitle: 'At {store}' } } })).toEqual(['offers.store_proximity.fallbackTitle']);
+    const ok = validateCampaign({ offers: { store_proximity: { title: '{discount}% off {product} at {store}', fallbackTitle: 'Welcome' } } });
+    expect(ok.ok && ok.campaign.templates.store_proximity.fallbackTitle).toBe('Welcome');
   });
 
   it('rejects unknown keys with their path and wrong scene names with the right ones', () => {

@@ -29,6 +29,9 @@
  *   `browseAbandonment`, `storeProximity`, `commute`, `dormantReactivation`) and their fields.
  * - `decisions` has the fields of `DecisionParams`; `channels` and `offers` are keyed by the scene's
  *   wire name (`cart_abandonment`, ...), as in Trigger and Offer.
+ * - An offer's `title` may name `{product}`, `{category}`, `{price}` (of the offer's first product,
+ *   from the product catalogue), `{store}` (the store's name) and `{discount}`; a title with
+ *   placeholders needs a `fallbackTitle` without any, used when a placeholder has no value.
  * - `recommendations` has the fields of `RecommendationParams` (`topN`, `weights.viewed|carted|bought`,
  *   `halfLifeMs`, `maxHistory`, `maxBought`, `retentionMs`, `decimals`).
  * - Local-time windows (`decisions.quietHours`, `scenes.commute.windows`) are written
@@ -73,6 +76,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { isScenestreamError, ScenestreamError, ssError } from '../schemas/errors.js';
 import { DELIVERY_CHANNELS, SCENES, type DeliveryChannel, type Result, type Scene } from '../schemas/index.js';
 import { DEFAULT_OFFER_TEMPLATES, type OfferTemplate, type OfferTemplates } from './offers.js';
+import { titleProblems } from './products.js';
 import { DEFAULT_PARAMS, type DecisionParams, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
 import type { RecommendationParams } from './recommendations.js';
 
@@ -227,6 +231,7 @@ const TEMPLATE_SPEC: ObjectSpec<OfferTemplate> = {
   fields: {
     campaignId: { kind: 'str', nonEmpty: true },
     title: { kind: 'str', nonEmpty: true },
+    fallbackTitle: { kind: 'str', nonEmpty: false },
     discountPct: { kind: 'num', min: 0, max: 100 },
     expiresInMs: durationMs,
   },
@@ -429,6 +434,10 @@ export function validateCampaign(json: unknown, source = '<inline>', text?: stri
   // The walker's output mirrors FILE_SPEC, which is typed against CampaignValues field by field.
   const values = w.walk(FILE_SPEC as unknown as AnySpec, json, DEFAULT_VALUES, '') as CampaignValues | undefined;
   if (values === undefined || w.problems.length > 0) return { ok: false, problems: w.problems };
+  const titles = SCENES.flatMap((scene) =>
+    titleProblems(values.offers[scene].title, values.offers[scene].fallbackTitle).map((p) => ({ field: `offers.${scene}.${p.field}`, message: `offers.${scene}.${p.field} ${p.message}` })),
+  );
+  if (titles.length > 0) return { ok: false, problems: titles };
   const campaign: Campaign = {
     name: values.name,
     params: { scenes: values.scenes, decisions: values.decisions, recommendations: values.recommendations, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },

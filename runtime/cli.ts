@@ -14,6 +14,8 @@ import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from './simulateCli.js';
 import { generateWorld } from '../simulator/world.js';
+import { catalogueProducts } from '../simulator/catalogue.js';
+import { LiveProducts } from '../pipelines/products.js';
 import { ScreenHub } from './channels/screens.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
@@ -33,7 +35,8 @@ commands:
              with state in REDIS_URL (see README).
                --instances N (1): N instances of the Kafka job, one process each, in one consumer
                group; instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]
-  replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--config campaign.json]
+  replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--products products.json]
+             [--config campaign.json]
   load-reference --stores stores.json --profiles profiles.jsonl
              puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode;
              --stores replaces the whole store catalogue, which running jobs apply within STORES_REFRESH_MS
@@ -126,7 +129,8 @@ async function run(argv: string[]): Promise<number> {
   const world = generateWorld({ ...(values.seed !== undefined ? { seed: values.seed } : {}), ...(customers !== undefined ? { customers } : {}) });
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
-  const hub = new ScreenHub({ stores: world.stores });
+  const products = new LiveProducts(catalogueProducts(world.catalogue));
+  const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
   const server = await startServer({ metrics, screens: hub });
   const abort = new AbortController();
@@ -137,6 +141,7 @@ async function run(argv: string[]): Promise<number> {
   );
   const result = await runEmbedded({
     world,
+    products,
     ...(days !== undefined ? { days } : {}),
     speed,
     campaign: campaign.source,
@@ -166,7 +171,7 @@ async function run(argv: string[]): Promise<number> {
 async function replay(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { input: { type: 'string' }, out: { type: 'string' }, stores: { type: 'string' }, profiles: { type: 'string' }, config: { type: 'string' } },
+    options: { input: { type: 'string' }, out: { type: 'string' }, stores: { type: 'string' }, profiles: { type: 'string' }, products: { type: 'string' }, config: { type: 'string' } },
   });
   if (values.input === undefined || values.out === undefined) throw ssError('SS_ERR_CONFIG', 'replay needs --input FILE and --out DIR', { field: values.input === undefined ? 'input' : 'out' });
   const r = await replayFiles({
@@ -174,6 +179,7 @@ async function replay(argv: string[]): Promise<number> {
     out: values.out,
     ...(values.stores !== undefined ? { stores: values.stores } : {}),
     ...(values.profiles !== undefined ? { profiles: values.profiles } : {}),
+    ...(values.products !== undefined ? { products: values.products } : {}),
     ...(values.config !== undefined ? { config: values.config } : {}),
   });
   console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
