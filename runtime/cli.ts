@@ -37,9 +37,11 @@ commands:
                group; instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]
   replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--products products.json]
              [--config campaign.json]
-  load-reference --stores stores.json --profiles profiles.jsonl
-             puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode;
-             --stores replaces the whole store catalogue, which running jobs apply within STORES_REFRESH_MS
+  load-reference [--stores stores.json] [--profiles profiles.jsonl] [--products products.json [--products-to redis|topic]]
+             puts stores (a GEO set), customer profiles (redis-om HASHes) and the product catalogue into
+             REDIS_URL for production mode; --stores and --products replace the whole catalogue, which
+             running jobs apply within STORES_REFRESH_MS / PRODUCTS_REFRESH_MS. --products-to topic writes
+             the products to the compacted topic <TOPICS_PREFIX>products instead (PRODUCTS_FROM=topic)
   topics     create|check [--prefix P] [--partitions N] [--replication-factor R]
              creates the production job's topics that are missing in KAFKA_BROKERS (inputs and
              dead letters kept forever, outputs 7 days), or checks them; see TOPICS_* in the README
@@ -189,25 +191,48 @@ async function replay(argv: string[]): Promise<number> {
 }
 
 async function loadReference(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { stores: { type: 'string' }, profiles: { type: 'string' } } });
-  if (values.stores === undefined && values.profiles === undefined) throw ssError('SS_ERR_CONFIG', 'load-reference needs --stores FILE and/or --profiles FILE', { field: 'stores' });
-  const { createClient } = await import('@redis/client');
+  const { values } = parseArgs({ args: argv, options: { stores: { type: 'string' }, profiles: { type: 'string' }, products: { type: 'string' }, 'products-to': { type: 'string' } } });
+  if (values.stores === undefined && values.profiles === undefined && values.products === undefined) {
+    throw ssError('SS_ERR_CONFIG', 'load-reference needs --stores FILE, --profiles FILE and/or --products FILE', { field: 'stores' });
+  }
+  const productsTo = values['products-to'] ?? 'redis';
+  if (productsTo !== 'redis' && productsTo !== 'topic') throw ssError('SS_ERR_CONFIG', `--products-to must be redis or topic, got ${JSON.stringify(productsTo)}`, { field: 'products-to' });
   const { loadServiceConfig } = await import('./config.js');
-  const { RedisProfiles, RedisStores } = await import('./redis/reference.js');
-  const { readProfiles, readStores } = await import('./replay.js');
-  const redis = createClient({ url: loadServiceConfig().redisUrl });
+  const { readProducts, readProfiles, readStores } = await import('./replay.js');
+  // Read (and validate) every file before writing anything.
+  const stores = values.stores !== undefined ? await readStores(values.stores) : undefined;
+  const profiles = values.profiles !== undefined ? await readProfiles(values.profiles) : undefined;
+  const products = values.products !== undefined ? await readProducts(values.products) : undefined;
+  const svc = loadServiceConfig();
+  if (products !== undefined && productsTo === 'topic') {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const { loadTopicsConfig } = await import('./config.js');
+    const { prepareTopics } = await import('./kafka/topics.js');
+    const { produceProducts, productsTopic } = await import('./kafka/productsTopic.js');
+    const kafka = new Kafka({ clientId: 'scenestream-load-reference', brokers: svc.kafkaBrokers, logLevel: logLevel.NOTHING });
+    const topic = productsTopic(process.env['TOPICS_PREFIX'] ?? '');
+    await prepareTopics(kafka, [], [], loadTopicsConfig(), (level, msg) => console.error(`${level}: ${msg}`), [topic]);
+    await produceProducts(kafka, topic, products);
+    console.log(`${products.length} products written to ${topic} (running jobs with PRODUCTS_FROM=topic apply them at once)`);
+  }
+  if (stores === undefined && profiles === undefined && (products === undefined || productsTo === 'topic')) return 0;
+  const { createClient } = await import('@redis/client');
+  const { RedisProducts, RedisProfiles, RedisStores } = await import('./redis/reference.js');
+  const redis = createClient({ url: svc.redisUrl });
   await redis.connect();
   try {
-    if (values.stores !== undefined) {
-      const stores = await readStores(values.stores);
+    if (stores !== undefined) {
       await new RedisStores(redis).replaceAll(stores);
       console.log(`${stores.length} stores loaded (the whole catalogue; running jobs apply it within STORES_REFRESH_MS)`);
     }
-    if (values.profiles !== undefined) {
-      const profiles = await readProfiles(values.profiles);
+    if (profiles !== undefined) {
       const repo = new RedisProfiles(redis);
       for (const p of profiles) await repo.save(p);
       console.log(`${profiles.length} profiles loaded`);
+    }
+    if (products !== undefined && productsTo === 'redis') {
+      await new RedisProducts(redis).replaceAll(products);
+      console.log(`${products.length} products loaded (the whole catalogue; running jobs apply it within PRODUCTS_REFRESH_MS)`);
     }
   } finally {
     await redis.quit();
