@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isScenestreamError } from '../schemas/errors.js';
-import { DEFAULT_CAMPAIGN, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
+import { DEFAULT_CAMPAIGN, jsonErrorPosition, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
 import { DEFAULT_OFFER_TEMPLATES } from './offers.js';
 import { DEFAULT_PARAMS } from './params.js';
 import { RECOMMENDATION_DEFAULTS } from './recommendations.js';
@@ -156,6 +156,12 @@ describe('campaign validation', () => {
     expect(!r.ok && r.error.code).toBe('SS_ERR_CONFIG');
     expect(!r.ok && r.error.field).toBe('$');
     expect(!r.ok && r.error.message).toMatch(/campaign x\.json: not valid JSON/);
+    // Where it is, as a line and column of the file, whatever Node's message says.
+    const bad = parseCampaign('{\n  "name": "spring",\n  "decisions": { "capPerDay": 2, }\n}', 'c.json');
+    expect(!bad.ok && bad.error.message).toMatch(/campaign c\.json: not valid JSON at line 3, column 34: Expected/);
+    expect(!bad.ok && bad.error.message).not.toMatch(/position/);
+    expect(jsonErrorPosition('Unexpected end of JSON input', '{\n "a": [1,')).toEqual({ line: 2, column: 10 });
+    expect(jsonErrorPosition("Expected ',' or '}' after property value in JSON at position 9 (line 2 column 3)", 'ignored')).toEqual({ line: 2, column: 3 });
   });
 
   it('the digest follows the text: same text, same digest', () => {

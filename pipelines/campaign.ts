@@ -456,6 +456,22 @@ export function campaignError(source: string, problems: readonly ConfigProblem[]
   return ssError('SS_ERR_CONFIG', `campaign ${source}: ${n}:\n${list}`, first === undefined ? {} : { field: first.field });
 }
 
+/**
+ * Where a `JSON.parse` error points, as 1-based line and column: from the message's `(line L
+ * column C)` (Node 22 and later) or its `at position P` (Node 20), counted in `text`; the end of
+ * the text for an unexpected end.
+ */
+export function jsonErrorPosition(message: string, text: string): { line: number; column: number } | undefined {
+  const lc = /\(line (\d+) column (\d+)\)/.exec(message);
+  if (lc !== null) return { line: Number(lc[1]), column: Number(lc[2]) };
+  const p = /at position (\d+)/.exec(message);
+  const pos = p !== null ? Number(p[1]) : /Unexpected end of JSON input/.test(message) ? text.length : undefined;
+  if (pos === undefined) return undefined;
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return { line, column: pos - (before.lastIndexOf('\n') + 1) + 1 };
+}
+
 /** Parses a campaign from the text of its file. */
 export function parseCampaign(text: string, source = '<inline>'): Result<Campaign> {
   let json: unknown;
@@ -463,7 +479,9 @@ export function parseCampaign(text: string, source = '<inline>'): Result<Campaig
     json = JSON.parse(text);
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, error: ssError('SS_ERR_CONFIG', `campaign ${source}: not valid JSON: ${why}`, { field: '$', cause }) };
+    const at = jsonErrorPosition(why, text);
+    const where = at === undefined ? '' : ` at line ${at.line}, column ${at.column}`;
+    return { ok: false, error: ssError('SS_ERR_CONFIG', `campaign ${source}: not valid JSON${where}: ${why.replace(/ in JSON at position \d+.*$| \(line \d+ column \d+\)$/, '')}`, { field: '$', cause }) };
   }
   const r = validateCampaign(json, source, text);
   return r.ok ? { ok: true, value: r.campaign } : { ok: false, error: campaignError(source, r.problems) };
