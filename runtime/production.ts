@@ -268,6 +268,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
         redisRoundTrips: (n) => metrics.redisRoundTrips.inc(n),
         serviceDown: (s, e) => (s === 'delivery' ? undefined : deps.down(s, e)),
         serviceUp: (s) => (s === 'delivery' ? undefined : deps.up(s)),
+        attemptFailed: (operation, service) => metrics.operationFailures.inc({ operation, service }),
         consumerLag: (topic, partition, n) => metrics.consumerLag.set({ topic, partition: String(partition) }, n),
         inputGap: (topic, partition, n) => metrics.inputGapRecords.inc({ topic, partition: String(partition) }, n),
       },

@@ -144,6 +144,11 @@ export interface JobObserver {
   redisRoundTrips?(n: number): void;
   /** A call to a service failed (the job retries it with backoff). */
   serviceDown?(service: JobService, error: unknown): void;
+  /**
+   * An attempt at an operation failed and will be retried: `claim`, `prefetch`, `produce`,
+   * `deliver`, `checkpoint` or `rewrite` (a checkpoint rewritten whole), against `service`.
+   */
+  attemptFailed?(operation: string, service: JobService): void;
   /** A service answered again after failures (or the consumer joined its group). */
   serviceUp?(service: JobService): void;
   /** Records of an input partition after the batch just processed: the log end offset minus the next offset. */
@@ -830,6 +835,7 @@ export class KafkaJob {
         if (!this.running && attempt > 3) throw e;
         this.stats.retries++;
         this.opts.observer?.serviceDown?.(service, e);
+        this.opts.observer?.attemptFailed?.(what.split(' ')[0]!, service);
         if (attempt === 1) this.log('warn', `${what} failed, retrying with backoff (${initialMs}-${maxMs} ms): ${e instanceof Error ? e.message : String(e)}`);
         await new Promise((r) => setTimeout(r, delay));
         await heartbeat().catch(() => undefined);
