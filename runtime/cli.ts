@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
 import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
 import { DEFAULT_PARAMS } from '../pipelines/params.js';
+import { upliftStats } from '../pipelines/uplift.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from './simulateCli.js';
@@ -109,15 +110,30 @@ export function formatOffer(o: Offer, timeZone: string): string {
   return `${localStamp(o.ts, timeZone)}  offer ${o.channel.padEnd(8)} ${o.customerId}${where}  "${o.title}" (${o.discountPct}% off, ${o.scene})`;
 }
 
-/** The per-scene table printed at the end of a run. */
+/** Decisions per arm below which the end-of-run table prints "not enough data" rather than an uplift. */
+export const MIN_DECISIONS_PER_ARM = 30;
+
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+const pp = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+
+/**
+ * The per-scene table printed at the end of a run: triggers, sends and suppressions, then the
+ * conversion rates of the sent and holdout groups with their sizes, and the uplift in percentage
+ * points with its 95 % interval (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not
+ * enough data" while either group has fewer than {@link MIN_DECISIONS_PER_ARM} decisions.
+ */
 export function formatSummary(s: Summary): string {
   const rows = SCENES.map((scene) => {
     const x = s.scenes[scene];
     const sup = x.suppressed;
     const a = x.attribution;
-    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}   ${(a.uplift * 100).toFixed(1).padStart(6)} pp`;
+    const u = upliftStats({ decisions: a.sent, converted: a.sentConverted, revenue: 0 }, { decisions: a.holdout, converted: a.holdoutConverted, revenue: 0 }, 0, MIN_DECISIONS_PER_ARM);
+    const rates = `${pct(u.treatedRate).padStart(7)} of ${String(a.sent).padEnd(5)}${pct(u.holdoutRate).padStart(7)} of ${String(a.holdout).padEnd(5)}`;
+    const uplift = u.enoughData ? `${pp(u.upliftPp!)} pp [${pp(u.upliftPpLow!)}, ${pp(u.upliftPpHigh!)}]` : `not enough data (< ${MIN_DECISIONS_PER_ARM} per group)`;
+    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
   });
-  return [`${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}   uplift`, ...rows].join('\n');
+  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
+  return [head, ...rows].join('\n');
 }
 
 function count(flag: string, v: string | undefined, min = 1): number | undefined {
