@@ -212,6 +212,7 @@ async function run(argv: string[]): Promise<number> {
     metrics,
     onOutput: (sink, v) => {
       retail.observe(sink, v);
+      if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);
     },

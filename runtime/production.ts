@@ -13,7 +13,7 @@ import { Dependencies, errorText, redactUrl } from './dependencies.js';
 import { startServer } from './http/server.js';
 import { KafkaJob } from './kafka/job.js';
 import { kafkaLogCreator } from './kafka/logging.js';
-import { feedScreens } from './kafka/screensFeed.js';
+import { feedScreenOffers, feedScreens } from './kafka/screensFeed.js';
 import { broadcast, readWholeTopic, type Broadcast } from './kafka/broadcast.js';
 import { followProducts, productsTopic } from './kafka/productsTopic.js';
 import { prepareTopics } from './kafka/topics.js';
@@ -300,6 +300,9 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const screens = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));
     if (screens === interrupted) return 0;
     cleanups.push(() => screens.stop());
+    const screenOffers = await unlessStopped(feedScreenOffers({ kafka, topic: base.sinks[RETAIL_SINKS.offers]!.topic, hub, group: `${base.name}-screen-offers`, log }));
+    if (screenOffers === interrupted) return 0;
+    cleanups.push(() => screenOffers.stop());
     const attributed = await unlessStopped(
       broadcast({ kafka, topic: base.sinks[RETAIL_SINKS.attribution]!.topic, schema: 'AttributionEvent', group: `${base.name}-attribution`, log, onValue: (e, p) => void attribution.add(e, p) }),
     );
