@@ -1,7 +1,7 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import type { BasketMember, BoughtTogether, BoughtTogetherChange, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
 
 /** `boughtTogether(X)` lists at most this many items (SCENES.md §5). */
 export const BOUGHT_TOGETHER_TOP = 10;
@@ -28,6 +28,8 @@ export interface ProductInBasket {
   readonly productId: string;
   /** The whole basket, sorted and shared by all its members (one array per transaction, not one per pair). */
   readonly basket: readonly string[];
+  /** The transaction's ts. */
+  readonly ts: number;
 }
 
 /**
@@ -240,7 +242,7 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
         const basket = basketOf(e);
         if (basket.length < 2) return [];
         for (let i = 0; i < basket.length; i++) basket[i] = intern(basket[i]!);
-        return basket.map((productId) => ({ productId, basket }));
+        return basket.map((productId) => ({ productId, basket, ts: e.ts }));
       },
       { name: `${stepId}.baskets` },
     )
@@ -261,7 +263,6 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
  */
 function countPairs(stepId: string, members: KeyedStream<ProductInBasket | BasketMember>, index: BoughtTogetherIndex, order: 'event-time' | 'arrival'): KeyedStream<BoughtTogether> {
   return members.process<BoughtTogether>(stepId, (state) => {
-    const buffer = order === 'event-time' ? eventTimeBuffer<ProductInBasket & { readonly ts: number }>(state) : undefined;
     const counts = state.value<Map<string, number>>('counts');
     const tops = state.value<BoughtTogetherItem[]>('top');
     const history = state.value<TopChange[]>('history');
@@ -320,17 +321,15 @@ function countPairs(stepId: string, members: KeyedStream<ProductInBasket | Baske
           apply(m, latest, ctx);
           return;
         }
-        const e = { productId: m.productId, basket: m.basket, ts: ctx.ts };
-        if (!buffer!.hold(e, ctx)) apply(m, ctx.ts, ctx);
+        apply(m, ctx.ts, ctx);
       },
-      onEventTimer(ts, _tag, ctx) {
-        if (buffer === undefined) return;
-        for (const e of buffer.release(ctx.key, ts)) apply(e, e.ts, ctx);
+      onElements(ms, ctx) {
+        for (const m of ms) apply(m, ctx.ts, ctx);
         const h = history.get(ctx.key);
         if (h !== undefined && h.at(-1)!.ts <= index.horizon) history.delete(ctx.key);
       },
     };
-  });
+  }, order === 'event-time' ? { order: eventTimeOrder<ProductInBasket | BasketMember>() } : {});
 }
 
 /**

@@ -1,9 +1,9 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import { ssError } from '../schemas/errors.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import type { RetailDeps } from './deps.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
@@ -33,7 +33,7 @@ const CLEANUP_TAG = 'cleanup';
 const isCategoryClick = (e: ClickEvent): e is CategoryClick => e.category !== null && (e.type === 'product_view' || e.type === 'add_to_cart');
 
 /** Evidence first: an add_to_cart at the same ts as a view is in `[t_k, t]` whichever came first. */
-const rank = (e: CategoryClick): number => (e.type === 'add_to_cart' ? 0 : 1);
+const rank = (e: ClickEvent): number => (e.type === 'add_to_cart' ? 0 : 1);
 
 function checkParams(stepId: string, p: BrowseAbandonmentParams): void {
   if (!(Number.isInteger(p.views) && p.views >= 1)) throw ssError('SS_ERR_GRAPH_INVALID', `views must be an integer >= 1, got ${p.views}`, { stepId });
@@ -90,7 +90,6 @@ export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: 
   };
 
   return clicks.process<Trigger>(stepId, (state) => {
-    const buffer = eventTimeBuffer<CategoryClick>(state, 'pending', rank);
     const categories = state.map<CategoryState>('categories');
     const cleanupAt = state.value<number>('cleanupAt');
 
@@ -136,11 +135,10 @@ export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: 
 
     return {
       onElement(e, ctx) {
-        if (isCategoryClick(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, current(), ctx);
+        if (isCategoryClick(e)) apply(ctx.key, e, current(), ctx);
       },
       onEventTimer(ts, tag, ctx) {
         const p = current();
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
         cleanupAt.delete(ctx.key);
         const all = categories.entries(ctx.key);
@@ -153,7 +151,7 @@ export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: 
         if (categories.entries(ctx.key) !== undefined) scheduleCleanup(ctx.key, ts + p.windowMs + p.cooldownMs, ctx);
       },
     };
-  });
+  }, { order: eventTimeOrder<E>({ rank, holds: isCategoryClick }) });
 }
 
 /** The scene's input from the retail sources: product views and add_to_cart clicks with a category, by customer. */

@@ -1,9 +1,9 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import { ssError } from '../schemas/errors.js';
 import type { KeyedStream } from '../stream/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, ClickEvent, RecommendationItem, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { buildBoughtTogether, BoughtTogetherIndex, type BoughtTogetherLookup } from './boughtTogether.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, type Live } from './live.js';
 import { isKnownCustomer, isPurchase, type KnownPosEvent, type RetailSources } from './sources.js';
 
@@ -316,8 +316,6 @@ export function recommend(
   const retentionMs = current().retentionMs;
   index.addReader();
   return events.process<RecommendationUpdate>(stepId, (state) => {
-    // Evidence (clicks, tills) before triggers at equal ts.
-    const buffer = eventTimeBuffer<RecommendationInput>(state, 'pending', (e) => (isTrigger(e) ? 1 : 0));
     const customers = state.value<CustomerState>('customers', { ttlMs: retentionMs });
 
     const load = (key: string): CustomerState => {
@@ -422,13 +420,14 @@ export function recommend(
 
     return {
       onElement(e, ctx) {
-        if (!buffer.hold(e, ctx)) run(ctx.key, [e], ctx);
+        run(ctx.key, [e], ctx);
       },
-      onEventTimer(ts, _tag, ctx) {
-        run(ctx.key, buffer.release(ctx.key, ts), ctx);
+      onElements(list, ctx) {
+        run(ctx.key, list, ctx);
       },
     };
-  });
+  // Evidence (clicks, tills) before triggers at equal ts.
+  }, { order: eventTimeOrder<RecommendationInput>({ rank: (e) => (isTrigger(e) ? 1 : 0) }) });
 }
 
 /**
