@@ -376,7 +376,7 @@ export function countRepartitionedBaskets(stepId: string, members: KeyedStream<B
  * the same object compare at once, while ids decoded afresh from each event compare character by
  * character (twice as slow on Online Retail). A cache, not state: it only changes speed.
  */
-function interner(max = 1_000_000): (s: string) => string {
+export function interner(max = 1_000_000): (s: string) => string {
   const seen = new Map<string, string>();
   return (s) => {
     const c = seen.get(s);
