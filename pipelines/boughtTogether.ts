@@ -2,6 +2,7 @@ import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import type { BasketMember, BoughtTogether, BoughtTogetherChange, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
+import { interner } from './interner.js';
 
 /** `boughtTogether(X)` lists at most this many items (SCENES.md §5). */
 export const BOUGHT_TOGETHER_TOP = 10;
@@ -369,22 +370,6 @@ export function numberBaskets(stepId: string, pos: Stream<PosEvent>, origin: num
  */
 export function countRepartitionedBaskets(stepId: string, members: KeyedStream<BasketMember>, index: BoughtTogetherIndex = new BoughtTogetherIndex()): KeyedStream<BoughtTogetherChange> {
   return countPairs(stepId, members, index, 'arrival').mapValues((b, ts): BoughtTogetherChange => ({ productId: b.productId, ts, items: b.items }), { name: `${stepId}.changes` });
-}
-
-/**
- * One string object per productId. Pair counting compares ids millions of times; equal ids that are
- * the same object compare at once, while ids decoded afresh from each event compare character by
- * character (twice as slow on Online Retail). A cache, not state: it only changes speed.
- */
-export function interner(max = 1_000_000): (s: string) => string {
-  const seen = new Map<string, string>();
-  return (s) => {
-    const c = seen.get(s);
-    if (c !== undefined) return c;
-    if (seen.size >= max) seen.clear();
-    seen.set(s, s);
-    return s;
-  };
 }
 
 /** Graph names of the global (Kafka-mode) bought-together: the runtime maps them to topics. */

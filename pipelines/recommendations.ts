@@ -3,7 +3,8 @@ import type { ProcessContext } from '../operators/keyedProcess.js';
 import { ssError } from '../schemas/errors.js';
 import type { KeyedStream } from '../stream/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, ClickEvent, RecommendationItem, RecommendationUpdate, Trigger } from '../schemas/index.js';
-import { buildBoughtTogether, BoughtTogetherIndex, interner, type BoughtTogetherLookup } from './boughtTogether.js';
+import { buildBoughtTogether, BoughtTogetherIndex, type BoughtTogetherLookup } from './boughtTogether.js';
+import { interner } from './interner.js';
 import { liveParams, type Live } from './live.js';
 import { isKnownCustomer, isPurchase, type KnownPosEvent, type RetailSources } from './sources.js';
 
@@ -58,20 +59,21 @@ const SLOTS = 4;
 /**
  * A customer's state, compact: one object, seven arrays of numbers and interned product ids, owned
  * by the step and changed in place (half of the retail graph's heap per customer was this history
- * as one object per product, with its own key and up to three timestamps).
+ * as one object per product, with its own key and up to three timestamps). An array that grows is
+ * replaced by one of its exact size (`concat`): `push` reserves room for 16 more.
  */
 interface CustomerState {
   /** Recent interest: at most `maxHistory` products (any order). */
-  readonly ids: string[];
+  ids: string[];
   /** `SLOTS` numbers per product of `ids` (`VIEWED`, `CARTED`, `BOUGHT`: latest ts, -Infinity for never; `IN_CART`: 1 or 0). */
-  readonly at: number[];
+  at: number[];
   /** Bought products (at most `maxBought`) and the latest purchase ts of each. */
-  readonly boughtIds: string[];
-  readonly boughtAt: number[];
+  boughtIds: string[];
+  boughtAt: number[];
   /** The last customer-level list emitted (empty before the first): products, scores, and the product each is bought together with. */
-  readonly lastIds: string[];
-  readonly lastScores: number[];
-  readonly lastFrom: string[];
+  lastIds: string[];
+  lastScores: number[];
+  lastFrom: string[];
 }
 
 /** The state as versions before the compact one checkpointed it: read once, then written compact. */
@@ -82,24 +84,22 @@ interface ObjectCustomerState {
 }
 
 const BOUGHT_TOGETHER_WITH = 'bought together with ';
+/** The numbers of a product new to the history. */
+const NEW_INTEREST: readonly number[] = [-Infinity, -Infinity, -Infinity, 0];
 
 function compactState(s: ObjectCustomerState | undefined, intern: (id: string) => string): CustomerState {
-  const c: CustomerState = { ids: [], at: [], boughtIds: [], boughtAt: [], lastIds: [], lastScores: [], lastFrom: [] };
-  if (s === undefined) return c;
-  for (const [p, i] of Object.entries(s.h)) {
-    c.ids.push(intern(p));
-    c.at.push(i.v ?? -Infinity, i.c ?? -Infinity, i.b ?? -Infinity, i.cart === true ? 1 : 0);
-  }
-  for (const [p, ts] of Object.entries(s.bought)) {
-    c.boughtIds.push(intern(p));
-    c.boughtAt.push(ts);
-  }
-  for (const item of s.last) {
-    c.lastIds.push(item.productId);
-    c.lastScores.push(item.score);
-    c.lastFrom.push(item.reason.slice(BOUGHT_TOGETHER_WITH.length));
-  }
-  return c;
+  if (s === undefined) return { ids: [], at: [], boughtIds: [], boughtAt: [], lastIds: [], lastScores: [], lastFrom: [] };
+  const h = Object.entries(s.h);
+  const bought = Object.entries(s.bought);
+  return {
+    ids: h.map(([p]) => intern(p)),
+    at: h.flatMap(([, i]) => [i.v ?? -Infinity, i.c ?? -Infinity, i.b ?? -Infinity, i.cart === true ? 1 : 0]),
+    boughtIds: bought.map(([p]) => intern(p)),
+    boughtAt: bought.map(([, ts]) => ts),
+    lastIds: s.last.map((i) => i.productId),
+    lastScores: s.last.map((i) => i.score),
+    lastFrom: s.last.map((i) => i.reason.slice(BOUGHT_TOGETHER_WITH.length)),
+  };
 }
 
 /** The latest ts of any kind of history product `i`. */
@@ -414,18 +414,19 @@ export function recommend(
       let i = s.ids.indexOf(productId);
       if (i < 0) {
         i = s.ids.length;
-        s.ids.push(intern(productId));
-        s.at.push(-Infinity, -Infinity, -Infinity, 0);
+        s.ids = s.ids.concat(intern(productId));
+        s.at = s.at.concat(NEW_INTEREST);
       }
       return i * SLOTS;
     };
 
     const buy = (s: CustomerState, productId: string, ts: number): void => {
-      s.at[interest(s, productId) + BOUGHT] = ts;
+      const o = interest(s, productId); // first: it may replace s.at
+      s.at[o + BOUGHT] = ts;
       const j = s.boughtIds.indexOf(productId);
       if (j < 0) {
-        s.boughtIds.push(intern(productId));
-        s.boughtAt.push(ts);
+        s.boughtIds = s.boughtIds.concat(intern(productId));
+        s.boughtAt = s.boughtAt.concat(ts);
       } else s.boughtAt[j] = Math.max(s.boughtAt[j]!, ts);
     };
 
@@ -444,7 +445,10 @@ export function recommend(
       const p = e.productId;
       switch (e.type) {
         case 'product_view':
-          if (p !== null) s.at[interest(s, p) + VIEWED] = e.ts;
+          if (p !== null) {
+            const o = interest(s, p); // first: it may replace s.at
+            s.at[o + VIEWED] = e.ts;
+          }
           break;
         case 'add_to_cart':
           if (p !== null) {
@@ -476,12 +480,9 @@ export function recommend(
       const isBought = Array.isArray(bought) ? (y: string) => bought.includes(y) : (y: string) => bought.has(y);
       const top = topCandidates(s.ids, s.at, isBought, (x) => index.topAsOf(x, ts), params);
       if (!sameAsLast(top, s)) {
-        s.lastIds.length = s.lastScores.length = s.lastFrom.length = 0;
-        for (const c of top) {
-          s.lastIds.push(c.productId);
-          s.lastScores.push(c.score);
-          s.lastFrom.push(c.from);
-        }
+        s.lastIds = top.map((c) => c.productId);
+        s.lastScores = top.map((c) => c.score);
+        s.lastFrom = top.map((c) => c.from);
         ctx.emit({ customerId: key, storeId: null, ts, items: lastItems(s) }, ts);
       }
       customers.set(key, s);
