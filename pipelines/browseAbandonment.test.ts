@@ -113,7 +113,7 @@ describe('browse abandonment (SCENES §3.2)', () => {
       return body.state.tables[`browse_abandonment/${tag}`] ?? [];
     };
     const categoryViews = () =>
-      rows('categories').map(([key, v]) => [key, [...(v as Map<string, { views: unknown[] }>)].map(([c, st]) => [c, st.views.length])]);
+      rows('categories').map(([key, v]) => [key, [...(v as Map<string, { viewTs: unknown[] }>)].map(([c, st]) => [c, st.viewTs.length])]);
     // nine views applied (the tenth waits for the watermark), all within W: only the newest k are kept
     expect(categoryViews()).toEqual([['u', [['shoes', 3]]]]);
     expect(rows('cleanupAt')).toHaveLength(1);
