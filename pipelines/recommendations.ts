@@ -62,7 +62,7 @@ const SLOTS = 4;
  * as one object per product, with its own key and up to three timestamps). An array that grows is
  * replaced by one of its exact size (`concat`): `push` reserves room for 16 more.
  */
-interface CustomerState {
+export interface CustomerState {
   /** Recent interest: at most `maxHistory` products (any order). */
   ids: string[];
   /** `SLOTS` numbers per product of `ids` (`VIEWED`, `CARTED`, `BOUGHT`: latest ts, -Infinity for never; `IN_CART`: 1 or 0). */
