@@ -89,7 +89,6 @@ const NOT_LIVE: Readonly<Record<string, { readonly kind: 'kafka-mode only' | 'wh
 
 /** Metrics registered in runtime/metrics.ts that no panel shows, and why. */
 const UNSHOWN: Readonly<Record<string, string>> = {
-  scenestream_step_counter_total: 'fed only by Metrics.recordExecutorStats, which neither the main job nor Kafka mode calls yet',
   scenestream_dependency_up: 'production mode only (this live test scrapes the embedded job); its panel and alert belong to the SRE work of issue 15',
   scenestream_dependency_failures_total: 'production mode only, as scenestream_dependency_up',
   scenestream_consumer_lag_records: 'production mode only, as scenestream_dependency_up',

@@ -19,6 +19,7 @@ import { generateWorld } from '../simulator/world.js';
 import { catalogueProducts } from '../simulator/catalogue.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { ScreenHub } from './channels/screens.js';
+import type { Executor } from '../engine/executor.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
 import { startServer } from './http/server.js';
@@ -195,7 +196,10 @@ async function run(argv: string[]): Promise<number> {
   const zones = new Map(world.profiles.map((p) => [p.customerId, p.timezone]));
   const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
-  const server = await startServer({ metrics, screens: hub });
+  // Per-step counters (records, late records, timers...) copied from the executor at each scrape;
+  // outputs are counted as they are delivered (below), not again here.
+  let executor: Executor | undefined;
+  const server = await startServer({ metrics, screens: hub, beforeScrape: () => executor !== undefined && metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false }) });
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   console.log(
@@ -205,6 +209,9 @@ async function run(argv: string[]): Promise<number> {
   const result = await runEmbedded({
     world,
     products,
+    onWorld: (_world, exec) => {
+      executor = exec;
+    },
     ...(days !== undefined ? { days } : {}),
     speed,
     campaign: campaign.source,

@@ -117,13 +117,15 @@ export class Metrics {
    * (a total that went down, after a restore, counts from zero again):
    *
    * - every counter goes to `scenestream_step_counter_total{pipeline, step, counter}`;
-   * - `records` of a sink to `scenestream_outputs_total{sink}`;
+   * - `records` of a sink to `scenestream_outputs_total{sink}` (unless `sinkOutputs: false`, for a
+   *   host that counts its outputs itself as it delivers them);
    * - `late_records` of any step to `scenestream_late_records_total{step}`.
    *
    * Dead letters are not copied: the executor's totals have no error code, so count them with
    * {@link countDeadLetter} from `onDeadLetter` instead.
    */
-  recordExecutorStats(executor: ExecutorStatsSource, pipeline = 'retail'): void {
+  recordExecutorStats(executor: ExecutorStatsSource, pipeline = 'retail', o: { readonly sinkOutputs?: boolean } = {}): void {
+    const sinkOutputs = o.sinkOutputs ?? true;
     let last = this.copied.get(executor);
     if (last === undefined) {
       last = new Map();
@@ -138,7 +140,7 @@ export class Metrics {
         last.set(id, total);
         if (delta <= 0) continue;
         this.stepCounters.inc({ pipeline, step, counter }, delta);
-        if (counter === 'records' && roles.get(step) === 'sink') this.outputs.inc({ sink: step }, delta);
+        if (sinkOutputs && counter === 'records' && roles.get(step) === 'sink') this.outputs.inc({ sink: step }, delta);
         if (counter === 'late_records') this.lateRecords.inc({ step }, delta);
       }
     }
