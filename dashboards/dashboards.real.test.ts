@@ -93,6 +93,7 @@ const UNSHOWN: Readonly<Record<string, string>> = {
   scenestream_dependency_failures_total: 'production mode only, as scenestream_dependency_up',
   scenestream_consumer_lag_records: 'production mode only, as scenestream_dependency_up',
   scenestream_input_gap_records_total: 'production mode only, as scenestream_dependency_up',
+  scenestream_event_time_behind_seconds: 'production mode only (wall time minus watermark; the embedded job runs on a simulated clock)',
   scenestream_operation_failures_total: 'production mode only; dashboards/alerts.yml alerts on its checkpoint failures (ScenestreamCheckpointFailing)',
 };
 

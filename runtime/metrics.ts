@@ -68,6 +68,8 @@ export class Metrics {
   /** Records of an input partition not yet consumed (the log end minus the next offset), after each batch. */
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly inputGapRecords: Counter<'topic' | 'partition'>;
+  /** Wall time minus a source's watermark, production mode. */
+  readonly eventTimeBehind: Gauge<'source'>;
   /** Failed attempts of the Kafka job's operations (retried), by operation and service. */
   readonly operationFailures: Counter<'operation' | 'service'>;
 
@@ -91,7 +93,13 @@ export class Metrics {
     this.offersDelivered = new Counter({ name: 'scenestream_offers_delivered_total', help: 'Offers a delivery channel handed over (the webhook of production mode: 2xx), by that channel.', labelNames: ['channel'], registers });
     this.offersDuplicate = new Counter({ name: 'scenestream_offers_duplicate_total', help: 'Offers not delivered again: already delivered (same offer id).', labelNames: ['channel'], registers });
     this.offerDeliveryFailures = new Counter({ name: 'scenestream_offer_delivery_failures_total', help: 'Offers given up on after retries (SS_ERR_SINK_FAILED).', labelNames: ['channel'], registers });
-    this.watermarkLag = new Gauge({ name: 'scenestream_watermark_lag_seconds', help: 'Processing time minus the watermark, per source.', labelNames: ['source'], registers });
+    this.watermarkLag = new Gauge({
+      name: 'scenestream_watermark_lag_seconds',
+      help: "How far a source's watermark trails the input's own progress: the latest event time read minus the watermark (the out-of-orderness bound plus what holds it back). In the embedded job, the simulated clock minus the watermark.",
+      labelNames: ['source'],
+      registers,
+    });
+    this.eventTimeBehind = new Gauge({ name: 'scenestream_event_time_behind_seconds', help: "Wall time minus a source's watermark (production mode): how old the event time being completed is; large for historical input by design.", labelNames: ['source'], registers });
     this.checkpointDuration = new Histogram({ name: 'scenestream_checkpoint_duration_seconds', help: 'Time to write a checkpoint.', buckets: CHECKPOINT_BUCKETS, registers });
     this.eventToOutput = new Histogram({ name: 'scenestream_event_to_output_seconds', help: 'From an input event to the output it caused.', buckets: LATENCY_BUCKETS, registers });
     this.redisRoundTrips = new Counter({ name: 'scenestream_redis_round_trips_total', help: 'Round trips to Redis (a pipeline of commands counts once).', registers });

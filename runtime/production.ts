@@ -263,6 +263,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       observer: {
         eventsIn: (source, n) => (source === GLOBAL_BOUGHT_TOGETHER.members ? undefined : metrics.eventsIn.inc({ source }, n)),
         watermarkLagSeconds: (source, s) => metrics.watermarkLag.set({ source }, s),
+        eventTimeBehindSeconds: (source, s) => metrics.eventTimeBehind.set({ source }, s),
         outputLatencySeconds: (s) => metrics.eventToOutput.observe(s),
         checkpointSeconds: (s) => metrics.checkpointDuration.observe(s),
         redisRoundTrips: (n) => metrics.redisRoundTrips.inc(n),
