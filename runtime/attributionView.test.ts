@@ -34,8 +34,10 @@ describe('AttributionView', () => {
     const b = new Metrics({ processMetrics: false });
     view.exportTo(a, [0, 2]);
     view.exportTo(b, [1]);
-    const value = async (m: Metrics, group: string, measure: string) =>
-      (await m.attribution.get()).values.find((v) => v.labels.scene === 'cart_abandonment' && v.labels.group === group && v.labels.measure === measure)?.value ?? NaN;
+    const value = async (m: Metrics, group: string, measure: 'decisions' | 'converted' | 'revenue') => {
+      const gauge = { decisions: m.attributionDecisions, converted: m.attributionConversions, revenue: m.attributionRevenue }[measure];
+      return (await gauge.get()).values.find((v) => v.labels.scene === 'cart_abandonment' && v.labels.group === group)?.value ?? NaN;
+    };
     expect((await value(a, 'sent', 'decisions')) + (await value(b, 'sent', 'decisions'))).toBe(3);
     expect((await value(a, 'holdout', 'converted')) + (await value(b, 'holdout', 'converted'))).toBe(1);
     expect((await value(a, 'sent', 'revenue')) + (await value(b, 'sent', 'revenue'))).toBe(17);

@@ -11,7 +11,7 @@ import { setAttribution } from './retailMetrics.js';
  * - {@link totals} of all partitions is the job-wide figure (`GET /attribution`), what a replay of
  *   the same input reports for the windows closed so far.
  * - {@link exportTo} sets the metrics of the partitions this instance owns, so that summing
- *   `scenestream_attribution` over instances (as the marketing dashboard does) counts every
+ *   `scenestream_attribution_*` over instances (as the marketing dashboard does) counts every
  *   partition once.
  *
  * Memory: the ids of the decisions seen (for deduplication), as many as the topic holds.
@@ -40,7 +40,7 @@ export class AttributionView {
     return out;
   }
 
-  /** Sets `scenestream_attribution` to the totals of `partitions` (those this instance owns). */
+  /** Sets the `scenestream_attribution_*` gauges to the totals of `partitions` (those this instance owns). */
   exportTo(metrics: Metrics, partitions: Iterable<number>): void {
     for (const [scene, t] of Object.entries(this.totals(partitions))) setAttribution(metrics, scene, t);
   }

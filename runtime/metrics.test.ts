@@ -46,12 +46,14 @@ describe('Metrics', () => {
       'scenestream_event_to_output_seconds',
       'scenestream_redis_round_trips_total',
       'scenestream_campaign_reloads_total',
-      'scenestream_attribution',
+      'scenestream_attribution_decisions',
+      'scenestream_attribution_conversions',
+      'scenestream_attribution_revenue',
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     expect(text).toContain('# TYPE scenestream_event_to_output_seconds histogram');
-    expect(text).toContain('# TYPE scenestream_attribution gauge');
+    expect(text).toContain('# TYPE scenestream_attribution_revenue gauge');
     expect(text).toContain('process_cpu_user_seconds_total');
     // Two instances do not collide (each has its own registry).
     const other = new Metrics({ processMetrics: false });

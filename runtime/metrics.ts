@@ -56,7 +56,12 @@ export class Metrics {
   readonly redisRoundTrips: Counter<never>;
   readonly campaignReloads: Counter<'result'>;
   /** Attribution per scene (SCENES.md §6): group `sent`/`holdout`, measure `decisions`/`converted`/`revenue`/`uplift`. */
-  readonly attribution: Gauge<'scene' | 'group' | 'measure'>;
+  /** Decisions whose attribution window closed, per scene and group (sent, holdout). */
+  readonly attributionDecisions: Gauge<'scene' | 'group'>;
+  /** Of those, the decisions that converted. */
+  readonly attributionConversions: Gauge<'scene' | 'group'>;
+  /** Revenue of their converting purchases, in the prices' currency. */
+  readonly attributionRevenue: Gauge<'scene' | 'group'>;
   /** Open server-sent-event connections of in-store screens. */
   readonly screenConnections: Gauge<never>;
   /** Every counter of every step of an executor, as the executor names them. */
@@ -104,7 +109,10 @@ export class Metrics {
     this.eventToOutput = new Histogram({ name: 'scenestream_event_to_output_seconds', help: 'From an input event to the output it caused.', buckets: LATENCY_BUCKETS, registers });
     this.redisRoundTrips = new Counter({ name: 'scenestream_redis_round_trips_total', help: 'Round trips to Redis (a pipeline of commands counts once).', registers });
     this.campaignReloads = new Counter({ name: 'scenestream_campaign_reloads_total', help: 'Campaign file reloads by result (applied, unchanged, error).', labelNames: ['result'], registers });
-    this.attribution = new Gauge({ name: 'scenestream_attribution', help: 'Attribution per scene against the holdout group.', labelNames: ['scene', 'group', 'measure'], registers });
+    // Counts and revenue under their own names; rates and uplift are computed in PromQL (the dashboards).
+    this.attributionDecisions = new Gauge({ name: 'scenestream_attribution_decisions', help: 'Decisions whose attribution window closed, by scene and group (sent, holdout).', labelNames: ['scene', 'group'], registers });
+    this.attributionConversions = new Gauge({ name: 'scenestream_attribution_conversions', help: 'Decisions that converted within the attribution window, by scene and group.', labelNames: ['scene', 'group'], registers });
+    this.attributionRevenue = new Gauge({ name: 'scenestream_attribution_revenue', help: "Revenue of converting purchases (in the input prices' currency), by scene and group.", labelNames: ['scene', 'group'], registers });
     this.screenConnections = new Gauge({ name: 'scenestream_screen_connections', help: 'Open server-sent-event connections of in-store screens.', registers });
     this.stepCounters = new Counter({ name: 'scenestream_step_counter_total', help: "Executors' per-step counters, as named by the executor.", labelNames: ['pipeline', 'step', 'counter'], registers });
     this.dependencyUp = new Gauge({ name: 'scenestream_dependency_up', help: 'Whether a service the instance depends on answers (1) or not (0).', labelNames: ['dependency'], registers });

@@ -40,14 +40,14 @@ export class RetailMetrics {
   }
 }
 
-/** `scenestream_attribution` of one scene from its totals. */
+/** The attribution metrics of one scene from its totals: decisions, conversions and revenue per group. */
 export function setAttribution(m: Metrics, scene: string, t: SceneAttributionTotals): void {
-  const set = (group: string, measure: string, v: number) => m.attribution.set({ scene, group, measure }, v);
-  set('sent', 'decisions', t.sent);
-  set('sent', 'converted', t.sentConverted);
-  set('sent', 'revenue', t.sentRevenue);
-  set('holdout', 'decisions', t.holdout);
-  set('holdout', 'converted', t.holdoutConverted);
-  set('holdout', 'revenue', t.holdoutRevenue);
-  set('all', 'uplift', t.uplift);
+  for (const [group, decisions, conversions, revenue] of [
+    ['sent', t.sent, t.sentConverted, t.sentRevenue],
+    ['holdout', t.holdout, t.holdoutConverted, t.holdoutRevenue],
+  ] as const) {
+    m.attributionDecisions.set({ scene, group }, decisions);
+    m.attributionConversions.set({ scene, group }, conversions);
+    m.attributionRevenue.set({ scene, group }, revenue);
+  }
 }
