@@ -103,7 +103,7 @@ export interface ProfileState {
   p: number[];
   /** Latest purchase seen in the events (-1: none). */
   lp: number;
-  /** Categories and their interest scores as of `ct`, at most `maxCategories`. */
+  /** Categories and their interest scores as of `ct` (-1: none yet), at most `maxCategories`. */
   cat: Array<[string, number]>;
   ct: number;
   /** Open cart: product, quantity; and the ts of the last add_to_cart (-1: none). */
@@ -111,8 +111,11 @@ export interface ProfileState {
   la: number;
   /** Cart-abandonment T when the last add_to_cart was applied (its deadline is la + T). */
   lt: number;
+  /** Last store and channel, each with the ts it was seen at (the latest wins; equal ts: the greater name). */
   store: string | null;
+  sts: number;
   ch: string | null;
+  cts: number;
   /** Last trigger ts per scene, in SCENES order (-1: none). */
   tr: number[];
   /** The reference profile's lastPurchaseTs as of the last record (-1: none). */
@@ -121,7 +124,7 @@ export interface ProfileState {
   tier: number;
   cs: number;
   known: number;
-  /** Event time the state is current at. */
+  /** Event time the state is current at (every time here is >= 0; -1 means none). */
   t: number;
 }
 
@@ -140,7 +143,7 @@ function checkParams(stepId: string, p: ProfileParams): void {
 }
 
 function emptyState(): ProfileState {
-  return { p: [], lp: -1, cat: [], ct: -Infinity, cart: [], la: -1, lt: 0, store: null, ch: null, tr: SCENES.map(() => -1), rl: -1, tier: 0, cs: 0, known: 0, t: -Infinity };
+  return { p: [], lp: -1, cat: [], ct: -1, cart: [], la: -1, lt: 0, store: null, sts: -1, ch: null, cts: -1, tr: SCENES.map(() => -1), rl: -1, tier: 0, cs: 0, known: 0, t: -1 };
 }
 
 /** Revenue of a purchase: a checkout's price x quantity (null quantity 1, null price 0); a till's items of quantity > 0. */
@@ -171,7 +174,7 @@ function addPurchase(s: ProfileState, ts: number, revenue: number, maxPurchases:
 function addInterest(s: ProfileState, category: string, weight: number, ts: number, p: ProfileParams): void {
   if (weight <= 0) return;
   if (ts >= s.ct) {
-    const f = Number.isFinite(s.ct) ? 2 ** (-(ts - s.ct) / p.interestHalfLifeMs) : 1;
+    const f = s.ct >= 0 ? 2 ** (-(ts - s.ct) / p.interestHalfLifeMs) : 1;
     for (const c of s.cat) c[1] *= f;
     s.ct = ts;
   } else weight *= 2 ** (-(s.ct - ts) / p.interestHalfLifeMs); // late: counts as decayed to ct
@@ -195,6 +198,18 @@ function cartRemove(s: ProfileState, productId: string, qty: number): void {
   if (c === undefined) return;
   c[1] -= qty;
   s.cart = s.cart.filter((x) => x[1] > 0);
+}
+
+/**
+ * Last store and channel by event time, not by the order applied: a trigger applied late (a
+ * scene's output reaches this step in whatever order its watermark lets it) changes nothing that
+ * a later record set.
+ */
+function setStore(s: ProfileState, storeId: string, ts: number): void {
+  if (ts > s.sts || (ts === s.sts && s.store !== null && storeId > s.store)) [s.store, s.sts] = [storeId, ts];
+}
+function setChannel(s: ProfileState, channel: string, ts: number): void {
+  if (ts > s.cts || (ts === s.cts && s.ch !== null && channel > s.ch)) [s.ch, s.cts] = [channel, ts];
 }
 
 /** The later of two purchase times, either possibly absent. */
@@ -295,7 +310,7 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
       if (isTrigger(e)) {
         const i = SCENES.indexOf(e.scene);
         s.tr[i] = Math.max(s.tr[i]!, e.ts);
-        if (e.scene === 'store_proximity' && e.storeId !== null) s.store = e.storeId;
+        if (e.scene === 'store_proximity' && e.storeId !== null) setStore(s, e.storeId, e.ts);
         return;
       }
       const ref = resolveProfile(deps.profiles, key, '');
@@ -303,10 +318,8 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
       s.cs = (ref.consent.push ? 1 : 0) | (ref.consent.sms ? 2 : 0) | (ref.consent.email ? 4 : 0) | (ref.consent.in_store ? 8 : 0);
       s.known = ref.known ? 1 : 0;
       s.rl = ref.lastPurchaseTs ?? -1;
-      if ('items' in e) {
-        s.store = e.storeId;
-        s.ch = 'store';
-      } else s.ch = e.channel;
+      if ('items' in e) setStore(s, e.storeId, e.ts);
+      setChannel(s, 'items' in e ? 'store' : e.channel, e.ts);
       if (isPurchase(e)) {
         addPurchase(s, e.ts, revenueOf(e), p.maxPurchases);
         s.lp = Math.max(s.lp, e.ts);
@@ -351,10 +364,16 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
         const s = customers.get(ctx.key);
         if (s === undefined && due.length === 0) return;
         const st = s ?? emptyState();
-        for (const e of due) apply(ctx.key, st, e, p);
+        // One publish per record, as on arrival: the timers armed (and the profiles emitted) are the
+        // same however the watermark's advances group the records.
+        for (const e of due) {
+          apply(ctx.key, st, e, p);
+          publish(ctx.key, st, p, ctx);
+        }
+        if (tag === 'apply') return;
         // An expiry or recency timer moves the profile to its own time; a stale one (the purchase
         // it was armed for is gone, a reload moved a boundary) just re-renders it unchanged.
-        if (tag !== 'apply' && ts > st.t) st.t = ts;
+        if (ts > st.t) st.t = ts;
         publish(ctx.key, st, p, ctx);
       },
     };
