@@ -9,7 +9,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
-import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from './simulateCli.js';
@@ -18,6 +18,9 @@ import { ScreenHub } from './channels/screens.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
 import { startServer } from './http/server.js';
+import { loadApiTokens } from './http/profileApi.js';
+import { MemoryProfileStore } from './profileStore.js';
+import type { LiveProfile } from '../pipelines/profile.js';
 import { Metrics } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
@@ -81,14 +84,14 @@ function count(flag: string, v: string | undefined, min = 1): number | undefined
   return Number(v);
 }
 
-function campaignFrom(path: string | undefined, metrics: Metrics): { source: CampaignSource; close(): void } {
+function campaignFrom(path: string | undefined, metrics: Metrics): { source: CampaignSource; reload?: CampaignHandle['reload']; close(): void } {
   if (path === undefined) return { source: staticCampaign(), close: () => {} };
   const handle = openCampaign(path, {
     reloads: metrics.campaignReloads,
     log: { info: (_o, msg) => console.error(`campaign: ${msg}`), error: (_o, msg) => console.error(`campaign error: ${msg}`) },
   });
   handle.watch();
-  return { source: handle, close: () => handle.close() };
+  return { source: handle, reload: () => handle.reload(), close: () => handle.close() };
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -128,7 +131,12 @@ async function run(argv: string[]): Promise<number> {
   const retail = new RetailMetrics(metrics);
   const hub = new ScreenHub({ stores: world.stores });
   const campaign = campaignFrom(values.config, metrics);
-  const server = await startServer({ metrics, screens: hub });
+  const profiles = new MemoryProfileStore();
+  const server = await startServer({
+    metrics,
+    screens: hub,
+    profiles: { store: profiles, tokens: loadApiTokens(), campaign: () => campaign.source.current(), ...(campaign.reload !== undefined ? { reload: campaign.reload } : {}) },
+  });
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   console.log(
@@ -143,6 +151,7 @@ async function run(argv: string[]): Promise<number> {
     signal: abort.signal,
     metrics,
     onOutput: (sink, v) => {
+      if (sink === RETAIL_SINKS.profiles) return profiles.put(v as LiveProfile);
       retail.observe(sink, v);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);

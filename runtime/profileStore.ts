@@ -1,5 +1,6 @@
 import type { LiveProfile } from '../pipelines/profile.js';
 import { RFM_SEGMENTS, type RfmSegment } from '../pipelines/rfm.js';
+import { ssError } from '../schemas/errors.js';
 
 /**
  * Where the live customer profiles (`pipelines/profile.ts`) are kept for readers: the profile API
@@ -65,5 +66,34 @@ export class MemoryProfileStore implements ProfileStore {
 
   async segmentMembers(segment: RfmSegment, cursor: string | null, limit: number): Promise<SegmentPage> {
     return pageOf([...this.segments.get(segment)!].sort(), cursor, limit);
+  }
+}
+
+/**
+ * A store that is connected later (production mode: the HTTP server is up before Redis is): until
+ * then every read is `SS_ERR_SERVICE_UNAVAILABLE`.
+ */
+export class PendingProfileStore implements ProfileStore {
+  private store: ProfileStore | undefined;
+
+  connect(store: ProfileStore): void {
+    this.store = store;
+  }
+
+  private ready(): ProfileStore {
+    if (this.store === undefined) throw ssError('SS_ERR_SERVICE_UNAVAILABLE', 'the profile store is not connected yet (the engine is starting)');
+    return this.store;
+  }
+
+  async get(customerId: string): Promise<LiveProfile | undefined> {
+    return this.ready().get(customerId);
+  }
+
+  async segmentSizes(): Promise<Record<RfmSegment, number>> {
+    return this.ready().segmentSizes();
+  }
+
+  async segmentMembers(segment: RfmSegment, cursor: string | null, limit: number): Promise<SegmentPage> {
+    return this.ready().segmentMembers(segment, cursor, limit);
   }
 }
