@@ -5,6 +5,7 @@ import { TestDriver } from '../testkit/driver.js';
 import { profilesFrom } from './deps.js';
 import { buildCustomerProfile, PROFILE_DEFAULTS, type LiveProfile, type ProfileParams } from './profile.js';
 import { levelScore, recencyScore, rfmSegment, RFM_SEGMENTS, RFM_THRESHOLD_DEFAULTS } from './rfm.js';
+import { readFileSync } from 'node:fs';
 import { parseCampaign } from './campaign.js';
 
 const DAY = 86_400_000;
@@ -113,6 +114,13 @@ describe('live profile (virtual time)', () => {
     const bad = parseCampaign(JSON.stringify({ profile: { recencyMs: [3, 2, 1, 0] } }));
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.error.message).toContain('profile.recencyMs.1');
+  });
+
+  it("docs/profiles.md's example campaign section is the defaults, and valid", () => {
+    const doc = readFileSync(new URL('../docs/profiles.md', import.meta.url), 'utf8');
+    const json = /```json\n(\{ "profile"[\s\S]*?)```/.exec(doc)![1]!;
+    const c = parseCampaign(json);
+    expect(c.ok && c.value.params.profile).toEqual(PROFILE_DEFAULTS);
   });
 
   it('applies records in event-time order however they arrive, so the result is replay-equal', () => {

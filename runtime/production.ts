@@ -68,7 +68,7 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
  * of `loadKafkaModeConfig` (runtime/config.ts: JOB_NAME, TOPICS_PREFIX, IDLE_TIMEOUT_MS,
  * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS: a cached profile's
  * freshness, PROFILES_CACHE_SIZE, STORES_REFRESH_MS, STARTUP_TIMEOUT_MS, OUTAGE_LOG_INTERVAL_MS),
- * HTTP_PORT/HTTP_HOST.
+ * HTTP_PORT/HTTP_HOST, API_TOKENS/API_TOKENS_FILE (the profile API's bearer tokens, `http/profileApi.ts`).
  */
 /** How many partitions a topic has, read from the broker once (again after a failure). */
 function inputPartitions(kafka: Kafka, topic: string): () => Promise<number> {
