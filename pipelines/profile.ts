@@ -128,6 +128,9 @@ export interface ProfileState {
   t: number;
 }
 
+/** The state value holding each customer's {@link ProfileState} (table `<stepId>/customers`). */
+export const PROFILE_STATE = 'customers';
+
 const isTrigger = (e: ProfileInput): e is Trigger => 'scene' in e;
 /** Evidence first at equal ts: purchases, then other clicks and tills, then triggers (derived from them). */
 const rank = (e: ProfileInput): number => (isTrigger(e) ? 2 : isPurchase(e) ? 0 : 1);
@@ -303,7 +306,7 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
 
   return events.process<LiveProfile>(stepId, (state) => {
     const buffer = eventTimeBuffer<ProfileInput>(state, 'pending', rank);
-    const customers = state.value<ProfileState>('customers');
+    const customers = state.value<ProfileState>(PROFILE_STATE);
 
     const apply = (key: string, s: ProfileState, e: ProfileInput, p: ProfileParams): void => {
       s.t = Math.max(s.t, e.ts);

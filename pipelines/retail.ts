@@ -12,9 +12,13 @@ import { dormantReactivation, dormantReactivationInput, profileLastPurchase } fr
 import { buildRecommendations, recommend, recommendationInput } from './recommendations.js';
 import { isKnownCustomer, isPurchase, retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 import type { RetailParams, SceneParams } from './params.js';
-import { customerProfile, customerProfileInput, type LiveProfile } from './profile.js';
+import { customerProfile, customerProfileInput, PROFILE_STATE, type LiveProfile } from './profile.js';
 import { liveStoreIndex } from './stores.js';
 import { storeProximity, storeProximityInput } from './storeProximity.js';
+
+/** The step id of the live customer profile, and its state (one `ProfileState` per customer, table `<step>/<state>`). */
+export const PROFILE_STEP = 'profile';
+export { PROFILE_STATE };
 
 /** Sink names of the retail pipelines (also the replay's file names and the Kafka topics). */
 export const RETAIL_SINKS = {
@@ -123,7 +127,7 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   }
   recs.updates.to(RETAIL_SINKS.recommendations);
 
-  const profiles = customerProfile('profile', customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
+  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
   profiles.to(RETAIL_SINKS.profiles);
 
   return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, profiles, boughtTogether: recs.index };

@@ -4,7 +4,7 @@ import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type Sch
 import { systemClock, type Clock } from '../../engine/clock.js';
 import { Executor, type DeadLetter } from '../../engine/executor.js';
 import type { PipelineGraph } from '../../engine/graph.js';
-import { InMemoryStateBackend } from '../../engine/state.js';
+import { InMemoryStateBackend, type StateSnapshot } from '../../engine/state.js';
 import { isScenestreamError, ssError, type ScenestreamError } from '../../schemas/errors.js';
 import { CheckpointStore, FencedError, type CheckpointViews, type RedisCommands } from '../redis/checkpoints.js';
 import { coPartitionedAssigner } from './assigner.js';
@@ -132,6 +132,12 @@ export interface JobView {
   id(value: unknown): string;
   /** The Redis writes of a task's latest outputs (keys under the task's hash tag). */
   writes(partition: number, values: readonly unknown[]): CheckpointViews;
+  /**
+   * Every entity of the view, from a task's whole state: written when Redis lost the task (came
+   * back empty) and the job writes its state again. Absent: only what changed since the last
+   * checkpoint is written then.
+   */
+  rebuild?(partition: number, state: StateSnapshot): CheckpointViews;
 }
 
 /**
@@ -812,7 +818,8 @@ export class KafkaJob {
       const result = await committed;
       if (result === 'MISSING') {
         this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
-        await this.retry('rewrite', 'redis', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta, views), heartbeat);
+        const snapshot = task.backend.snapshot();
+        await this.retry('rewrite', 'redis', () => this.store.rewrite(task.partition, task.owner, snapshot, task.offsets, meta, this.viewWrites(task, snapshot)), heartbeat);
       }
       this.stats.checkpoints++;
       this.opts.observer?.checkpointSeconds?.((performance.now() - now) / 1000);
@@ -833,14 +840,23 @@ export class KafkaJob {
     }
   }
 
-  /** The view writes of a task's outputs since its last checkpoint (all view sinks in one set of writes). */
-  private viewWrites(task: Task): CheckpointViews {
+  /**
+   * The view writes of a task's outputs since its last checkpoint (all view sinks in one set of
+   * writes); with `state` (Redis lost the task), every entity of the views that can rebuild from it.
+   */
+  private viewWrites(task: Task, state?: StateSnapshot): CheckpointViews {
     const indexes: Record<string, string> = {};
     const writes: Array<CheckpointViews['writes'][number]> = [];
-    for (const [sink, latest] of task.views) {
-      const w = this.opts.views![sink]!.writes(task.partition, [...latest.values()]);
+    const add = (w: CheckpointViews) => {
       Object.assign(indexes, w.indexes);
       writes.push(...w.writes);
+    };
+    for (const [sink, view] of Object.entries(this.opts.views ?? {})) {
+      if (state !== undefined && view.rebuild !== undefined) add(view.rebuild(task.partition, state));
+      else {
+        const latest = task.views.get(sink);
+        if (latest !== undefined) add(view.writes(task.partition, [...latest.values()]));
+      }
     }
     return { indexes, writes };
   }

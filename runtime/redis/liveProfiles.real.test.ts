@@ -19,6 +19,7 @@ import { generateEvents, type SimRecord } from '../../simulator/life.js';
 import { generateWorld } from '../../simulator/world.js';
 import { createTopics, produceRecords, referenceRun, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
 import { allCheckpointed, WorkerProcess } from '../../testkit/workers.js';
+import { startRedis } from '../../testkit/cli.js';
 import { loadServiceConfig } from '../config.js';
 import { retailJobOptions } from '../retailJob.js';
 import { CheckpointStore, type RedisCommands } from './checkpoints.js';
@@ -173,6 +174,36 @@ describe('live profiles in Redis, written with the checkpoint (real Kafka and Re
         cursor = page.next;
       } while (cursor !== null);
       expect(seen).toEqual([...reference.values()].filter((p) => p.segment === biggest).map((p) => p.customerId).sort());
+    },
+    300_000,
+  );
+
+  it(
+    'Redis restarted empty: the job writes its state and every profile again, each equal to its state',
+    async () => {
+      const own = await startRedis();
+      const r = createClient({ url: own.url });
+      r.on('error', () => undefined);
+      await r.connect();
+      try {
+        const prefix = `${uniqueId('profe')}.`;
+        const name = uniqueId('profe-job');
+        await setup(prefix);
+        const store = new CheckpointStore(r, name);
+        const w = worker('empty', args(name, prefix, ['--redis', own.url]));
+        await waitFor(() => allCheckpointed(admin, store, r, INPUTS.map((t) => `${prefix}${t}`), PARTITIONS), 120_000, 'every input checkpointed');
+        expect(await expectProfilesMatchCheckpoints(r, name)).toBe(reference.size);
+        await r.flushAll();
+        // The next checkpoint (on the tick) finds the task missing and writes everything again.
+        await waitFor(async () => (await profileKeys(r, name)).filter((k) => k.includes(':profile:')).length === reference.size, 60_000, 'every profile written again');
+        await w.stop();
+        expect(await expectProfilesMatchCheckpoints(r, name)).toBe(reference.size);
+        const profiles = new RedisProfileStore(r, name, async () => PARTITIONS);
+        for (const [id, want] of reference) expect(await profiles.get(id), `profile of ${id}`).toEqual(want);
+      } finally {
+        await r.quit();
+        own.process.child.kill('SIGKILL');
+      }
     },
     300_000,
   );
