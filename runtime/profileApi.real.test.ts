@@ -27,6 +27,27 @@ async function call(url: string, token?: string, method = 'GET'): Promise<{ stat
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+describe('profile API, embedded mode (compiled CLI)', () => {
+  it('serves the in-memory profiles of the simulated city once the run ends', async () => {
+    const run = start(process.execPath, ['dist/runtime/cli.js', 'run', '--customers', '30', '--days', '2', '--speed', '0', '--quiet'], { HTTP_PORT: '0', API_TOKENS: `reader:${READER}` });
+    const base = await until('the metrics URL', () => /metrics {2}(http:\/\/\S+)\/metrics/.exec(run.stdout())?.[1]);
+    await until('the simulation to end', () => (run.stdout().includes('still serving') ? true : undefined), 120_000);
+    const segments = await call(`${base}/segments`, READER);
+    expect(segments.status).toBe(200);
+    const named = (segments.body.segments as Array<{ name: string; customers: number }>).filter((s) => s.customers > 0);
+    expect(named.length).toBeGreaterThan(0);
+    const members = await call(`${base}/segments/${named[0]!.name}/customers`, READER);
+    const id = (members.body.customerIds as string[])[0]!;
+    const customer = await call(`${base}/customers/${id}`, READER);
+    expect(customer.status).toBe(200);
+    expect(customer.body).toMatchObject({ customerId: id, segment: named[0]!.name });
+    expect((await call(`${base}/customers/${id}`)).status).toBe(401);
+    expect((await call(`${base}/campaign/reload`, READER, 'POST')).status).toBe(403);
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(0);
+  }, 180_000);
+});
+
 describe('profile API, two production instances (compiled CLI, real Kafka and Redis)', () => {
   it('either instance answers for a customer whose partition the other owns; every status of every route', async () => {
     const world = generateWorld({ seed: 'profile-api', customers: 40, stores: 3 });
