@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '@redis/client';
 import { loadServiceConfig } from './runtime/config.js';
-import { PROFILE_PREFIX, STORES_GEO, STORES_HASH, STORES_VERSION } from './runtime/redis/reference.js';
+import { PRODUCTS_HASH, PRODUCTS_VERSION, PROFILE_PREFIX, STORES_GEO, STORES_HASH, STORES_VERSION } from './runtime/redis/reference.js';
 import { until } from './testkit/cli.js';
 import { uniqueId } from './testkit/kafka.js';
 
@@ -69,6 +69,8 @@ describe("README's production section (real Kafka and Redis)", () => {
       expect(metrics).toMatch(/^scenestream_decisions_total\{[^}]*outcome="sent"[^}]*\} [1-9]/m);
       const stores = JSON.parse(readFileSync(`${ROOT}out/sim/stores.json`, 'utf8')) as Array<{ storeId: string }>;
       expect((await fetch(`${base}/stores/${stores[0]!.storeId}`)).status).toBe(200);
+      const products = JSON.parse(readFileSync(`${ROOT}out/sim/products.json`, 'utf8')) as unknown[];
+      expect(((await (await fetch(`${base}/healthz`)).json()) as { products: { count: number } }).products.count).toBe(products.length);
       const attribution = (await (await fetch(`${base}/attribution`)).json()) as { scenes: Record<string, { sent: number }> };
       expect(Object.keys(attribution.scenes)).toHaveLength(5);
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
@@ -84,7 +86,7 @@ describe("README's production section (real Kafka and Redis)", () => {
       // The commands load reference data into the shared Redis; other suites assume none.
       const redis = createClient({ url: loadServiceConfig().redisUrl });
       await redis.connect();
-      const keys = [STORES_GEO, STORES_HASH, STORES_VERSION];
+      const keys = [STORES_GEO, STORES_HASH, STORES_VERSION, PRODUCTS_HASH, PRODUCTS_VERSION];
       for await (const key of redis.scanIterator({ MATCH: `${PROFILE_PREFIX}:*`, COUNT: 1000 })) keys.push(key);
       await redis.del(keys);
       await redis.quit();

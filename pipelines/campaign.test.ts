@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isScenestreamError } from '../schemas/errors.js';
-import { DEFAULT_CAMPAIGN, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
+import { DEFAULT_CAMPAIGN, jsonErrorPosition, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
 import { DEFAULT_OFFER_TEMPLATES } from './offers.js';
 import { DEFAULT_PARAMS } from './params.js';
 import { RECOMMENDATION_DEFAULTS } from './recommendations.js';
@@ -45,7 +45,7 @@ describe('campaign validation', () => {
     ]);
     // Not in the file: the default stays.
     expect(c.params.scenes.commute.maxGapMs).toBe(DEFAULT_PARAMS.scenes.commute.maxGapMs);
-    expect(c.templates.store_proximity).toEqual({ campaignId: 'spring-store', title: 'Welcome in! 15% off today', discountPct: 15, expiresInMs: 14_400_000 });
+    expect(c.templates.store_proximity).toEqual({ campaignId: 'spring-store', title: 'Welcome in! 15% off today', fallbackTitle: '', discountPct: 15, expiresInMs: 14_400_000 });
     expect(c.templates.commute).toEqual(DEFAULT_OFFER_TEMPLATES.commute);
   });
 
@@ -80,6 +80,16 @@ describe('campaign validation', () => {
     expect(problemsOf({ decisions: { channels: { commute: 'pigeon' } } })[0]!.message).toBe('decisions.channels.commute must be one of push, sms, email, in_store (got "pigeon")');
     expect(fieldsOf({ scenes: { commute: { storeWithinM: Number.NaN } } })).toEqual(['scenes.commute.storeWithinM']);
     expect(fieldsOf({ scenes: { cartAbandonment: { timeoutMs: 0 } } })).toEqual(['scenes.cartAbandonment.timeoutMs']);
+  });
+
+  it('checks offer title placeholders: known names only, and a fallback without placeholders when the title has some', () => {
+    expect(problemsOf({ offers: { commute: { title: 'Hi {firstName}', fallbackTitle: 'Hi' } } })).toEqual([
+      { field: 'offers.commute.title', message: 'offers.commute.title has an unknown placeholder {firstName} (known: {product}, {category}, {price}, {store}, {discount})' },
+    ]);
+    expect(fieldsOf({ offers: { store_proximity: { title: 'Welcome to {store}' } } })).toEqual(['offers.store_proximity.fallbackTitle']);
+    expect(fieldsOf({ offers: { store_proximity: { title: 'Welcome to {store}', fallbackTitle: 'At {store}' } } })).toEqual(['offers.store_proximity.fallbackTitle']);
+    const ok = validateCampaign({ offers: { store_proximity: { title: '{discount}% off {product} at {store}', fallbackTitle: 'Welcome' } } });
+    expect(ok.ok && ok.campaign.templates.store_proximity.fallbackTitle).toBe('Welcome');
   });
 
   it('rejects unknown keys with their path and wrong scene names with the right ones', () => {
@@ -146,6 +156,12 @@ describe('campaign validation', () => {
     expect(!r.ok && r.error.code).toBe('SS_ERR_CONFIG');
     expect(!r.ok && r.error.field).toBe('$');
     expect(!r.ok && r.error.message).toMatch(/campaign x\.json: not valid JSON/);
+    // Where it is, as a line and column of the file, whatever Node's message says.
+    const bad = parseCampaign('{\n  "name": "spring",\n  "decisions": { "capPerDay": 2, }\n}', 'c.json');
+    expect(!bad.ok && bad.error.message).toMatch(/campaign c\.json: not valid JSON at line 3, column 34: Expected/);
+    expect(!bad.ok && bad.error.message).not.toMatch(/position/);
+    expect(jsonErrorPosition('Unexpected end of JSON input', '{\n "a": [1,')).toEqual({ line: 2, column: 10 });
+    expect(jsonErrorPosition("Expected ',' or '}' after property value in JSON at position 9 (line 2 column 3)", 'ignored')).toEqual({ line: 2, column: 3 });
   });
 
   it('the digest follows the text: same text, same digest', () => {

@@ -29,6 +29,9 @@
  *   `browseAbandonment`, `storeProximity`, `commute`, `dormantReactivation`) and their fields.
  * - `decisions` has the fields of `DecisionParams`; `channels` and `offers` are keyed by the scene's
  *   wire name (`cart_abandonment`, ...), as in Trigger and Offer.
+ * - An offer's `title` may name `{product}`, `{category}`, `{price}` (of the offer's first product,
+ *   from the product catalogue), `{store}` (the store's name) and `{discount}`; a title with
+ *   placeholders needs a `fallbackTitle` without any, used when a placeholder has no value.
  * - `recommendations` has the fields of `RecommendationParams` (`topN`, `weights.viewed|carted|bought`,
  *   `halfLifeMs`, `maxHistory`, `maxBought`, `retentionMs`, `decimals`).
  * - Local-time windows (`decisions.quietHours`, `scenes.commute.windows`) are written
@@ -73,6 +76,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { isScenestreamError, ScenestreamError, ssError } from '../schemas/errors.js';
 import { DELIVERY_CHANNELS, SCENES, type DeliveryChannel, type Result, type Scene } from '../schemas/index.js';
 import { DEFAULT_OFFER_TEMPLATES, type OfferTemplate, type OfferTemplates } from './offers.js';
+import { titleProblems } from './products.js';
 import { DEFAULT_PARAMS, type DecisionParams, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
 import type { ProfileParams } from './profile.js';
 import type { RecommendationParams } from './recommendations.js';
@@ -251,6 +255,7 @@ const TEMPLATE_SPEC: ObjectSpec<OfferTemplate> = {
   fields: {
     campaignId: { kind: 'str', nonEmpty: true },
     title: { kind: 'str', nonEmpty: true },
+    fallbackTitle: { kind: 'str', nonEmpty: false },
     discountPct: { kind: 'num', min: 0, max: 100 },
     expiresInMs: durationMs,
   },
@@ -460,6 +465,10 @@ export function validateCampaign(json: unknown, source = '<inline>', text?: stri
   // The walker's output mirrors FILE_SPEC, which is typed against CampaignValues field by field.
   const values = w.walk(FILE_SPEC as unknown as AnySpec, json, DEFAULT_VALUES, '') as CampaignValues | undefined;
   if (values === undefined || w.problems.length > 0) return { ok: false, problems: w.problems };
+  const titles = SCENES.flatMap((scene) =>
+    titleProblems(values.offers[scene].title, values.offers[scene].fallbackTitle).map((p) => ({ field: `offers.${scene}.${p.field}`, message: `offers.${scene}.${p.field} ${p.message}` })),
+  );
+  if (titles.length > 0) return { ok: false, problems: titles };
   const campaign: Campaign = {
     name: values.name,
     params: { scenes: values.scenes, decisions: values.decisions, recommendations: values.recommendations, profile: values.profile, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },
@@ -478,6 +487,22 @@ export function campaignError(source: string, problems: readonly ConfigProblem[]
   return ssError('SS_ERR_CONFIG', `campaign ${source}: ${n}:\n${list}`, first === undefined ? {} : { field: first.field });
 }
 
+/**
+ * Where a `JSON.parse` error points, as 1-based line and column: from the message's `(line L
+ * column C)` (Node 22 and later) or its `at position P` (Node 20), counted in `text`; the end of
+ * the text for an unexpected end.
+ */
+export function jsonErrorPosition(message: string, text: string): { line: number; column: number } | undefined {
+  const lc = /\(line (\d+) column (\d+)\)/.exec(message);
+  if (lc !== null) return { line: Number(lc[1]), column: Number(lc[2]) };
+  const p = /at position (\d+)/.exec(message);
+  const pos = p !== null ? Number(p[1]) : /Unexpected end of JSON input/.test(message) ? text.length : undefined;
+  if (pos === undefined) return undefined;
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return { line, column: pos - (before.lastIndexOf('\n') + 1) + 1 };
+}
+
 /** Parses a campaign from the text of its file. */
 export function parseCampaign(text: string, source = '<inline>'): Result<Campaign> {
   let json: unknown;
@@ -485,7 +510,9 @@ export function parseCampaign(text: string, source = '<inline>'): Result<Campaig
     json = JSON.parse(text);
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    return { ok: false, error: ssError('SS_ERR_CONFIG', `campaign ${source}: not valid JSON: ${why}`, { field: '$', cause }) };
+    const at = jsonErrorPosition(why, text);
+    const where = at === undefined ? '' : ` at line ${at.line}, column ${at.column}`;
+    return { ok: false, error: ssError('SS_ERR_CONFIG', `campaign ${source}: not valid JSON${where}: ${why.replace(/ in JSON at position \d+.*$| \(line \d+ column \d+\)$/, '')}`, { field: '$', cause }) };
   }
   const r = validateCampaign(json, source, text);
   return r.ok ? { ok: true, value: r.campaign } : { ok: false, error: campaignError(source, r.problems) };

@@ -3,7 +3,8 @@ import { isScenestreamError } from '../schemas/errors.js';
 import { pipeline } from '../stream/stream.js';
 import { validate, type CustomerProfile, type Decision, type Offer, type Scene, type Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
-import { decide, DECISION_DEFAULTS, type DecisionConfig } from './decisions.js';
+import { decide, DECISION_DEFAULTS, type DecisionConfig, type TitleLookups } from './decisions.js';
+import { LiveProducts } from './products.js';
 import { profilesFrom } from './deps.js';
 import { inHoldout } from './holdout.js';
 import { DEFAULT_OFFER_TEMPLATES, decisionIdOf, offerIdOf } from './offers.js';
@@ -32,17 +33,17 @@ const trig = (customerId: string, scene: Scene, ts: number, storeId: string | nu
   eventId: `e${++n}`,
 });
 
-function driver(profiles: CustomerProfile[], config: DecisionConfig = DECISION_DEFAULTS, outOfOrdernessMs = 0): TestDriver {
+function driver(profiles: CustomerProfile[], config: DecisionConfig = DECISION_DEFAULTS, outOfOrdernessMs = 0, lookups: TitleLookups = {}): TestDriver {
   const p = pipeline('decisions-test');
   const triggers = p.source<Trigger>('triggers-in', { timestamp: (t) => t.ts, outOfOrdernessMs }).keyBy((t) => t.customerId);
-  const { decisions, offers } = decide('decide', triggers, profilesFrom(profiles), config);
+  const { decisions, offers } = decide('decide', triggers, profilesFrom(profiles), config, lookups);
   decisions.to('decisions');
   offers.to('offers');
   return TestDriver.of(p);
 }
 
-function run(profiles: CustomerProfile[], triggers: Trigger[], config?: DecisionConfig): { decisions: Decision[]; offers: Offer[] } {
-  const d = driver(profiles, config);
+function run(profiles: CustomerProfile[], triggers: Trigger[], config?: DecisionConfig, lookups?: TitleLookups): { decisions: Decision[]; offers: Offer[] } {
+  const d = driver(profiles, config, 0, lookups);
   for (const t of triggers) d.push('triggers-in', t);
   d.end();
   const decisions = d.values<Decision>('decisions');
@@ -299,9 +300,36 @@ describe('decisions (SCENES §4)', () => {
         triggerEventId: 'click-42',
       },
     ]);
-    const custom = { ...DECISION_DEFAULTS, templates: { ...DEFAULT_OFFER_TEMPLATES, store_proximity: { campaignId: 'spring', title: 'Hi', discountPct: 30, expiresInMs: HOUR } } };
+    const custom = { ...DECISION_DEFAULTS, templates: { ...DEFAULT_OFFER_TEMPLATES, store_proximity: { campaignId: 'spring', title: 'Hi', fallbackTitle: '', discountPct: 30, expiresInMs: HOUR } } };
     const s = run([profile('a', 'America/New_York')], [trig('a', 'store_proximity', est(15, 10), 's7')], custom).offers[0]!;
     expect([s.campaignId, s.title, s.discountPct, s.expiresAt - s.ts, s.storeId]).toEqual(['spring', 'Hi', 30, HOUR, 's7']);
+  });
+
+  it('renders titles from the product catalogue and the stores as they are when the trigger is decided, and falls back without a value', () => {
+    const templates = {
+      ...DEFAULT_OFFER_TEMPLATES,
+      cart_abandonment: { campaignId: 'c', title: '{product} ({category}, {price}) is waiting: {discount}% off', fallbackTitle: 'Your cart is waiting', discountPct: 12, expiresInMs: DAY },
+      store_proximity: { campaignId: 's', title: 'Welcome to {store}', fallbackTitle: 'Welcome', discountPct: 15, expiresInMs: HOUR },
+    };
+    const cfg = { ...DECISION_DEFAULTS, params: { ...DEFAULT_PARAMS.decisions, capPerScenePerDay: 5, capPerDay: 10 }, templates };
+    const products = new LiveProducts([{ productId: 'p1', name: 'Trail runner', category: 'shoes', price: 59.9, imageUrl: null }]);
+    const stores = [{ storeId: 's7', name: 'Main Street', lat: 0, lon: 0, radiusM: 100, timezone: 'America/New_York' }];
+    const input = [trig('a', 'cart_abandonment', est(15, 10)), trig('a', 'store_proximity', est(15, 11), 's7'), trig('a', 'store_proximity', est(15, 12), 'gone')];
+    const titles = run([profile('a', 'America/New_York')], input, cfg, { products, stores }).offers.map((o) => o.title);
+    expect(titles).toEqual(['Trail runner (shoes, 59.90) is waiting: 12% off', 'Welcome to Main Street', 'Welcome']);
+    // No catalogue (or a product without a category): the fallback, never a half-filled title.
+    expect(run([profile('a', 'America/New_York')], input.slice(0, 1), cfg).offers[0]!.title).toBe('Your cart is waiting');
+    products.upsert({ productId: 'p1', name: 'Trail runner', category: null, price: 59.9, imageUrl: null });
+    expect(run([profile('a', 'America/New_York')], input.slice(0, 1), cfg, { products }).offers[0]!.title).toBe('Your cart is waiting');
+  });
+
+  it('rejects at build a title with an unknown placeholder, or with placeholders and no fallback', () => {
+    const build = (title: string, fallbackTitle: string) => () =>
+      driver([], { ...DECISION_DEFAULTS, templates: { ...DEFAULT_OFFER_TEMPLATES, commute: { ...DEFAULT_OFFER_TEMPLATES.commute, title, fallbackTitle } } });
+    expect(build('Hi {name}', 'Hi')).toThrow(/templates\.commute\.title|unknown placeholder \{name\}/);
+    expect(build('Near {store}', '')).toThrow(/fallbackTitle must be given/);
+    expect(build('Near {store}', 'Near {store}')).toThrow(/fallbackTitle must not have placeholders/);
+    expect(build('Near {store}', 'Near you')).not.toThrow();
   });
 
   it('produces the same ids on two runs; offer ids derive from (scene, customer, ts) only', () => {

@@ -7,6 +7,8 @@ import { resolveProfile, type ProfileLookup } from './deps.js';
 import { inHoldout } from './holdout.js';
 import { checkOfferTemplates, decisionIdOf, DEFAULT_OFFER_TEMPLATES, offerIdOf, type OfferTemplates } from './offers.js';
 import { DEFAULT_PARAMS, type DecisionParams } from './params.js';
+import { NO_PRODUCTS, renderTitle, type ProductLookup } from './products.js';
+import { storeDirectory, type StoreCatalog } from './stores.js';
 
 const DAY_MS = 86_400_000;
 
@@ -120,7 +122,9 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  * midnight that repeats when clocks go back) is checked against zero and not counted.
  *
  * A sent decision emits an {@link Offer} on the side output `offers` from the scene's template:
- * same ts, `expiresAt = ts + expiresInMs`, the trigger's storeId, productIds and eventId. Ids are
+ * same ts, `expiresAt = ts + expiresInMs`, the trigger's storeId, productIds and eventId, the title
+ * rendered from the template with `lookups` ({@link renderTitle}: the catalogue as it is when the
+ * trigger is decided; a title without placeholders never depends on it). Ids are
  * deterministic: `offerId` from (scene, customerId, ts) exactly as §4 says (see
  * {@link offerIdOf} for the consequence), `decisionId` from those and the storeId.
  *
@@ -132,8 +136,16 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
 /** A fixed configuration, or a getter read once per trigger (a reloadable campaign). */
 export type DecisionConfigSource = DecisionConfig | (() => DecisionConfig);
 
-export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfigSource = DECISION_DEFAULTS): DecisionStreams {
+/** Reference data an offer's title may read (`{product}`, `{store}`...; see `products.ts`). */
+export interface TitleLookups {
+  readonly products?: ProductLookup;
+  readonly stores?: StoreCatalog;
+}
+
+export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfigSource = DECISION_DEFAULTS, lookups: TitleLookups = {}): DecisionStreams {
   const current = typeof config === 'function' ? config : () => config;
+  const products = lookups.products ?? NO_PRODUCTS;
+  const stores = storeDirectory(lookups.stores ?? []);
   checkConfig(current(), stepId);
   const zoneOk = new Map<string, boolean>();
   const zoneOf = (tz: string): string => {
@@ -197,7 +209,7 @@ export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles:
           storeId: t.storeId,
           productIds: [...t.productIds],
           discountPct: tpl.discountPct,
-          title: tpl.title,
+          title: renderTitle(tpl.title, tpl.fallbackTitle, { productIds: t.productIds, storeName: t.storeId === null ? undefined : stores.get(t.storeId)?.name, discountPct: tpl.discountPct }, products),
           ts: t.ts,
           expiresAt: t.ts + tpl.expiresInMs,
           triggerEventId: t.eventId,

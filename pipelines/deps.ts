@@ -1,4 +1,5 @@
 import type { Consent, CustomerProfile, Tier } from '../schemas/index.js';
+import type { ProductLookup } from './products.js';
 import type { StoreCatalog } from './stores.js';
 
 /** Reads customer profiles (in process; the Redis runtime keeps this cache warm). */
@@ -15,6 +16,8 @@ export interface RetailDeps {
    */
   readonly stores: StoreCatalog;
   readonly profiles: ProfileLookup;
+  /** The product catalogue, for offer titles (`{product}`...); none: titles use their fallback. */
+  readonly products?: ProductLookup;
 }
 
 /** What the pipelines use of a profile, with SCENES.md §2's defaults for a customer with none. */

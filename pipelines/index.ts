@@ -19,6 +19,8 @@ export { BoughtTogetherTable } from './boughtTogetherTable.js';
 export { buildAttribution, summarise, type Summary, type SceneSummary, type SceneAttribution } from './attribution.js';
 export { DEFAULT_PARAMS, type RetailParams, type SceneParams, type DecisionParams, type LocalWindow } from './params.js';
 export { profilesFrom, resolveProfile, type RetailDeps, type ProfileLookup, type ResolvedProfile } from './deps.js';
+export { LiveProducts, NO_PRODUCTS, renderTitle, TITLE_PLACEHOLDERS, titleProblems, type ProductChange, type ProductLookup, type TitlePlaceholder, type TitleValues } from './products.js';
+export { LiveTable, type RowKind, type TableChange } from './liveTable.js';
 export { isStoreDirectory, LiveStores, liveStoreIndex, storeDirectory, storeIndex, type StoreCatalog, type StoreChange, type StoreDirectory } from './stores.js';
 export {
   DEFAULT_CAMPAIGN,

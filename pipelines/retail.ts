@@ -101,7 +101,7 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   const { decisions, offers } = decide('decide', triggers, opts.deps.profiles, () => {
     const c = campaign.current();
     return { params: c.params.decisions, templates: c.templates, defaultTimezone: c.params.defaultTimezone };
-  });
+  }, { ...(opts.deps.products !== undefined ? { products: opts.deps.products } : {}), stores: opts.deps.stores });
   decisions.to(RETAIL_SINKS.decisions);
   const keyedOffers = offers as KeyedStream<Offer>;
   keyedOffers.to(RETAIL_SINKS.offers);

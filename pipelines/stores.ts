@@ -1,7 +1,7 @@
 import { CircleIndex } from '../engine/geo.js';
-import { ssError } from '../schemas/errors.js';
-import { validate, type LocationEvent, type Store } from '../schemas/index.js';
+import type { LocationEvent, Store } from '../schemas/index.js';
 import { readLive, type Live } from './live.js';
+import { checkBySchema, LiveTable, type RowKind, type TableChange } from './liveTable.js';
 
 /**
  * The store catalogue as a spatial index of geofences (SCENES.md §2): one circle per store, id =
@@ -24,17 +24,8 @@ export function isAcceptedPing(maxAccuracyM: number): (e: LocationEvent) => bool
 // ---------------------------------------------------------------------------------------------
 // The store catalogue as a table that can change while the job runs
 
-/** What one change did to a {@link StoreDirectory}. */
-export interface StoreChange {
-  /** The directory's version after the change. */
-  readonly version: number;
-  /** Stores that were not in the catalogue. */
-  readonly added: readonly Store[];
-  /** Stores whose details (name, position, radius, timezone) changed. */
-  readonly updated: readonly Store[];
-  /** Ids of stores no longer in the catalogue. */
-  readonly removed: readonly string[];
-}
+/** What one change did to a {@link StoreDirectory}: stores added, updated (name, position, radius, timezone), removed. */
+export type StoreChange = TableChange<Store>;
 
 /**
  * The stores as a table read by the location scenes and the screens: the current stores and a
@@ -74,21 +65,20 @@ export function storeDirectory(c: StoreCatalog): StoreDirectory {
 }
 
 /** The store if it is valid; `SS_ERR_VALIDATION` naming it otherwise. */
-function checkStore(s: Store): Store {
-  const r = validate('Store', s);
-  if (!r.ok) throw ssError('SS_ERR_VALIDATION', `store ${String(s.storeId)} is invalid: ${r.error.message}`, { field: `stores.${String(s.storeId)}${r.error.field !== undefined ? `.${r.error.field}` : ''}` });
-  return s;
-}
+const checkStore = checkBySchema('Store', 'store', 'stores', (s) => s.storeId);
 
-const sameStore = (a: Store, b: Store): boolean => a.name === b.name && a.lat === b.lat && a.lon === b.lon && a.radiusM === b.radiusM && a.timezone === b.timezone;
+const STORE_ROWS: RowKind<Store> = {
+  id: (s) => s.storeId,
+  check: checkStore,
+  same: (a, b) => a.name === b.name && a.lat === b.lat && a.lon === b.lon && a.radiusM === b.radiusM && a.timezone === b.timezone,
+};
 
 /**
  * A {@link StoreDirectory} that the runtime changes while the job runs (the production host feeds
- * it from Redis). A change with an invalid store (SCENES.md §2, the `Store` schema: position in
- * range, known timezone, positive radius) throws `SS_ERR_VALIDATION` naming it and changes nothing,
- * so the scenes never meet a store their geofence index cannot hold; a feed rejects such records
- * before (`runtime/redis/storeFeed.ts`). Listeners hear every change, after it is applied, in the
- * order of the changes.
+ * it from Redis): a {@link LiveTable} of stores. A change with an invalid store (SCENES.md §2, the
+ * `Store` schema: position in range, known timezone, positive radius) throws `SS_ERR_VALIDATION`
+ * naming it and changes nothing, so the scenes never meet a store their geofence index cannot hold;
+ * a feed rejects such records before (`runtime/redis/storeFeed.ts`).
  *
  * ```ts
  * const stores = new LiveStores(initial);
@@ -96,83 +86,9 @@ const sameStore = (a: Store, b: Store): boolean => a.name === b.name && a.lat ==
  * stores.replace(fromRedis); // { version: 1, added: [...], updated: [], removed: [...] } or undefined
  * ```
  */
-export class LiveStores implements StoreDirectory {
-  private byId = new Map<string, Store>();
-  private sorted: readonly Store[] = [];
-  private v = 0;
-  private readonly listeners = new Set<(c: StoreChange) => void>();
-
+export class LiveStores extends LiveTable<Store> implements StoreDirectory {
   constructor(initial: Iterable<Store> = []) {
-    for (const s of initial) this.byId.set(s.storeId, checkStore(s));
-    this.sort();
-  }
-
-  get version(): number {
-    return this.v;
-  }
-
-  all(): readonly Store[] {
-    return this.sorted;
-  }
-
-  get(storeId: string): Store | undefined {
-    return this.byId.get(storeId);
-  }
-
-  get size(): number {
-    return this.byId.size;
-  }
-
-  /**
-   * Makes `stores` the whole catalogue: stores not in it are removed. A storeId given twice keeps
-   * the later one. Returns the change, or undefined (and the version stays) when nothing changed.
-   */
-  replace(stores: Iterable<Store>): StoreChange | undefined {
-    const next = new Map<string, Store>();
-    for (const s of stores) next.set(s.storeId, checkStore(s));
-    const removed = [...this.byId.keys()].filter((id) => !next.has(id));
-    return this.apply(next.values(), removed);
-  }
-
-  /** Adds a store or changes its details; undefined when it is already there as given. */
-  upsert(store: Store): StoreChange | undefined {
-    return this.apply([checkStore(store)], []);
-  }
-
-  /** Removes a store; undefined when there is none by that id. */
-  remove(storeId: string): StoreChange | undefined {
-    return this.apply([], [storeId]);
-  }
-
-  /** Calls `listener` after each change; returns the function that stops it. */
-  onChange(listener: (c: StoreChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private apply(upserts: Iterable<Store>, removals: readonly string[]): StoreChange | undefined {
-    const added: Store[] = [];
-    const updated: Store[] = [];
-    const removed: string[] = [];
-    for (const s of upserts) {
-      const prev = this.byId.get(s.storeId);
-      if (prev === undefined) added.push(s);
-      else if (!sameStore(prev, s)) updated.push(s);
-      else continue;
-      this.byId.set(s.storeId, s);
-    }
-    for (const id of removals) if (this.byId.delete(id)) removed.push(id);
-    if (added.length + updated.length + removed.length === 0) return undefined;
-    this.sort();
-    this.v++;
-    const byId = (a: Store, b: Store) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0);
-    const change: StoreChange = { version: this.v, added: added.sort(byId), updated: updated.sort(byId), removed: removed.sort() };
-    for (const l of [...this.listeners]) l(change);
-    return change;
-  }
-
-  private sort(): void {
-    this.sorted = Object.freeze([...this.byId.values()].sort((a, b) => (a.storeId < b.storeId ? -1 : a.storeId > b.storeId ? 1 : 0)));
+    super(STORE_ROWS, initial);
   }
 }
 

@@ -10,10 +10,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
 import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
+import { DEFAULT_PARAMS } from '../pipelines/params.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from './simulateCli.js';
 import { generateWorld } from '../simulator/world.js';
+import { catalogueProducts } from '../simulator/catalogue.js';
+import { LiveProducts } from '../pipelines/products.js';
 import { ScreenHub } from './channels/screens.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
@@ -25,46 +28,88 @@ import { Metrics } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
 
+/** Each command's usage, shown by `scenestream <command> --help` and after a bad flag. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  run: `usage: scenestream run [--customers N] [--days D] [--seed S] [--speed X] [--config campaign.json] [--exit] [--quiet]
+       SCENESTREAM_MODE=kafka scenestream run [--config campaign.json] [--instances N]
+  The main job. Embedded (default): a simulated city through the retail pipelines, with offers
+  printed as they happen (in each customer's local time, the zone named), metrics on /metrics and
+  store screens on /stores/<id>.
+    --customers N (200)  --days D (2)  --seed S
+    --speed X            simulated ms per real ms (default 3600; 0 = flat out)
+    --config FILE        a campaign file, reloaded when it changes
+    --exit               stop when the simulation ends   --quiet   no offer lines
+  With SCENESTREAM_MODE=kafka: consumes clickstream, pos and location from KAFKA_BROKERS with state
+  in REDIS_URL (see README).
+    --instances N (1)    N instances of the Kafka job, one process each, in one consumer group;
+                         instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]`,
+  replay: `usage: scenestream replay --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl]
+                         [--products products.json] [--config campaign.json]
+  Replays recorded events through the retail pipelines in event time and writes the outputs
+  (triggers, decisions, offers, recommendations, bought_together, summary, dead_letters) to DIR.`,
+  'load-reference': `usage: scenestream load-reference [--stores stores.json] [--profiles profiles.jsonl] [--products products.json [--products-to redis|topic]]
+  Puts stores (a GEO set), customer profiles (redis-om HASHes) and the product catalogue into
+  REDIS_URL for production mode; --stores and --products replace the whole catalogue, which running
+  jobs apply within STORES_REFRESH_MS / PRODUCTS_REFRESH_MS. --products-to topic writes the products
+  to the compacted topic <TOPICS_PREFIX>products instead (for PRODUCTS_FROM=topic).`,
+  topics: `usage: scenestream topics create|check [--prefix P] [--partitions N] [--replication-factor R]
+  Creates the production job's topics that are missing in KAFKA_BROKERS (inputs and dead letters
+  kept forever, outputs 7 days), or checks them; see TOPICS_* in the README.`,
+};
+
 const USAGE = `usage: scenestream <command> [options]
 
 commands:
-  run        the main job. Embedded (default): a simulated city through the retail pipelines, with
-             offers printed as they happen, metrics on /metrics and store screens on /stores/<id>.
-               --customers N (200)  --days D (2)  --seed S  --speed X (simulated ms per real ms; 0 = flat out; default 3600)
-               --config campaign.json  --exit (stop when the simulation ends)  --quiet
-             With SCENESTREAM_MODE=kafka: consumes clickstream, pos and location from KAFKA_BROKERS
-             with state in REDIS_URL (see README).
-               --instances N (1): N instances of the Kafka job, one process each, in one consumer
-               group; instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]
-  replay     --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl] [--config campaign.json]
-  load-reference --stores stores.json --profiles profiles.jsonl
-             puts stores (a GEO set) and customer profiles (redis-om HASHes) into REDIS_URL for production mode;
-             --stores replaces the whole store catalogue, which running jobs apply within STORES_REFRESH_MS
-  topics     create|check [--prefix P] [--partitions N] [--replication-factor R]
-             creates the production job's topics that are missing in KAFKA_BROKERS (inputs and
-             dead letters kept forever, outputs 7 days), or checks them; see TOPICS_* in the README
-  simulate   the event simulator (scenestream simulate --help)
+  run             the main job (embedded by default; SCENESTREAM_MODE=kafka for production)
+  replay          recorded events through the pipelines, outputs to files
+  load-reference  stores, profiles and products into Redis (or products to a topic)
+  topics          create or check the production job's topics
+  simulate        the event simulator
+
+\`scenestream <command> --help\` describes a command; --verbose shows the stack of an unexpected error.
 `;
 
-const localTime = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Asia/Shanghai',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  weekday: 'short',
-  hourCycle: 'h23',
-});
+/** A command line that does not parse: exit 2 with the message and the command's usage. */
+class UsageError extends Error {}
 
-export function formatTrigger(t: Trigger): string {
-  const where = t.storeId !== null ? ` at ${t.storeId}` : '';
-  const what = t.productIds.length > 0 ? ` products ${t.productIds.join(',')}` : t.category !== null ? ` category ${t.category}` : '';
-  return `${localTime.format(t.ts)}  ${t.scene.padEnd(20)} ${t.customerId}${where}${what}`;
+/** `parseArgs` with its errors as {@link UsageError}s (one line, naming the flag). */
+function parseCommand<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw new UsageError(e.message.replace(/\s*\n\s*/g, ' '));
+    throw e;
+  }
 }
 
-export function formatOffer(o: Offer): string {
+const stampFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * `Mon 2025-03-03 04:07 America/Los_Angeles`: an instant in a zone, the zone named, so that a
+ * console line never leaves the reader guessing whose clock it is (a push at 01:00 is a quiet-hours
+ * breach only in the customer's own zone).
+ */
+export function localStamp(ts: number, timeZone: string): string {
+  let f = stampFormats.get(timeZone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', weekday: 'short', hourCycle: 'h23' });
+    stampFormats.set(timeZone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(ts).map((x) => [x.type, x.value]));
+  return `${p['weekday']} ${p['year']}-${p['month']}-${p['day']} ${p['hour']}:${p['minute']} ${timeZone}`;
+}
+
+/** A trigger as a console line, its time in `timeZone` (the customer's). */
+export function formatTrigger(t: Trigger, timeZone: string): string {
+  const where = t.storeId !== null ? ` at ${t.storeId}` : '';
+  const what = t.productIds.length > 0 ? ` products ${t.productIds.join(',')}` : t.category !== null ? ` category ${t.category}` : '';
+  return `${localStamp(t.ts, timeZone)}  ${t.scene.padEnd(20)} ${t.customerId}${where}${what}`;
+}
+
+/** An offer as a console line, its time in `timeZone` (the customer's). */
+export function formatOffer(o: Offer, timeZone: string): string {
   const where = o.storeId !== null ? ` at ${o.storeId}` : '';
-  return `${localTime.format(o.ts)}  offer ${o.channel.padEnd(8)} ${o.customerId}${where}  "${o.title}" (${o.discountPct}% off, ${o.scene})`;
+  return `${localStamp(o.ts, timeZone)}  offer ${o.channel.padEnd(8)} ${o.customerId}${where}  "${o.title}" (${o.discountPct}% off, ${o.scene})`;
 }
 
 /** The per-scene table printed at the end of a run. */
@@ -80,7 +125,7 @@ export function formatSummary(s: Summary): string {
 
 function count(flag: string, v: string | undefined, min = 1): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min) throw ssError('SS_ERR_CONFIG', `--${flag} must be an integer >= ${min}, got ${JSON.stringify(v)}`, { field: flag });
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -95,9 +140,11 @@ function campaignFrom(path: string | undefined, metrics: Metrics): { source: Cam
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand(() =>
+    parseArgs({
     args: argv,
     options: {
+      help: { type: 'boolean', short: 'h' },
       seed: { type: 'string' },
       customers: { type: 'string' },
       days: { type: 'string' },
@@ -107,7 +154,9 @@ async function run(argv: string[]): Promise<number> {
       quiet: { type: 'boolean', default: false },
       instances: { type: 'string' },
     },
-  });
+  }),
+  );
+  if (values.help === true) return help('run');
   const instances = count('instances', values.instances) ?? 1;
   const kafkaMode = (process.env['SCENESTREAM_MODE'] ?? 'embedded') === 'kafka';
   if (instances > 1) {
@@ -129,7 +178,9 @@ async function run(argv: string[]): Promise<number> {
   const world = generateWorld({ ...(values.seed !== undefined ? { seed: values.seed } : {}), ...(customers !== undefined ? { customers } : {}) });
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
-  const hub = new ScreenHub({ stores: world.stores });
+  const products = new LiveProducts(catalogueProducts(world.catalogue));
+  const zones = new Map(world.profiles.map((p) => [p.customerId, p.timezone]));
+  const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
   const profiles = new MemoryProfileStore();
   const server = await startServer({
@@ -145,6 +196,7 @@ async function run(argv: string[]): Promise<number> {
   );
   const result = await runEmbedded({
     world,
+    products,
     ...(days !== undefined ? { days } : {}),
     speed,
     campaign: campaign.source,
@@ -153,7 +205,7 @@ async function run(argv: string[]): Promise<number> {
     onOutput: (sink, v) => {
       if (sink === RETAIL_SINKS.profiles) return profiles.put(v as LiveProfile);
       retail.observe(sink, v);
-      if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer));
+      if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);
     },
     onDeadLetter: (d) => {
@@ -173,16 +225,20 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function replay(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { input: { type: 'string' }, out: { type: 'string' }, stores: { type: 'string' }, profiles: { type: 'string' }, config: { type: 'string' } },
-  });
-  if (values.input === undefined || values.out === undefined) throw ssError('SS_ERR_CONFIG', 'replay needs --input FILE and --out DIR', { field: values.input === undefined ? 'input' : 'out' });
+  const { values } = parseCommand(() =>
+    parseArgs({
+      args: argv,
+      options: { help: { type: 'boolean', short: 'h' }, input: { type: 'string' }, out: { type: 'string' }, stores: { type: 'string' }, profiles: { type: 'string' }, products: { type: 'string' }, config: { type: 'string' } },
+    }),
+  );
+  if (values.help === true) return help('replay');
+  if (values.input === undefined || values.out === undefined) throw new UsageError(`missing ${values.input === undefined ? '--input FILE' : '--out DIR'}`);
   const r = await replayFiles({
     input: values.input,
     out: values.out,
     ...(values.stores !== undefined ? { stores: values.stores } : {}),
     ...(values.profiles !== undefined ? { profiles: values.profiles } : {}),
+    ...(values.products !== undefined ? { products: values.products } : {}),
     ...(values.config !== undefined ? { config: values.config } : {}),
   });
   console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
@@ -192,25 +248,52 @@ async function replay(argv: string[]): Promise<number> {
 }
 
 async function loadReference(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { stores: { type: 'string' }, profiles: { type: 'string' } } });
-  if (values.stores === undefined && values.profiles === undefined) throw ssError('SS_ERR_CONFIG', 'load-reference needs --stores FILE and/or --profiles FILE', { field: 'stores' });
-  const { createClient } = await import('@redis/client');
+  const { values } = parseCommand(() =>
+    parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, stores: { type: 'string' }, profiles: { type: 'string' }, products: { type: 'string' }, 'products-to': { type: 'string' } } }),
+  );
+  if (values.help === true) return help('load-reference');
+  if (values.stores === undefined && values.profiles === undefined && values.products === undefined) throw new UsageError('nothing to load: give --stores FILE, --profiles FILE and/or --products FILE');
+  const productsTo = values['products-to'] ?? 'redis';
+  if (productsTo !== 'redis' && productsTo !== 'topic') throw new UsageError(`--products-to must be redis or topic, got ${JSON.stringify(productsTo)}`);
   const { loadServiceConfig } = await import('./config.js');
-  const { RedisProfiles, RedisStores } = await import('./redis/reference.js');
-  const { readProfiles, readStores } = await import('./replay.js');
-  const redis = createClient({ url: loadServiceConfig().redisUrl });
-  await redis.connect();
+  const { readProducts, readProfiles, readStores } = await import('./replay.js');
+  // Read (and validate) every file before writing anything.
+  const stores = values.stores !== undefined ? await readStores(values.stores) : undefined;
+  const profiles = values.profiles !== undefined ? await readProfiles(values.profiles) : undefined;
+  const products = values.products !== undefined ? await readProducts(values.products) : undefined;
+  const svc = loadServiceConfig();
+  if (products !== undefined && productsTo === 'topic') {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const { loadTopicsConfig } = await import('./config.js');
+    const { prepareTopics } = await import('./kafka/topics.js');
+    const { produceProducts, productsTopic } = await import('./kafka/productsTopic.js');
+    const kafka = new Kafka({ clientId: 'scenestream-load-reference', brokers: svc.kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    const topic = productsTopic(process.env['TOPICS_PREFIX'] ?? '');
+    await reach('Kafka', svc.kafkaBrokers.join(','), () => prepareTopics(kafka, [], [], loadTopicsConfig(), (level, msg) => console.error(`${level}: ${msg}`), [topic]));
+    await produceProducts(kafka, topic, products);
+    console.log(`${products.length} products written to ${topic} (running jobs with PRODUCTS_FROM=topic apply them at once)`);
+  }
+  if (stores === undefined && profiles === undefined && (products === undefined || productsTo === 'topic')) return 0;
+  const { createClient } = await import('@redis/client');
+  const { RedisProducts, RedisProfiles, RedisStores } = await import('./redis/reference.js');
+  const { redactUrl } = await import('./dependencies.js');
+  // No reconnecting: a Redis that is not there is one line and exit 1, not a retry loop.
+  const redis = createClient({ url: svc.redisUrl, socket: { reconnectStrategy: false, connectTimeout: 5_000 } });
+  redis.on('error', () => {});
+  await reach('Redis', redactUrl(svc.redisUrl), () => redis.connect());
   try {
-    if (values.stores !== undefined) {
-      const stores = await readStores(values.stores);
+    if (stores !== undefined) {
       await new RedisStores(redis).replaceAll(stores);
       console.log(`${stores.length} stores loaded (the whole catalogue; running jobs apply it within STORES_REFRESH_MS)`);
     }
-    if (values.profiles !== undefined) {
-      const profiles = await readProfiles(values.profiles);
+    if (profiles !== undefined) {
       const repo = new RedisProfiles(redis);
       for (const p of profiles) await repo.save(p);
       console.log(`${profiles.length} profiles loaded`);
+    }
+    if (products !== undefined && productsTo === 'redis') {
+      await new RedisProducts(redis).replaceAll(products);
+      console.log(`${products.length} products loaded (the whole catalogue; running jobs apply it within PRODUCTS_REFRESH_MS)`);
     }
   } finally {
     await redis.quit();
@@ -219,15 +302,16 @@ async function loadReference(argv: string[]): Promise<number> {
 }
 
 async function topics(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { prefix: { type: 'string' }, partitions: { type: 'string' }, 'replication-factor': { type: 'string' } },
-  });
+  const { values, positionals } = parseCommand(() =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { help: { type: 'boolean', short: 'h' }, prefix: { type: 'string' }, partitions: { type: 'string' }, 'replication-factor': { type: 'string' } },
+    }),
+  );
+  if (values.help === true) return help('topics');
   const action = positionals[0];
-  if ((action !== 'create' && action !== 'check') || positionals.length > 1) {
-    throw ssError('SS_ERR_CONFIG', `topics: expected create or check, got ${JSON.stringify(positionals.join(' '))}\n\n${USAGE}`, { field: 'topics' });
-  }
+  if ((action !== 'create' && action !== 'check') || positionals.length > 1) throw new UsageError(`expected create or check, got ${JSON.stringify(positionals.join(' '))}`);
   const { Kafka, logLevel } = await import('kafkajs');
   const { loadServiceConfig, loadTopicsConfig } = await import('./config.js');
   const { ensureTopics, formatTopics } = await import('./kafka/topics.js');
@@ -240,8 +324,8 @@ async function topics(argv: string[]): Promise<number> {
   const config = loadTopicsConfig(env);
   const { inputs, outputs, repartitions, changelogs } = retailTopics(values.prefix ?? process.env['TOPICS_PREFIX'] ?? '');
   const brokers = loadServiceConfig().kafkaBrokers;
-  const admin = new Kafka({ clientId: 'scenestream-topics', brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const admin = new Kafka({ clientId: 'scenestream-topics', brokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } }).admin();
+  await reach('Kafka', brokers.join(','), () => admin.connect());
   try {
     const result = await ensureTopics(admin, [...inputs, ...repartitions], outputs, config, action, changelogs);
     console.log(formatTopics(result));
@@ -251,8 +335,62 @@ async function topics(argv: string[]): Promise<number> {
   }
 }
 
+/** `connect`, with a failure as one `SS_ERR_SERVICE_UNAVAILABLE` line naming the service and where it was looked for. */
+async function reach<T>(service: string, where: string, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (e) {
+    const why = isSystemError(e) && e.code !== undefined && /^E[A-Z]+$/.test(e.code) ? e.code : e instanceof Error ? e.message : String(e);
+    throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `cannot reach ${service} at ${where}: ${why}`, { cause: e });
+  }
+}
+
+/** Prints a command's usage (stdout, exit 0). */
+function help(command: string): number {
+  process.stdout.write(`${COMMAND_USAGE[command] ?? USAGE}\n`);
+  return 0;
+}
+
+/** Node's system errors (a missing file, a refused connection) carry a code and, for files, a path. */
+interface SystemError extends Error {
+  readonly code?: string;
+  readonly path?: string;
+  readonly address?: string;
+  readonly port?: number;
+}
+
+const isSystemError = (e: unknown): e is SystemError => e instanceof Error && typeof (e as { code?: unknown }).code === 'string';
+
+/**
+ * One line for an error a user can act on, or undefined for an unexpected one: a file that cannot
+ * be read, a service that cannot be reached (Redis or Kafka), our own errors.
+ */
+function explain(e: unknown): string | undefined {
+  if (isScenestreamError(e)) return e.message;
+  if (isSystemError(e)) {
+    if (e.path !== undefined && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR' || e.code === 'ENOTDIR')) {
+      const why = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory' }[e.code];
+      return `cannot read ${e.path}: ${why}`;
+    }
+    if (e.code === 'ECONNREFUSED' || e.code === 'ETIMEDOUT' || e.code === 'EHOSTUNREACH' || e.code === 'ENOTFOUND') {
+      const where = e.address !== undefined ? ` ${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : '';
+      return `cannot connect to${where}: ${e.code}`;
+    }
+  }
+  if (e instanceof Error && e.name.startsWith('KafkaJS')) return `Kafka: ${e.message}`;
+  return undefined;
+}
+
+/**
+ * The CLI. Exit codes: 0 done; 2 a command line that does not parse or a configuration that is
+ * invalid (one line naming the flag or field, then the command's usage); 1 a failure: a file that
+ * cannot be read, a service that cannot be reached, a fatal error of the job (one line; the stack
+ * only with `--verbose`).
+ */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const verbose = argv.includes('--verbose');
+  const [command, ...rest] = argv.filter((a) => a !== '--verbose');
+  const name = command === undefined || command.startsWith('-') ? 'scenestream' : `scenestream ${command}`;
   try {
     switch (command) {
       case 'run':
@@ -269,27 +407,35 @@ export async function main(argv: string[]): Promise<number> {
       case '--help':
       case '-h':
       case 'help':
+        if (rest[0] !== undefined && COMMAND_USAGE[rest[0]] !== undefined) return help(rest[0]);
         process.stdout.write(USAGE);
         return 0;
       default:
-        process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+        process.stderr.write(`scenestream: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
         return 2;
     }
   } catch (e) {
-    if (isScenestreamError(e) && e.code === 'SS_ERR_CONFIG') {
-      process.stderr.write(`${e.message}\n`);
+    if (e instanceof UsageError) {
+      const usage = COMMAND_USAGE[command ?? 'run'] ?? USAGE;
+      process.stderr.write(`${name}: ${e.message}\n${usage.split('\n')[0]}\n(${name} --help for more)\n`);
       return 2;
     }
-    if (isScenestreamError(e) && (e.code === 'SS_ERR_TOPICS' || e.code === 'SS_ERR_SERVICE_UNAVAILABLE' || e.code === 'SS_ERR_INPUT_GAP')) {
-      process.stderr.write(`${e.message}\n`);
+    if (isScenestreamError(e) && e.code === 'SS_ERR_CONFIG') {
+      process.stderr.write(`${name}: ${e.message}\n`);
+      return 2;
+    }
+    const line = explain(e);
+    const message = line ?? (e instanceof Error ? e.message : String(e));
+    if (verbose) {
+      process.stderr.write(`${name}: ${message}\n${e instanceof Error && e.stack !== undefined ? `${e.stack}\n` : ''}`);
       return 1;
     }
-    // node:util parseArgs: an unknown option, or one without its value; its message spans lines.
-    if (e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      return 2;
+    if (line === undefined) {
+      process.stderr.write(`${name}: ${message.split('\n')[0]}\n(an unexpected error: run again with --verbose for its stack, and report it)\n`);
+      return 1;
     }
-    throw e;
+    process.stderr.write(`${name}: ${line}\n`);
+    return 1;
   }
 }
 

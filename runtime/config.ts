@@ -211,6 +211,20 @@ export interface KafkaModeConfig {
   readonly inputGaps: 'continue' | 'fail';
   /** `PUSH_CONCURRENCY`: webhook POSTs in flight at once per batch (one customer's in order; default 8). */
   readonly pushConcurrency: number;
+  /**
+   * `PRODUCTS_FROM`: where the product catalogue comes from: `redis` (default: the hash
+   * `ss:products`, polled every `PRODUCTS_REFRESH_MS`) or `topic` (the compacted topic
+   * `<TOPICS_PREFIX>products`, read whole by every instance and followed live).
+   */
+  readonly productsFrom: 'redis' | 'topic';
+  /** `PRODUCTS_REFRESH_MS`: how often the catalogue's version in Redis is polled (default 5,000). */
+  readonly productsRefreshMs: number;
+}
+
+function productsFrom(env: Env): 'redis' | 'topic' {
+  const from = read(env, 'PRODUCTS_FROM') ?? 'redis';
+  if (from !== 'redis' && from !== 'topic') throw configError('PRODUCTS_FROM', `'${from}' is not one of redis, topic`);
+  return from;
 }
 
 function inputGapPolicy(env: Env): 'continue' | 'fail' {
@@ -237,5 +251,7 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     maxOutputBytes: integer(env, 'MAX_OUTPUT_BYTES', 1_000_000, 1_024),
     inputGaps: inputGapPolicy(env),
     pushConcurrency: integer(env, 'PUSH_CONCURRENCY', 8, 1),
+    productsFrom: productsFrom(env),
+    productsRefreshMs: integer(env, 'PRODUCTS_REFRESH_MS', 5_000, 1),
   };
 }

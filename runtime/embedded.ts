@@ -5,6 +5,8 @@ import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Decision } from '../schemas/index.js';
 import { generateEvents } from '../simulator/life.js';
 import { generateWorld, type World, type WorldOptions } from '../simulator/world.js';
+import { catalogueProducts } from '../simulator/catalogue.js';
+import { LiveProducts, type ProductLookup } from '../pipelines/products.js';
 import { VirtualClock } from '../engine/clock.js';
 import { Executor, type DeadLetter } from '../engine/executor.js';
 import { InMemoryStateBackend } from '../engine/state.js';
@@ -14,6 +16,8 @@ import type { Metrics } from './metrics.js';
 export interface EmbeddedRunOptions extends WorldOptions {
   /** A world made beforehand (else one is generated from the world options). */
   readonly world?: World;
+  /** The product catalogue (else the simulated world's, named by `catalogueProducts`). */
+  readonly products?: ProductLookup;
   readonly days?: number;
   /** Simulated milliseconds per real millisecond; 0 runs as fast as possible. */
   readonly speed?: number;
@@ -51,7 +55,7 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   const t0 = performance.now();
   const world = opts.world ?? generateWorld(opts);
   const p = pipeline('retail');
-  buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles) }, campaign: opts.campaign ?? staticCampaign() });
+  buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles), products: opts.products ?? new LiveProducts(catalogueProducts(world.catalogue)) }, campaign: opts.campaign ?? staticCampaign() });
   const graph = p.build();
   const clock = new VirtualClock(0);
   const outputs: Record<string, number> = {};

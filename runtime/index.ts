@@ -20,7 +20,7 @@ export { Metrics, type MetricsOptions } from './metrics.js';
 export { RetailMetrics } from './retailMetrics.js';
 export { buildServer, startServer, loadHttpConfig, DEFAULT_HTTP_PORT, type HttpConfig, type RunningServer, type ServerOptions } from './http/server.js';
 export { runEmbedded, type EmbeddedRunOptions, type EmbeddedRunSummary } from './embedded.js';
-export { replayFiles, replayRecords, readEvents, readProfiles, readStores, type ReplayFilesOptions, type ReplayFilesResult, type ReplayResult } from './replay.js';
+export { replayFiles, replayRecords, readEvents, readProducts, readProfiles, readStores, type ReplayFilesOptions, type ReplayFilesResult, type ReplayResult } from './replay.js';
 export { boughtTogetherTopics, profilesView, retailJobOptions, retailTopics, type RetailJobConfig } from './retailJob.js';
 export { boughtTogetherRoutes, followBoughtTogether, type BoughtTogetherFeed, type BoughtTogetherRow, type BoughtTogetherTableBody } from './boughtTogetherView.js';
 export { runKafkaMode } from './production.js';

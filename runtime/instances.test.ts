@@ -120,19 +120,22 @@ describe('scenestream run --instances', () => {
     return { code, stderr };
   }
 
-  it.each(['0', '-2', '1.5', 'two', ''])('rejects --instances=%j in one line, exit 2', async (v) => {
+  /** The CLI's answer to a bad flag: one line naming it, the usage line, the pointer to --help. */
+  const usageAfter = (line: string) => new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\nusage: scenestream run .*\n\\(scenestream run --help for more\\)\n$`);
+
+  it.each(['0', '-2', '1.5', 'two', ''])('rejects --instances=%j in one line and the usage, exit 2', async (v) => {
     vi.stubEnv('SCENESTREAM_MODE', 'kafka');
     const { code, stderr } = await stderrOf(['run', `--instances=${v}`]);
     expect(code).toBe(2);
-    expect(stderr).toBe(`SS_ERR_CONFIG: --instances must be an integer >= 1, got ${JSON.stringify(v)}\n`);
+    expect(stderr).toMatch(usageAfter(`scenestream run: --instances must be an integer >= 1, got ${JSON.stringify(v)}`));
   });
 
-  it('rejects a missing or dash-led --instances value in one line, exit 2', async () => {
+  it('rejects a missing or dash-led --instances value in one line and the usage, exit 2', async () => {
     for (const argv of [['run', '--instances'], ['run', '--instances', '-2']]) {
       const { code, stderr } = await stderrOf(argv);
       expect(code).toBe(2);
-      expect(stderr).toMatch(/^Option '--instances\b.*\n$/);
-      expect(stderr.trimEnd()).not.toContain('\n');
+      expect(stderr).toMatch(/^scenestream run: Option '--instances\b.*\nusage: scenestream run /);
+      expect(stderr.trimEnd().split('\n')).toHaveLength(3);
     }
   });
 
@@ -140,6 +143,6 @@ describe('scenestream run --instances', () => {
     vi.stubEnv('SCENESTREAM_MODE', 'embedded');
     const { code, stderr } = await stderrOf(['run', '--instances', '2']);
     expect(code).toBe(2);
-    expect(stderr).toBe('SS_ERR_CONFIG: --instances above 1 needs SCENESTREAM_MODE=kafka (the embedded main job runs in one process)\n');
+    expect(stderr).toBe('scenestream run: SS_ERR_CONFIG: --instances above 1 needs SCENESTREAM_MODE=kafka (the embedded main job runs in one process)\n');
   });
 });

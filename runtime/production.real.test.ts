@@ -37,7 +37,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     expect((await get(`${base}/healthz`)).status).toBe(200);
     expect(await job.exit).toBe(1);
     const lines = job.stderr().trim().split('\n');
-    expect(lines.at(-1)).toMatch(new RegExp(`^SS_ERR_SERVICE_UNAVAILABLE: redis at redis://127\\.0\\.0\\.1:${port} unreachable for 4 s: .*ECONNREFUSED`));
+    expect(lines.at(-1)).toMatch(new RegExp(`^scenestream run: SS_ERR_SERVICE_UNAVAILABLE: redis at redis://127\\.0\\.0\\.1:${port} unreachable for 4 s: .*ECONNREFUSED`));
     // One line when the outage began, none per attempt (there were dozens).
     expect(lines.filter((l) => l.includes('unreachable')).length).toBeLessThanOrEqual(3);
     expect(job.stderr()).not.toMatch(/^\s+at /m);
@@ -48,7 +48,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     const job = startJob({ KAFKA_BROKERS: `127.0.0.1:${port}`, STARTUP_TIMEOUT_MS: '4000' });
     expect(await job.exit).toBe(1);
     const lines = job.stderr().trim().split('\n');
-    expect(lines.at(-1)).toMatch(new RegExp(`^SS_ERR_SERVICE_UNAVAILABLE: kafka at 127\\.0\\.0\\.1:${port} unreachable for 4 s`));
+    expect(lines.at(-1)).toMatch(new RegExp(`^scenestream run: SS_ERR_SERVICE_UNAVAILABLE: kafka at 127\\.0\\.0\\.1:${port} unreachable for 4 s`));
     expect(lines.filter((l) => l.includes('unreachable')).length).toBeLessThanOrEqual(3);
     expect(job.stderr()).not.toMatch(/^\s+at /m);
     expect(job.stderr()).not.toContain('KafkaJSNonRetriableError');

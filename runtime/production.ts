@@ -1,10 +1,11 @@
 import { createClient } from '@redis/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
+import { LiveProducts } from '../pipelines/products.js';
 import { TOPICS } from '../pipelines/sources.js';
 import { LiveStores } from '../pipelines/stores.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
-import type { Offer } from '../schemas/index.js';
+import type { Offer, Product } from '../schemas/index.js';
 import { RedisLedger } from './channels/ledger.js';
 import { WebhookChannel } from './channels/webhook.js';
 import { loadKafkaModeConfig, loadServiceConfig, loadTopicsConfig } from './config.js';
@@ -17,14 +18,17 @@ import { RedisProfileStore } from './redis/liveProfiles.js';
 import { KafkaJob } from './kafka/job.js';
 import { kafkaLogCreator } from './kafka/logging.js';
 import { feedScreens } from './kafka/screensFeed.js';
-import { broadcast, readWholeTopic } from './kafka/broadcast.js';
+import { broadcast, readWholeTopic, type Broadcast } from './kafka/broadcast.js';
+import { followProducts, productsTopic } from './kafka/productsTopic.js';
+import { prepareTopics } from './kafka/topics.js';
 import { AttributionView } from './attributionView.js';
 import { GLOBAL_BOUGHT_TOGETHER } from '../pipelines/boughtTogether.js';
 import { BoughtTogetherTable } from '../pipelines/boughtTogetherTable.js';
 import { boughtTogetherRoutes, followBoughtTogether, type BoughtTogetherFeed } from './boughtTogetherView.js';
 import { ScreenHub } from './channels/screens.js';
 import { Metrics } from './metrics.js';
-import { ProfileCache, RedisProfiles, RedisStores } from './redis/reference.js';
+import { ProfileCache, RedisProducts, RedisProfiles, RedisStores } from './redis/reference.js';
+import { ReferenceFeed } from './redis/referenceFeed.js';
 import { StoreFeed } from './redis/storeFeed.js';
 import { boughtTogetherTopics, retailJobOptions } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
@@ -38,6 +42,25 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
     const id = (v as { readonly customerId?: string | null }).customerId;
     if (typeof id === 'string') yield id;
   }
+}
+
+/** How many partitions a topic has, read from the broker once (again after a failure). */
+function inputPartitions(kafka: Kafka, topic: string): () => Promise<number> {
+  let known: Promise<number> | undefined;
+  return () =>
+    (known ??= (async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        return topics[0]?.partitions.length ?? 0;
+      } finally {
+        await admin.disconnect();
+      }
+    })().catch((e: unknown) => {
+      known = undefined;
+      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Kafka: the partitions of ${topic}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }));
 }
 
 /**
@@ -67,28 +90,10 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
  * Environment: KAFKA_BROKERS, REDIS_URL, TOPICS_* (README), PUSH_WEBHOOK_URL, the job's settings
  * of `loadKafkaModeConfig` (runtime/config.ts: JOB_NAME, TOPICS_PREFIX, IDLE_TIMEOUT_MS,
  * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS: a cached profile's
- * freshness, PROFILES_CACHE_SIZE, STORES_REFRESH_MS, STARTUP_TIMEOUT_MS, OUTAGE_LOG_INTERVAL_MS),
+ * freshness, PROFILES_CACHE_SIZE, STORES_REFRESH_MS, PRODUCTS_FROM, PRODUCTS_REFRESH_MS, STARTUP_TIMEOUT_MS,
+ * OUTAGE_LOG_INTERVAL_MS),
  * HTTP_PORT/HTTP_HOST, API_TOKENS/API_TOKENS_FILE (the profile API's bearer tokens, `http/profileApi.ts`).
  */
-/** How many partitions a topic has, read from the broker once (again after a failure). */
-function inputPartitions(kafka: Kafka, topic: string): () => Promise<number> {
-  let known: Promise<number> | undefined;
-  return () =>
-    (known ??= (async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-        return topics[0]?.partitions.length ?? 0;
-      } finally {
-        await admin.disconnect();
-      }
-    })().catch((e: unknown) => {
-      known = undefined;
-      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Kafka: the partitions of ${topic}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }));
-}
-
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
   const svc = loadServiceConfig(env);
@@ -114,7 +119,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   // The store catalogue as a live table: the scenes and the screens read it; the feed keeps it
   // equal to Redis (below).
   const stores = new LiveStores();
-  const hub = new ScreenHub({ stores: [] });
+  // The product catalogue as a live table: offer titles and the screens read it; fed from Redis
+  // (polled) or from the products topic (followed), per PRODUCTS_FROM (below).
+  const products = new LiveProducts();
+  let productFeed: ReferenceFeed<Product> | undefined;
+  const hub = new ScreenHub({ stores: [], products });
   stores.onChange((c) => {
     hub.addStores(c.added);
     hub.updateStores(c.updated);
@@ -137,7 +146,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     screens: hub,
     beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
     json: { '/attribution': () => ({ scenes: attribution.totals() }), ...boughtTogetherRoutes(boughtTogether) },
-    health: () => ({ ok: true, details: { phase, pid: process.pid, boughtTogether: { products: boughtTogether.size, read: boughtTogether.read }, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores: { count: stores.size, version: stores.version, rejected: storeFeed?.rejected ?? 0 }, stats: job?.stats, dependencies: deps.state() } }),
+    health: () => ({ ok: true, details: { phase, pid: process.pid, boughtTogether: { products: boughtTogether.size, read: boughtTogether.read }, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores: { count: stores.size, version: stores.version, rejected: storeFeed?.rejected ?? 0 }, products: { from: jobConfig.productsFrom, count: products.size, version: products.version, rejected: productFeed?.rejected ?? 0 }, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
   log('info', `scenestream (kafka mode) starting: brokers ${svc.kafkaBrokers.join(',')}, redis ${redisTarget}; health ${server.url}/healthz, readiness ${server.url}/readyz`);
@@ -215,6 +224,21 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     await feed.refresh();
     feed.start();
     cleanups.push(() => feed.stop());
+    if (jobConfig.productsFrom === 'redis') {
+      const pf = new ReferenceFeed<Product>({
+        source: new RedisProducts(redis),
+        table: products,
+        intervalMs: jobConfig.productsRefreshMs,
+        what: 'product catalogue',
+        noun: 'product',
+        log,
+        onRejected: (r) => metrics.countDeadLetter('products', r.error.code),
+      });
+      productFeed = pf;
+      await pf.refresh();
+      pf.start();
+      cleanups.push(() => pf.stop());
+    }
     const cache = new ProfileCache(new RedisProfiles(redis), { capacity: cacheSize, ttlMs: refreshMs });
     profiles = cache;
     let campaign: CampaignSource = staticCampaign();
@@ -235,10 +259,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const webhook = webhookUrl !== undefined && webhookUrl !== '' ? new WebhookChannel({ url: webhookUrl, ledger, metrics }) : undefined;
     const name = jobConfig.jobName;
     let btFeed: BoughtTogetherFeed | undefined;
+    let productsFollow: Broadcast | undefined;
     const base = retailJobOptions({
       kafka,
       redis,
-      deps: { stores, profiles },
+      deps: { stores, profiles, products },
       campaign,
       topicsPrefix: jobConfig.topicsPrefix,
       topics,
@@ -290,11 +315,21 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
         btFeed = feed;
         if (!(await feed.caughtUp(topics.metadataTimeoutMs))) log('warn', `bought-together: the changelog was not read to its end within ${topics.metadataTimeoutMs / 1000} s; suggestions start from a partial table`);
         else log('info', `bought-together: ${boughtTogether.size} products read from the changelog`);
+        if (jobConfig.productsFrom === 'topic') {
+          // The catalogue, read whole before any input, so that no offer is titled from an empty one.
+          const topic = productsTopic(jobConfig.topicsPrefix);
+          await prepareTopics(kafka, [], [], topics, log, [topic]);
+          const pf = await followProducts({ kafka, topic, table: products, group: `${name}-products`, log, timeoutMs: topics.metadataTimeoutMs, onRejected: (_id, code) => metrics.countDeadLetter('products', code) });
+          productsFollow = pf;
+          if (!(await pf.caughtUp(topics.metadataTimeoutMs))) log('warn', `products: ${topic} was not read to its end within ${topics.metadataTimeoutMs / 1000} s; offers start from a partial catalogue`);
+          else log('info', `products: ${products.size} products read from ${topic}`);
+        }
       },
     });
     job = running;
     cleanups.push(() => running.stop());
     cleanups.push(() => btFeed?.stop());
+    cleanups.push(() => productsFollow?.stop());
     const started = await unlessStopped(running.start());
     if (started === interrupted) return 0;
     const screens = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));

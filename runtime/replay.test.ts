@@ -28,6 +28,26 @@ describe('scenestream replay', () => {
     }
   });
 
+  it("with --products, titles cart and browse offers by the first product's name; everything else is unchanged", async () => {
+    await replayFiles(args('p0'));
+    expect(await main(['replay', '--input', args('p1').input, '--stores', args('p1').stores, '--profiles', args('p1').profiles, '--products', join(dir, 'in/products.json'), '--out', args('p1').out])).toBe(0);
+    const names = new Map(((JSON.parse(await readFile(join(dir, 'in/products.json'), 'utf8')) as Array<{ productId: string; name: string }>)).map((p) => [p.productId, p.name]));
+    const without = (await readLines(join(dir, 'p0/offers.jsonl'))) as Offer[];
+    const withProducts = (await readLines(join(dir, 'p1/offers.jsonl'))) as Offer[];
+    expect(withProducts.map((o) => ({ ...o, title: '' }))).toEqual(without.map((o) => ({ ...o, title: '' })));
+    const expected = without.map((o) => {
+      const name = names.get(o.productIds[0] ?? '');
+      if (o.scene === 'cart_abandonment' && name !== undefined) return `${name} is waiting in your cart: 10% off`;
+      if (o.scene === 'browse_abandonment' && name !== undefined) return `Still looking at ${name}? 5% off what you viewed`;
+      return o.title;
+    });
+    expect(withProducts.map((o) => o.title)).toEqual(expected);
+    expect(new Set(withProducts.map((o) => o.title)).size).toBeGreaterThan(new Set(without.map((o) => o.title)).size + 5);
+    for (const f of ['triggers.jsonl', 'decisions.jsonl', 'recommendations.jsonl', 'summary.json']) {
+      expect(await readFile(join(dir, 'p1', f), 'utf8'), f).toBe(await readFile(join(dir, 'p0', f), 'utf8'));
+    }
+  });
+
   it('detects all five scenes and decides every trigger exactly once, with an offer per sent decision', async () => {
     const r = await replayFiles(args('c'));
     const triggers = (await readLines(join(dir, 'c/triggers.jsonl'))) as Trigger[];

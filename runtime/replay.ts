@@ -6,9 +6,10 @@ import { summarise, type AttributionEvent, type Summary } from '../pipelines/att
 import { boughtTogetherJsonl } from '../pipelines/boughtTogether.js';
 import { readCampaignFile, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
 import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
+import { LiveProducts } from '../pipelines/products.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
-import { fromJson, toJson, type BoughtTogether, type CustomerProfile, type Decision, type SchemaName, type Store } from '../schemas/index.js';
+import { fromJson, toJson, type BoughtTogether, type CustomerProfile, type Decision, type Product, type SchemaName, type SchemaTypes, type Store } from '../schemas/index.js';
 import { VirtualClock } from '../engine/clock.js';
 import { eventTimeAhead, Executor, type DeadLetter } from '../engine/executor.js';
 import { pipeline } from '../stream/stream.js';
@@ -78,20 +79,30 @@ export async function readEvents(path: string): Promise<{ records: InputRecord[]
   return { records, rejected };
 }
 
-export async function readStores(path: string): Promise<Store[]> {
+/** A reference file holding a JSON array of records of one schema (`stores.json`, `products.json`). */
+async function readJsonArray<N extends 'Store' | 'Product'>(path: string, schema: N, field: string): Promise<Array<SchemaTypes[N]>> {
   const text = await readFile(path, 'utf8');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw ssError('SS_ERR_CONFIG', `${path} is not JSON: ${e instanceof Error ? e.message : String(e)}`, { field: 'stores' });
+    throw ssError('SS_ERR_CONFIG', `${path} is not JSON: ${e instanceof Error ? e.message : String(e)}`, { field });
   }
-  if (!Array.isArray(raw)) throw ssError('SS_ERR_CONFIG', `${path} must hold a JSON array of Store`, { field: 'stores' });
-  return raw.map((s, i) => {
-    const r = fromJson('Store', s as object);
-    if (!r.ok) throw ssError('SS_ERR_CONFIG', `${path}: store ${i}: ${r.error.message}`, { field: `stores.${i}.${r.error.field ?? ''}` });
+  if (!Array.isArray(raw)) throw ssError('SS_ERR_CONFIG', `${path} must hold a JSON array of ${schema}`, { field });
+  return raw.map((x, i) => {
+    const r = fromJson(schema, x as object);
+    if (!r.ok) throw ssError('SS_ERR_CONFIG', `${path}: ${schema.toLowerCase()} ${i}: ${r.error.message}`, { field: `${field}.${i}.${r.error.field ?? ''}` });
     return r.value;
   });
+}
+
+export async function readStores(path: string): Promise<Store[]> {
+  return readJsonArray(path, 'Store', 'stores');
+}
+
+/** `products.json`: the product catalogue, a JSON array of Product. */
+export async function readProducts(path: string): Promise<Product[]> {
+  return readJsonArray(path, 'Product', 'products');
 }
 
 export async function readProfiles(path: string): Promise<CustomerProfile[]> {
@@ -177,6 +188,8 @@ export interface ReplayFilesOptions {
   readonly out: string;
   readonly stores?: string;
   readonly profiles?: string;
+  /** `products.json`: the product catalogue for offer titles. */
+  readonly products?: string;
   readonly config?: string;
 }
 
@@ -196,8 +209,9 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesRes
   }
   const stores = o.stores !== undefined ? await readStores(o.stores) : [];
   const profiles = o.profiles !== undefined ? await readProfiles(o.profiles) : [];
+  const products = o.products !== undefined ? new LiveProducts(await readProducts(o.products)) : undefined;
   const { records, rejected } = await readEvents(o.input);
-  const result = replayRecords(records, { stores, profiles: profilesFrom(profiles) }, campaign);
+  const result = replayRecords(records, { stores, profiles: profilesFrom(profiles), ...(products !== undefined ? { products } : {}) }, campaign);
   await mkdir(o.out, { recursive: true });
   const files: string[] = [];
   const write = async (name: string, text: string) => {

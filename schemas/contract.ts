@@ -9,7 +9,8 @@
  *   `>= 0`, `radiusM > 0`,
  *   `timezone` is an IANA time zone name this runtime knows;
  * - Decision: `sent` has `reason = null` and an `offerId`; `suppressed` has a `reason` and `offerId = null`;
- * - Offer: `expiresAt >= ts`.
+ * - Offer: `expiresAt >= ts`;
+ * - Product: a non-empty `name`; `imageUrl` an http(s) URL or a path starting with `/`.
  *
  * Two forms of the same rules: `compile` builds, once per schema, a normaliser and a yes/no check
  * that allocate nothing but the normalised copy (the per-record path); `violation` walks the record
@@ -89,6 +90,14 @@ const RECORD_RULES: Readonly<Record<string, (r: Readonly<Record<string, unknown>
       if (r['reason'] === null) return { field: 'reason', expected: 'a suppression reason when outcome is suppressed', got: null };
       if (r['offerId'] !== null) return { field: 'offerId', expected: 'null when outcome is suppressed', got: r['offerId'] };
     }
+    return undefined;
+  },
+  'scenestream.Product': (r) => {
+    if (r['productId'] === '') return { field: 'productId', expected: 'a non-empty product id', got: '' };
+    const name = r['name'];
+    if (typeof name === 'string' && name.trim() === '') return { field: 'name', expected: 'a non-empty name', got: name };
+    const url = r['imageUrl'];
+    if (typeof url === 'string' && !/^(https?:\/\/\S+|\/\S*)$/.test(url)) return { field: 'imageUrl', expected: 'an http(s) URL or a path starting with /', got: url };
     return undefined;
   },
   'scenestream.Offer': (r) => {

@@ -28,13 +28,14 @@ describe('SchemaRegistry', () => {
       AttributionEvent: 11,
       BasketMember: 12,
       BoughtTogetherChange: 13,
+      Product: 14,
     });
     for (const name of SCHEMA_NAMES) expect(defaultRegistry.nameOf(defaultRegistry.idOf(name))).toBe(name);
   });
 
   it('unknown ids have no name', () => {
     expect(defaultRegistry.nameOf(0)).toBeUndefined();
-    expect(defaultRegistry.nameOf(14)).toBeUndefined();
+    expect(defaultRegistry.nameOf(15)).toBeUndefined();
     expect(defaultRegistry.nameOf(-1)).toBeUndefined();
   });
 

@@ -23,6 +23,7 @@ export const DEFAULT_SCHEMA_IDS = {
   AttributionEvent: 11,
   BasketMember: 12,
   BoughtTogetherChange: 13,
+  Product: 14,
 } as const satisfies Record<SchemaName, number>;
 
 /** Confluent schema ids are positive 32-bit signed integers on the JVM side. */

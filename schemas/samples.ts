@@ -116,6 +116,13 @@ export const SAMPLES: { readonly [N in SchemaName]: SchemaTypes[N] } = {
       { productId: 'sku-5', count: 3 },
     ],
   },
+  Product: {
+    productId: 'sku-1',
+    name: 'Trail runner, size 42',
+    category: 'shoes',
+    price: 59.9,
+    imageUrl: '/images/sku-1.png',
+  },
   AttributionEvent: {
     decisionId: 'dec-1',
     scene: 'cart_abandonment',

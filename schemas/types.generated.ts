@@ -197,6 +197,18 @@ export interface PosEvent {
   total: number;
 }
 
+/** Reference data: a product of the catalogue, as offer titles and store screens show it. */
+export interface Product {
+  productId: string;
+  /** What customers read, non-empty. */
+  name: string;
+  category: string | null;
+  /** Shelf price in the campaign's currency, >= 0. */
+  price: number;
+  /** An absolute http(s) URL or a path on the engine's server. */
+  imageUrl: string | null;
+}
+
 export interface RecommendationItem {
   productId: string;
   score: number;
@@ -251,6 +263,7 @@ export interface SchemaTypes {
   LocationEvent: LocationEvent;
   Offer: Offer;
   PosEvent: PosEvent;
+  Product: Product;
   RecommendationUpdate: RecommendationUpdate;
   Store: Store;
   Trigger: Trigger;
@@ -259,4 +272,4 @@ export interface SchemaTypes {
 export type SchemaName = keyof SchemaTypes;
 
 /** The names of the top-level record schemas. */
-export const SCHEMA_NAMES = ['AttributionEvent', 'BasketMember', 'BoughtTogether', 'BoughtTogetherChange', 'ClickEvent', 'CustomerProfile', 'Decision', 'LocationEvent', 'Offer', 'PosEvent', 'RecommendationUpdate', 'Store', 'Trigger'] as const satisfies readonly SchemaName[];
+export const SCHEMA_NAMES = ['AttributionEvent', 'BasketMember', 'BoughtTogether', 'BoughtTogetherChange', 'ClickEvent', 'CustomerProfile', 'Decision', 'LocationEvent', 'Offer', 'PosEvent', 'Product', 'RecommendationUpdate', 'Store', 'Trigger'] as const satisfies readonly SchemaName[];

@@ -84,6 +84,7 @@ describe('generated types', () => {
       | 'BoughtTogether'
       | 'BasketMember'
       | 'BoughtTogetherChange'
+      | 'Product'
     >();
     expectTypeOf<SchemaTypes['PosEvent']>().toEqualTypeOf<PosEvent>();
   });

@@ -6,7 +6,7 @@
 
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { toJson, type CustomerProfile, type Store } from '../schemas/index.js';
+import { toJson, type CustomerProfile, type Product, type Store } from '../schemas/index.js';
 import type { SimRecord, SimTopic } from './life.js';
 
 /** The contract schema of each simulated topic. */
@@ -36,6 +36,11 @@ export function recordToJsonLine(record: SimRecord): string {
 /** `stores.json`: a JSON array of Store, one store per line. */
 export function storesToJson(stores: readonly Store[]): string {
   return stores.length === 0 ? '[]\n' : `[\n${stores.map((s) => `  ${toJson('Store', s)}`).join(',\n')}\n]\n`;
+}
+
+/** `products.json`: a JSON array of Product, one product per line. */
+export function productsToJson(products: readonly Product[]): string {
+  return products.length === 0 ? '[]\n' : `[\n${products.map((p) => `  ${toJson('Product', p)}`).join(',\n')}\n]\n`;
 }
 
 /** `profiles.jsonl`: one CustomerProfile per line. */

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { ssError } from '../schemas/errors.js';
-import { profilesToJsonl, storesToJson, writeJsonl } from './jsonl.js';
+import { productsToJson, profilesToJsonl, storesToJson, writeJsonl } from './jsonl.js';
+import { catalogueProducts } from './catalogue.js';
 import { produceToKafka, type KafkaOptions, type SendSummary } from './kafka.js';
 import { generateEvents, type EventOptions } from './life.js';
 import { generateWorld, type World, type WorldOptions } from './world.js';
@@ -19,7 +20,7 @@ import { generateWorld, type World, type WorldOptions } from './world.js';
 export interface SimulateOptions extends WorldOptions, EventOptions {
   /** Events as JSON lines to this file, `-` for stdout, or a stream (not ended). */
   out?: string | Writable;
-  /** A directory to write `events.jsonl`, `stores.json` and `profiles.jsonl` into (created if missing). */
+  /** A directory to write `events.jsonl`, `stores.json`, `profiles.jsonl` and `products.json` into (created if missing). */
   dir?: string;
   /** Produce the events to Kafka (brokers, pacing, topics). */
   kafka?: KafkaOptions;
@@ -57,11 +58,13 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     await mkdir(opts.dir, { recursive: true });
     const stores = join(opts.dir, 'stores.json');
     const profiles = join(opts.dir, 'profiles.jsonl');
+    const products = join(opts.dir, 'products.json');
     const events = join(opts.dir, 'events.jsonl');
     await writeFile(stores, storesToJson(world.stores));
+    await writeFile(products, productsToJson(catalogueProducts(world.catalogue)));
     await writeFile(profiles, profilesToJsonl(world.profiles));
     result.written[events] = await writeEventsFile(events, world, eventOpts);
-    result.files.push(stores, profiles, events);
+    result.files.push(stores, profiles, products, events);
   }
   if (opts.out !== undefined) {
     if (typeof opts.out !== 'string') {

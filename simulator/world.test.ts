@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isScenestreamError } from '../schemas/errors.js';
 import { validate } from '../schemas/index.js';
 import { haversineM } from './geo.js';
+import { catalogueProducts, createCatalogue } from './catalogue.js';
+import { createRng } from './prng.js';
 import { generateWorld } from './world.js';
 
 describe('generateWorld', () => {
@@ -71,5 +73,22 @@ describe('generateWorld', () => {
       expect(isScenestreamError(err, 'SS_ERR_CONFIG')).toBe(true);
       expect((err as { field?: string }).field).toBe(Object.keys(opts)[0]);
     }
+  });
+});
+
+describe('catalogueProducts (products.json)', () => {
+  it('gives every product of the catalogue a valid Product with a distinct shelf name, its category and price', () => {
+    const world = generateWorld({ seed: 'x', customers: 10 });
+    const products = catalogueProducts(world.catalogue);
+    expect(products.map((p) => p.productId)).toEqual(world.catalogue.products.map((p) => p.productId));
+    for (const p of products) expect(validate('Product', p)).toMatchObject({ ok: true });
+    expect(new Set(products.map((p) => p.name)).size).toBe(products.length);
+    const shoe = products.find((p) => p.productId === 'SHO-001')!;
+    expect([shoe.name, shoe.category, shoe.price]).toEqual(['Trail runner', 'shoes', world.catalogue.byCategory.get('shoes')![0]!.price]);
+  });
+
+  it('numbers names past the end of a category list', () => {
+    const names = catalogueProducts(createCatalogue(createRng('c'), 14)).filter((p) => p.category === 'toys').map((p) => p.name);
+    expect(names.slice(11)).toEqual(['Robot kit', 'Building blocks 2', 'Puzzle 500 2']);
   });
 });

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecommendationUpdate } from '../../schemas/index.js';
 import { startServer, type RunningServer } from '../http/server.js';
 import { Metrics } from '../metrics.js';
+import { LiveProducts } from '../../pipelines/products.js';
 import { ScreenHub, screenUpdateId } from './screens.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,7 +39,8 @@ describe('store page in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: this test needs Debian's chromium. Install it with: apt-get update && apt-get install -y --no-install-recommends chromium (.ci/run does this)`);
     }
-    hub = new ScreenHub({ stores: [{ storeId: 'sh-001', name: 'Jing’an Flagship · Nanjing West Rd', timezone: 'Asia/Shanghai' }] });
+    const products = new LiveProducts([{ productId: 'sku-ceramic-mug', name: 'Ceramic mug', category: 'home', price: 12.5, imageUrl: null }]);
+    hub = new ScreenHub({ stores: [{ storeId: 'sh-001', name: 'Jing’an Flagship · Nanjing West Rd', timezone: 'Asia/Shanghai' }], products });
     server = await startServer({ metrics: new Metrics({ processMetrics: false }), screens: hub, listen: { host: '127.0.0.1', port: 0 } });
     profileDir = mkdtempSync(join(tmpdir(), 'scenestream-chromium-'));
     // A fresh profile per run: playwright takes the user data dir here, not as --user-data-dir.
@@ -90,8 +92,10 @@ describe('store page in headless Chromium', () => {
     const elapsedMs = performance.now() - t0;
     expect(elapsedMs, `suggestion appeared after ${elapsedMs.toFixed(0)} ms`).toBeLessThan(1_000);
 
-    expect(await page.locator(`${selector} .product`).allTextContents()).toEqual(['sku-oat-milk-1l', 'sku-ceramic-mug', 'sku-pour-over-kettle']);
-    expect(await page.locator(`${selector} .score`).allTextContents()).toEqual(['31', '12.25', '8']);
+    // A product of the catalogue by its name and price; the others by id and score.
+    expect(await page.locator(`${selector} .product`).allTextContents()).toEqual(['sku-oat-milk-1l', 'Ceramic mug', 'sku-pour-over-kettle']);
+    expect(await page.locator(`${selector} .price`).allTextContents()).toEqual(['12.50']);
+    expect(await page.locator(`${selector} .score`).allTextContents()).toEqual(['31', '8']);
     expect(await page.locator(`${selector} .reason`).allTextContents()).toEqual(['bought together', 'carted', 'viewed']);
     // Newest first: bob's card before alice's.
     const ids = await page.locator('#cards > .card').evaluateAll((els) => els.map((e) => e.getAttribute('data-update-id')));

@@ -2,6 +2,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecommendationUpdate } from '../../schemas/index.js';
+import { LiveProducts } from '../../pipelines/products.js';
 import { ScreenHub, screensPlugin, screenUpdateId, storePageHtml, type ScreenSnapshot, type ScreenSuggestion } from './screens.js';
 
 const STORES = [
@@ -31,6 +32,16 @@ describe('ScreenHub', () => {
     ]);
     expect(heard.map((s) => s.ts)).toEqual([100, 200, 300]);
     expect(hub.snapshot('s2')!.suggestions).toEqual([]);
+  });
+
+  it('shows products by their catalogue name, category, price and image; a product not in it by its id alone', () => {
+    const products = new LiveProducts([{ productId: 'p1', name: 'Trail runner', category: 'shoes', price: 59.9, imageUrl: '/images/p1.png' }]);
+    const hub = new ScreenHub({ stores: STORES, products });
+    hub.publish(update('alice', 100));
+    expect(hub.snapshot('s1')!.suggestions[0]!.items).toEqual([
+      { productId: 'p1', score: 10, reason: 'bought_together', name: 'Trail runner', category: 'shoes', price: 59.9, imageUrl: '/images/p1.png' },
+      { productId: 'p2', score: 9, reason: 'bought_together' },
+    ]);
   });
 
   it('drops repeats by update id, stale updates, updates without or with an unknown store', () => {

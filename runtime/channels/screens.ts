@@ -22,8 +22,20 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { ProductLookup } from '../../pipelines/products.js';
 import type { RecommendationItem, RecommendationUpdate, Store } from '../../schemas/index.js';
 import { ssError } from '../../schemas/errors.js';
+
+/**
+ * One suggested product on a screen: the update's item, with its name, category, price and image
+ * from the product catalogue when the catalogue has it (as it was when the update arrived).
+ */
+export interface ScreenItem extends RecommendationItem {
+  readonly name?: string;
+  readonly category?: string | null;
+  readonly price?: number;
+  readonly imageUrl?: string | null;
+}
 
 /** What a screen shows of one update. */
 export interface ScreenSuggestion {
@@ -32,7 +44,7 @@ export interface ScreenSuggestion {
   /** The customer's place on this store's screen; opaque (see the module comment). */
   readonly slot: string;
   readonly ts: number;
-  readonly items: readonly RecommendationItem[];
+  readonly items: readonly ScreenItem[];
 }
 
 export interface ScreenSnapshot {
@@ -55,6 +67,8 @@ export interface ScreenHubOptions {
   readonly maxPerStore?: number;
   /** Update ids remembered per store for deduplication; default 1,024. */
   readonly rememberIds?: number;
+  /** The product catalogue: screens show names and prices (else product ids). */
+  readonly products?: ProductLookup;
 }
 
 /** The deterministic id of an update on a store's screen. */
@@ -79,10 +93,12 @@ export class ScreenHub {
   private readonly slotKey = randomBytes(32);
   readonly maxPerStore: number;
   private readonly rememberIds: number;
+  private readonly products: ProductLookup | undefined;
 
   constructor(opts: ScreenHubOptions) {
     this.maxPerStore = opts.maxPerStore ?? 6;
     this.rememberIds = opts.rememberIds ?? 1_024;
+    this.products = opts.products;
     if (!(Number.isSafeInteger(this.maxPerStore) && this.maxPerStore >= 1)) throw ssError('SS_ERR_CONFIG', `screens maxPerStore must be an integer >= 1, got ${this.maxPerStore}`, { field: 'screens.maxPerStore' });
     if (!(Number.isSafeInteger(this.rememberIds) && this.rememberIds >= 1)) throw ssError('SS_ERR_CONFIG', `screens rememberIds must be an integer >= 1, got ${this.rememberIds}`, { field: 'screens.rememberIds' });
     this.addStores(opts.stores);
@@ -129,6 +145,12 @@ export class ScreenHub {
     return this.stores.get(storeId)?.store;
   }
 
+  private item(i: RecommendationItem): ScreenItem {
+    const p = this.products?.get(i.productId);
+    const base = { productId: i.productId, score: i.score, reason: i.reason };
+    return Object.freeze(p === undefined ? base : { ...base, name: p.name, category: p.category, price: p.price, imageUrl: p.imageUrl });
+  }
+
   private slotOf(storeId: string, customerId: string): string {
     return createHmac('sha256', this.slotKey).update(JSON.stringify([storeId, customerId]), 'utf8').digest('hex').slice(0, 16);
   }
@@ -149,7 +171,7 @@ export class ScreenHub {
     const slot = this.slotOf(u.storeId, u.customerId);
     const prev = st.bySlot.get(slot);
     if (prev !== undefined && prev.ts > u.ts) return 'stale';
-    const s: ScreenSuggestion = Object.freeze({ id, slot, ts: u.ts, items: Object.freeze(u.items.map((i) => Object.freeze({ productId: i.productId, score: i.score, reason: i.reason }))) });
+    const s: ScreenSuggestion = Object.freeze({ id, slot, ts: u.ts, items: Object.freeze(u.items.map((i) => this.item(i))) });
     st.bySlot.delete(slot);
     st.bySlot.set(slot, s);
     while (st.bySlot.size > this.maxPerStore) {
@@ -308,7 +330,7 @@ export function storePageHtml(store: ScreenStore): string {
   .item { display: grid; grid-template-columns: 1fr auto; align-items: baseline; gap: .2em 1em; padding: .9vh 0; border-bottom: 1px solid #26324f; }
   .item:last-child { border-bottom: 0; }
   .product { font-size: clamp(18px, 1.9vw, 46px); font-weight: 650; overflow-wrap: anywhere; }
-  .score { font-size: clamp(16px, 1.6vw, 40px); color: var(--accent); font-variant-numeric: tabular-nums; }
+  .score, .price { font-size: clamp(16px, 1.6vw, 40px); color: var(--accent); font-variant-numeric: tabular-nums; }
   .reason { grid-column: 1 / -1; font-size: clamp(13px, 1.2vw, 28px); color: var(--muted); }
   .bar { grid-column: 1 / -1; height: 6px; background: #26324f; border-radius: 3px; overflow: hidden; }
   .bar > span { display: block; height: 100%; background: var(--accent); }
@@ -330,6 +352,7 @@ export function storePageHtml(store: ScreenStore): string {
   const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
   const reason = (r) => String(r).replace(/_/g, " ");
   const score = (s) => (Number.isInteger(s) ? String(s) : Number(s).toFixed(2));
+  const price = (p) => Number(p).toFixed(2);
   const zone = ${timeZone};
   const clock = (() => { try { return new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...(zone ? { timeZone: zone } : {}) }); } catch { return new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); } })();
   const time = (ts) => clock.format(new Date(ts));
@@ -343,7 +366,9 @@ export function storePageHtml(store: ScreenStore): string {
       const top = Math.max(0, ...s.items.map((i) => i.score)) || 1;
       for (const i of s.items) {
         const row = el("div", "item");
-        row.append(el("span", "product", i.productId), el("span", "score", score(i.score)));
+        const name = el("span", "product", i.name ?? i.productId);
+        if (i.name) name.title = i.productId;
+        row.append(name, typeof i.price === "number" ? el("span", "price", price(i.price)) : el("span", "score", score(i.score)));
         const bar = el("div", "bar"); const fill = el("span"); fill.style.width = Math.max(4, Math.min(100, (100 * i.score) / top)) + "%"; bar.append(fill);
         row.append(bar, el("span", "reason", reason(i.reason)));
         card.append(row);

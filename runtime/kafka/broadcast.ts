@@ -20,6 +20,8 @@ export async function broadcast<N extends SchemaName>(o: {
   /** Prefix of the group id. */
   readonly group: string;
   readonly onValue: (value: SchemaTypes[N], partition: number) => void;
+  /** A record with a key and no value (a compacted topic's delete); without this, skipped as undecodable. */
+  readonly onTombstone?: (key: string, partition: number) => void;
   /** After each batch: the partition and the next offset to read in it (every record before it was handled). */
   readonly onProgress?: (partition: number, nextOffset: string) => void;
   readonly registry?: SchemaRegistry;
@@ -34,6 +36,10 @@ export async function broadcast<N extends SchemaName>(o: {
     autoCommit: false,
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
+        if (m.value === null && m.key !== null && o.onTombstone !== undefined) {
+          o.onTombstone(m.key.toString('utf8'), batch.partition);
+          continue;
+        }
         const decoded = m.value === null ? null : decodeAuto(m.value, registry, o.schema);
         if (decoded === null || !decoded.ok) {
           if (skipped++ === 0) o.log?.('warn', `${o.group}: skipping an undecodable record of ${o.topic} (partition ${batch.partition}, offset ${m.offset})`);

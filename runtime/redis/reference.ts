@@ -1,6 +1,7 @@
 import { Repository, Schema, type Entity, type RedisClientConnection } from 'redis-om';
 import type { ProfileLookup } from '../../pipelines/deps.js';
-import { fromJson, validate, type CustomerProfile, type Store, type Tier } from '../../schemas/index.js';
+import { fromJson, toJson, validate, type CustomerProfile, type Product, type SchemaTypes, type Store, type Tier } from '../../schemas/index.js';
+import type { ReferenceRead, RejectedRow } from './referenceFeed.js';
 import { ssError, type ScenestreamError } from '../../schemas/errors.js';
 
 /**
@@ -245,19 +246,45 @@ export interface StoresRead {
   readonly rejected: RejectedStore[];
 }
 
-/** Parses and validates one store record of the hash; its field must be its storeId. */
-export function parseStoreRecord(storeId: string, raw: string): { ok: true; value: Store } | { ok: false; error: ScenestreamError } {
+/**
+ * Parses and validates one record of a reference hash (stores, products): JSON of the schema,
+ * filed under its own id. Errors name the table, the id and the field (`stores.s1.lat`).
+ */
+function parseRecord<N extends 'Store' | 'Product'>(schema: N, noun: string, table: string, idOf: (v: SchemaTypes[N]) => string, id: string, raw: string): { ok: true; value: SchemaTypes[N] } | { ok: false; error: ScenestreamError } {
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (e) {
-    return { ok: false, error: ssError('SS_ERR_DECODE', `store ${storeId} in Redis is not JSON: ${e instanceof Error ? e.message : String(e)}`, { field: `stores.${storeId}` }) };
+    return { ok: false, error: ssError('SS_ERR_DECODE', `${noun} ${id} in Redis is not JSON: ${e instanceof Error ? e.message : String(e)}`, { field: `${table}.${id}` }) };
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, error: ssError('SS_ERR_VALIDATION', `store ${storeId} in Redis is not a JSON object`, { field: `stores.${storeId}` }) };
-  const r = fromJson('Store', json);
-  if (!r.ok) return { ok: false, error: ssError('SS_ERR_VALIDATION', `store ${storeId} in Redis is invalid: ${r.error.message}`, { field: `stores.${storeId}${r.error.field !== undefined ? `.${r.error.field}` : ''}` }) };
-  if (r.value.storeId !== storeId) return { ok: false, error: ssError('SS_ERR_VALIDATION', `store ${storeId} in Redis has storeId '${r.value.storeId}'`, { field: `stores.${storeId}.storeId` }) };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, error: ssError('SS_ERR_VALIDATION', `${noun} ${id} in Redis is not a JSON object`, { field: `${table}.${id}` }) };
+  const r = fromJson(schema, json);
+  if (!r.ok) return { ok: false, error: ssError('SS_ERR_VALIDATION', `${noun} ${id} in Redis is invalid: ${r.error.message}`, { field: `${table}.${id}${r.error.field !== undefined ? `.${r.error.field}` : ''}` }) };
+  const own = idOf(r.value);
+  if (own !== id) return { ok: false, error: ssError('SS_ERR_VALIDATION', `${noun} ${id} in Redis has ${schema === 'Store' ? 'storeId' : 'productId'} '${own}'`, { field: `${table}.${id}.${schema === 'Store' ? 'storeId' : 'productId'}` }) };
   return { ok: true, value: r.value };
+}
+
+/** Parses and validates one store record of the hash; its field must be its storeId. */
+export function parseStoreRecord(storeId: string, raw: string): { ok: true; value: Store } | { ok: false; error: ScenestreamError } {
+  return parseRecord('Store', 'store', 'stores', (s) => s.storeId, storeId, raw);
+}
+
+/** Parses and validates one product record of the hash; its field must be its productId. */
+export function parseProductRecord(productId: string, raw: string): { ok: true; value: Product } | { ok: false; error: ScenestreamError } {
+  return parseRecord('Product', 'product', 'products', (p) => p.productId, productId, raw);
+}
+
+/** Every record of a reference hash, valid ones parsed, invalid ones rejected (never thrown), by id. */
+function readHash<T>(raw: Record<string, string>, parse: (id: string, raw: string) => { ok: true; value: T } | { ok: false; error: ScenestreamError }): { rows: T[]; rejected: RejectedRow[] } {
+  const rows: T[] = [];
+  const rejected: RejectedRow[] = [];
+  for (const id of Object.keys(raw).sort()) {
+    const r = parse(id, raw[id]!);
+    if (r.ok) rows.push(r.value);
+    else rejected.push({ id, raw: raw[id]!, error: r.error });
+  }
+  return { rows, rejected };
 }
 
 /**
@@ -302,15 +329,8 @@ export class RedisStores {
 
   /** Every store, valid ones by storeId, invalid records rejected with the reason (never thrown). */
   async read(): Promise<StoresRead> {
-    const raw = await this.client.hGetAll(STORES_HASH);
-    const stores: Store[] = [];
-    const rejected: RejectedStore[] = [];
-    for (const id of Object.keys(raw).sort()) {
-      const r = parseStoreRecord(id, raw[id]!);
-      if (r.ok) stores.push(r.value);
-      else rejected.push({ storeId: id, raw: raw[id]!, error: r.error });
-    }
-    return { stores, rejected };
+    const { rows, rejected } = readHash(await this.client.hGetAll(STORES_HASH), parseStoreRecord);
+    return { stores: rows, rejected: rejected.map((r) => ({ storeId: r.id, raw: r.raw, error: r.error })) };
   }
 
   /** Every store; an invalid record is `SS_ERR_CONFIG` (see {@link read} for the lenient reading). */
@@ -319,5 +339,62 @@ export class RedisStores {
     const bad = rejected[0];
     if (bad !== undefined) throw ssError('SS_ERR_CONFIG', bad.error.message, { field: `stores.${bad.storeId}`, cause: bad.error });
     return stores;
+  }
+}
+
+export const PRODUCTS_HASH = 'ss:products';
+/** A counter every change of the product catalogue increments, so that running jobs notice it. */
+export const PRODUCTS_VERSION = 'ss:products:version';
+
+/** What {@link RedisProducts} needs of a client. */
+export interface ProductsClient {
+  get(key: string): Promise<string | null>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  multi(): ProductsTransaction;
+}
+
+/** The commands of a MULTI transaction that {@link RedisProducts} queues. */
+export interface ProductsTransaction {
+  del(keys: string | string[]): ProductsTransaction;
+  hSet(key: string, data: Record<string, string>): ProductsTransaction;
+  hDel(key: string, fields: string[]): ProductsTransaction;
+  incr(key: string): ProductsTransaction;
+  exec(): Promise<unknown>;
+}
+
+/**
+ * The product catalogue in Redis (the Redis form of issue 13's catalogue): each product's JSON in
+ * the hash {@link PRODUCTS_HASH} by productId, and a version counter {@link PRODUCTS_VERSION} that
+ * every write here increments in the same MULTI transaction, so a running job's feed notices it.
+ * A hand edit of the hash must increment the counter too.
+ */
+export class RedisProducts {
+  constructor(private readonly client: ProductsClient) {}
+
+  /** Makes `products` the whole catalogue (products not in it are removed), in one transaction. */
+  async replaceAll(products: readonly Product[]): Promise<void> {
+    const tx = this.client.multi().del([PRODUCTS_HASH]);
+    if (products.length > 0) tx.hSet(PRODUCTS_HASH, Object.fromEntries(products.map((p) => [p.productId, toJson('Product', p)])));
+    await tx.incr(PRODUCTS_VERSION).exec();
+  }
+
+  /** Adds a product or replaces its details. */
+  async upsert(product: Product): Promise<void> {
+    await this.client.multi().hSet(PRODUCTS_HASH, { [product.productId]: toJson('Product', product) }).incr(PRODUCTS_VERSION).exec();
+  }
+
+  /** Removes a product. */
+  async remove(productId: string): Promise<void> {
+    await this.client.multi().hDel(PRODUCTS_HASH, [productId]).incr(PRODUCTS_VERSION).exec();
+  }
+
+  /** The catalogue's version counter (0 before any write). */
+  async version(): Promise<number> {
+    return Number((await this.client.get(PRODUCTS_VERSION)) ?? 0);
+  }
+
+  /** Every product, valid ones by productId, invalid records rejected with the reason (never thrown). */
+  async read(): Promise<ReferenceRead<Product>> {
+    return readHash(await this.client.hGetAll(PRODUCTS_HASH), parseProductRecord);
   }
 }

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { freePort } from '../testkit/cli.js';
+import { localStamp, main } from './cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ss-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+/** Runs the CLI in process: its exit code and what it wrote. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
+  const code = await main(argv);
+  vi.restoreAllMocks();
+  return { code, out, err };
+}
+
+const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
+
+describe('the CLI explains itself', () => {
+  it('every command has --help (exit 0, its usage on stdout)', async () => {
+    for (const command of ['run', 'replay', 'load-reference', 'topics']) {
+      const r = await cli(command, '--help');
+      expect([r.code, r.err]).toEqual([0, '']);
+      expect(r.out).toMatch(new RegExp(`^usage: scenestream ${command} `));
+    }
+    expect((await cli('help', 'replay')).out).toMatch(/^usage: scenestream replay --input/);
+    expect((await cli('--help')).out).toMatch(/^usage: scenestream <command>/);
+  });
+
+  it('an unknown or invalid flag: one line naming it, then the usage; exit 2', async () => {
+    for (const [argv, says] of [
+      [['run', '--bogus'], /^scenestream run: Unknown option '--bogus'/],
+      [['run', '--speed', 'fast'], /^scenestream run: --speed must be an integer >= 0, got "fast"/],
+      [['run', '--speed', '-1'], /^scenestream run: .*--speed/],
+      [['replay', '--out', 'x'], /^scenestream replay: missing --input FILE/],
+      [['topics', 'delete'], /^scenestream topics: expected create or check, got "delete"/],
+      [['load-reference'], /^scenestream load-reference: nothing to load/],
+      [['load-reference', '--products', 'p.json', '--products-to', 'ftp'], /^scenestream load-reference: --products-to must be redis or topic/],
+    ] as const) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      const lines = r.err.trimEnd().split('\n');
+      expect(lines[0], argv.join(' ')).toMatch(says);
+      expect(lines[1], argv.join(' ')).toMatch(new RegExp(`^usage: scenestream ${argv[0]}`));
+      expect(lines[2]).toBe(`(scenestream ${argv[0]} --help for more)`);
+      noStack(r.err);
+    }
+    const unknown = await cli('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/^scenestream: unknown command "frobnicate"/);
+  });
+
+  it('a missing file is one line, exit 1, no stack; --verbose adds the error as Node reports it', async () => {
+    const missing = join(tmp, 'nope.jsonl');
+    const r = await cli('replay', '--input', missing, '--out', join(tmp, 'out'));
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`scenestream replay: cannot read ${missing}: no such file or directory\n`);
+    const v = await cli('replay', '--input', missing, '--out', join(tmp, 'out'), '--verbose');
+    expect(v.code).toBe(1);
+    // The error itself as Node reports it (fs/promises errors carry no frames of ours).
+    expect(v.err.split('\n')[1]).toBe(`Error: ENOENT: no such file or directory, open '${missing}'`);
+  });
+
+  it('Redis that cannot be reached is one line naming it and where, exit 1', async () => {
+    writeFileSync(join(tmp, 'products.json'), '[{"productId": "p1", "name": "Mug", "price": 3}]');
+    const port = await freePort();
+    vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${port}`);
+    try {
+      const r = await cli('load-reference', '--products', join(tmp, 'products.json'));
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`scenestream load-reference: SS_ERR_SERVICE_UNAVAILABLE: cannot reach Redis at redis://127.0.0.1:${port}: ECONNREFUSED\n`);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('a campaign with a JSON syntax error names its line and column; exit 2', async () => {
+    writeFileSync(join(tmp, 'bad.json'), '{\n  "decisions": {\n    "capPerDay": 2,\n  }\n}\n');
+    writeFileSync(join(tmp, 'events.jsonl'), '');
+    const r = await cli('replay', '--input', join(tmp, 'events.jsonl'), '--out', join(tmp, 'o2'), '--config', join(tmp, 'bad.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/not valid JSON at line 4, column 3: /);
+    noStack(r.err);
+  });
+});
+
+describe('console times', () => {
+  it("are the customer's local time with the zone named", () => {
+    const ts = Date.UTC(2025, 2, 3, 9, 7);
+    expect(localStamp(ts, 'America/Los_Angeles')).toBe('Mon 2025-03-03 01:07 America/Los_Angeles');
+    expect(localStamp(ts, 'Asia/Shanghai')).toBe('Mon 2025-03-03 17:07 Asia/Shanghai');
+  });
+});
