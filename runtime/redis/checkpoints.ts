@@ -108,10 +108,8 @@ for j = 1, nViews do
   local old = redis.call('HGET', key, 'segment')
   if old and old ~= member and index[old] then redis.call('ZREM', index[old], id) end
   redis.call('DEL', key)
-  for k = 1, nFields do
-    redis.call('HSET', key, ARGV[i], ARGV[i + 1])
-    i = i + 2
-  end
+  if nFields > 0 then redis.call('HSET', key, unpack(ARGV, i, i + 2 * nFields - 1)) end
+  i = i + 2 * nFields
   if member ~= '' and index[member] then redis.call('ZADD', index[member], 0, id) end
 end
 redis.call('HSET', KEYS[2], 'offsets', ARGV[2], 'meta', ARGV[3])
