@@ -11,6 +11,7 @@
  *   npm run bench -- --tz          # ns per call of pipelines/localTime.ts against the Intl path it replaced (bench/tz.ts)
  *   npm run bench -- --codec       # codec µs per record against avsc alone instead (bench/codec.ts)
  *   npm run bench -- --codec --baseline ../other-checkout   # and that checkout's codec beside it
+ *   npm run bench -- --order       # eventTimeOrder against the per-scene buffer it replaced (bench/order.ts)
  */
 import { parseArgs } from 'node:util';
 import { Executor } from '../engine/executor.js';
@@ -20,6 +21,7 @@ import { runE2e } from './e2e.js';
 import { runStartup } from './startup.js';
 import { absence, keyedTumblingCount, statelessChain, type AbsenceCase, type BenchResult } from './engine.js';
 import { fmt, machine } from './machine.js';
+import { runOrder } from './order.js';
 import { runTz } from './tz.js';
 
 const { values } = parseArgs({
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '3' },
     tz: { type: 'boolean', default: false },
     codec: { type: 'boolean', default: false },
+    order: { type: 'boolean', default: false },
     baseline: { type: 'string' },
   },
 });
@@ -53,6 +56,11 @@ if (values.e2e) {
 if (values.tz) {
   console.log(`\n## Local time (pipelines/localTime.ts)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
   console.log(runTz(scale).join('\n'));
+  process.exit(0);
+}
+if (values.order) {
+  console.log(`\n## Event-time order (operators/eventTimeOrder.ts)\n\n${machine()}${values.quick ? ' (quick run: 1/10 sizes)' : ''}\n`);
+  console.log(runOrder(scale).join('\n'));
   process.exit(0);
 }
 if (values.codec) {

@@ -81,7 +81,7 @@ function substitute(expr: string): string {
 const NOT_LIVE: Readonly<Record<string, { readonly kind: 'kafka-mode only' | 'when it happens'; readonly reason: string }>> = {
   'Checkpoint duration p50 / p99': { kind: 'kafka-mode only', reason: 'the embedded job keeps state in memory and never checkpoints' },
   'Redis round trips per event': { kind: 'kafka-mode only', reason: 'the embedded job has no Redis (the counter exists, at 0: 0/x)' },
-  'Offer delivery: duplicates and failures, by channel': { kind: 'kafka-mode only', reason: 'only the webhook channel of Kafka mode (PUSH_WEBHOOK_URL) dedupes and retries' },
+  'Offer delivery: delivered, duplicates and failures, by channel': { kind: 'kafka-mode only', reason: 'only the webhook channel of Kafka mode (PUSH_WEBHOOK_URL) dedupes and retries' },
   'Dead letters, by code and source': { kind: 'when it happens', reason: 'a series appears with the first dead letter; the simulated city sends none (the engine prints the count)' },
   'Dead letters in range': { kind: 'when it happens', reason: 'as above' },
   'Late records, by step': { kind: 'when it happens', reason: 'series start at 0 for steps declaring a late output; no step of the retail graph declares one (its scenes order events themselves)' },
@@ -89,11 +89,12 @@ const NOT_LIVE: Readonly<Record<string, { readonly kind: 'kafka-mode only' | 'wh
 
 /** Metrics registered in runtime/metrics.ts that no panel shows, and why. */
 const UNSHOWN: Readonly<Record<string, string>> = {
-  scenestream_step_counter_total: 'fed only by Metrics.recordExecutorStats, which neither the main job nor Kafka mode calls yet',
   scenestream_dependency_up: 'production mode only (this live test scrapes the embedded job); its panel and alert belong to the SRE work of issue 15',
   scenestream_dependency_failures_total: 'production mode only, as scenestream_dependency_up',
   scenestream_consumer_lag_records: 'production mode only, as scenestream_dependency_up',
   scenestream_input_gap_records_total: 'production mode only, as scenestream_dependency_up',
+  scenestream_event_time_behind_seconds: 'production mode only (wall time minus watermark; the embedded job runs on a simulated clock)',
+  scenestream_operation_failures_total: 'production mode only; dashboards/alerts.yml alerts on its checkpoint failures (ScenestreamCheckpointFailing)',
 };
 
 function metricNames(expr: string): string[] {
@@ -272,6 +273,7 @@ describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
     expect(config).toContain(`targets: ['127.0.0.1:${enginePort}']`);
     expect(config).toContain('scrape_interval: 1s');
     writeFileSync(join(tmp, 'prometheus.yml'), config);
+    writeFileSync(join(tmp, 'alerts.yml'), readFileSync(join(DIR, 'alerts.yml'))); // its rule_files
     const campaign = join(tmp, 'campaign.json');
     writeFileSync(campaign, readFileSync(join(ROOT, 'campaign.example.json')));
 

@@ -351,6 +351,13 @@ export class Executor {
   }
 
   /** The watermark of a step (or source). */
+  /** The latest event time a source has read (-Infinity before its first record). */
+  maxEventTimeOf(source: string): number {
+    const s = this.sources.get(source);
+    if (s === undefined) throw ssError('SS_ERR_GRAPH_INVALID', `no source "${source}"`);
+    return s.wms.maxEventTime;
+  }
+
   watermarkOf(stepId: string): number {
     const rt = this.rts.get(stepId);
     if (rt === undefined) throw ssError('SS_ERR_GRAPH_INVALID', `no step "${stepId}"`);

@@ -37,6 +37,12 @@ export interface ValueState<V> {
   set(key: string, value: V): void;
   delete(key: string): void;
   has(key: string): boolean;
+  /**
+   * The value of `key` was mutated in place (a step that owns its per-key object changes it rather
+   * than copying it): marks it changed, as `set` would, so that change tracking writes it behind
+   * and a TTL counts from now. Costs nothing without change tracking or TTL.
+   */
+  touch(key: string): void;
   readonly size: number;
 }
 
@@ -134,7 +140,10 @@ class Table {
 
   /** Marks a value that was mutated in place as changed. */
   touch(key: string): void {
-    if (this.dirty === null && this.ttlMs === undefined) return;
+    if (this.ttlMs === undefined) {
+      if (this.dirty !== null && this.data.has(key)) this.dirty.add(key);
+      return;
+    }
     const v = this.get(key);
     if (v !== undefined) this.set(key, v);
   }
@@ -261,6 +270,7 @@ export class InMemoryStateBackend implements StateBackend {
       set: (key, value) => t.set(key, value),
       delete: (key) => t.delete(key),
       has: (key) => t.get(key) !== undefined,
+      touch: (key) => t.touch(key),
       get size() {
         return t.data.size;
       },

@@ -41,3 +41,14 @@ describe('SourceWatermarks', () => {
     expect(w.update(0)).toBe(Infinity);
   });
 });
+
+describe('SourceWatermarks.maxEventTime (the input\'s own progress)', () => {
+  it('is the latest event time seen on any partition, -Infinity before any', () => {
+    const w = new SourceWatermarks({ outOfOrdernessMs: 5, idleTimeoutMs: 1_000, partitions: 2 }, 0);
+    expect(w.maxEventTime).toBe(-Infinity);
+    w.observe(0, 100, 1);
+    w.observe(1, 40, 1);
+    w.observe(0, 90, 2);
+    expect(w.maxEventTime).toBe(100);
+  });
+});

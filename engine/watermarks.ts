@@ -57,6 +57,13 @@ export class SourceWatermarks {
     return p;
   }
 
+  /** The latest event time seen on any partition (-Infinity before any record): the input's own progress. */
+  get maxEventTime(): number {
+    let m = -Infinity;
+    for (const p of this.parts.values()) if (p.maxTs > m) m = p.maxTs;
+    return m;
+  }
+
   /** A partition assigned to this instance (it holds the watermark back until it has data or goes idle). */
   assign(partition: number, now: number): void {
     if (!this.parts.has(partition)) this.parts.set(partition, { maxTs: -Infinity, lastArrival: now });

@@ -2,6 +2,7 @@ import type { OperatorDef } from '../engine/graph.js';
 import type { ListState, MapState, StateOptions, ValueState } from '../engine/state.js';
 import type { TimerQueue } from '../engine/timers.js';
 import { userError } from '../engine/userFn.js';
+import { HeldRecords, type EventTimeOrder } from './eventTimeOrder.js';
 
 /** Declares the keyed state of a {@link keyedProcess} step, scoped by its step id. */
 export interface StateFactory {
@@ -35,13 +36,24 @@ export interface ProcessContext<O> {
 /** The behaviour of a keyed process step. */
 export interface KeyedProcessor<T, O> {
   onElement(value: T, ctx: ProcessContext<O>): void;
+  /**
+   * With the `order` option: receives each released (key, ts) group in one call, in release order,
+   * instead of one `onElement` per record (a step that evaluates once per group). Records handed
+   * over on arrival (late, or not held) still come to `onElement`.
+   */
+  onElements?(values: readonly T[], ctx: ProcessContext<O>): void;
   onEventTimer?(ts: number, tag: string, ctx: ProcessContext<O>): void;
   onProcessingTimer?(ts: number, tag: string, ctx: ProcessContext<O>): void;
 }
 
-export interface KeyedProcessOptions {
+export interface KeyedProcessOptions<T = unknown> {
   /** Side outputs the processor may emit to with `ctx.side`. */
   readonly sideOutputs?: readonly string[];
+  /**
+   * Hand records to the processor in event-time order, released by the step's watermark
+   * ({@link eventTimeOrder}: `order: eventTimeOrder({ rank })`); absent, in arrival order.
+   */
+  readonly order?: EventTimeOrder<T>;
 }
 
 const SEP = '\u0001';
@@ -52,7 +64,9 @@ const SEP = '\u0001';
  * scenes that do not fit a named operator are.
  *
  * - Records are handled in arrival order; `ctx.watermark` tells a late record (`ts <= watermark`)
- *   apart, and the processor decides what to do with it.
+ *   apart, and the processor decides what to do with it. With the `order` option
+ *   (`operators/eventTimeOrder.ts`) the step instead holds each key's records and hands them over
+ *   in event-time order as its watermark passes them.
  * - An event-time timer at `t` fires when the step's watermark reaches `t` (all records with
  *   `ts <= t` have been seen), in timestamp order, then key registration order. A timer registered
  *   at or below the current watermark fires with the next watermark advance.
@@ -69,7 +83,7 @@ const SEP = '\u0001';
 export function keyedProcess<T, O>(
   stepId: string,
   setup: (state: StateFactory) => KeyedProcessor<T, O>,
-  opts: KeyedProcessOptions = {},
+  opts: KeyedProcessOptions<T> = {},
 ): OperatorDef<T, O> {
   return {
     kind: 'keyedProcess',
@@ -91,7 +105,9 @@ export function keyedProcess<T, O>(
       const emit = rt.emit;
       const sides = new Map<string, (v: unknown, ts: number, k: string) => void>();
       for (const tag of opts.sideOutputs ?? []) sides.set(tag, rt.side(tag));
-      const tk = (key: string, tag: string): string => (tag === '' ? key : key + SEP + tag);
+      // Under `order`, a bare key is a release timer of the held records: the processor's own timers always carry a tag.
+      const held = opts.order === undefined ? undefined : new HeldRecords<T>(opts.order, st.valueState<T[]>(id, 'pending'), eventTimers);
+      const tk = (key: string, tag: string): string => (tag === '' && held === undefined ? key : key + SEP + tag);
 
       const ctx = {
         key: '',
@@ -124,11 +140,38 @@ export function keyedProcess<T, O>(
         },
       };
 
-      const fire = (handler: ((ts: number, tag: string, c: ProcessContext<O>) => void) | undefined) => (ts: number, timerKey: string) => {
+      /** Hands over the held records of the current key with ts <= upTo; a record (group) that throws is dead-lettered. */
+      const release = (h: HeldRecords<T>, upTo: number) => {
+        const list = h.release(ctx.key, upTo);
+        const timestamp = opts.order!.timestamp;
+        for (let i = 0; i < list.length; ) {
+          const ts = timestamp(list[i]!);
+          let j = i + 1;
+          if (proc.onElements !== undefined) {
+            while (j < list.length && timestamp(list[j]!) === ts) j++;
+          }
+          ctx.ts = ts;
+          try {
+            if (proc.onElements !== undefined) proc.onElements(i === 0 && j === list.length ? list : list.slice(i, j), ctx);
+            else proc.onElement(list[i]!, ctx);
+          } catch (e) {
+            const error = userError(id, e);
+            for (let k = i; k < j; k++) rt.deadLetter(list[k], ts, error);
+          }
+          i = j;
+        }
+      };
+
+      const fire = (handler: ((ts: number, tag: string, c: ProcessContext<O>) => void) | undefined, releases: HeldRecords<T> | undefined) => (ts: number, timerKey: string) => {
         const i = timerKey.indexOf(SEP);
         ctx.key = i < 0 ? timerKey : timerKey.slice(0, i);
-        ctx.ts = ts;
         st.time.currentTime = ts;
+        if (releases !== undefined) {
+          // Any timer of the key releases its records up to the timer's ts first; a bare key is only that.
+          release(releases, ts);
+          if (i < 0) return;
+        }
+        ctx.ts = ts;
         if (handler === undefined) return;
         const tag = i < 0 ? '' : timerKey.slice(i + 1);
         try {
@@ -138,11 +181,12 @@ export function keyedProcess<T, O>(
           rt.deadLetter({ timer: { key: ctx.key, ts, tag } }, ts, userError(id, e));
         }
       };
-      const onEvent = fire(proc.onEventTimer);
-      const onProc = fire(proc.onProcessingTimer);
+      const onEvent = fire(proc.onEventTimer, held);
+      const onProc = fire(proc.onProcessingTimer, undefined);
 
       return {
         process(value, ts, key) {
+          if (held !== undefined && held.hold(value, ts, key, rt.watermark())) return;
           ctx.key = key;
           ctx.ts = ts;
           try {

@@ -1,7 +1,8 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import type { BasketMember, BoughtTogether, BoughtTogetherChange, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
+import { interner } from './interner.js';
 
 /** `boughtTogether(X)` lists at most this many items (SCENES.md §5). */
 export const BOUGHT_TOGETHER_TOP = 10;
@@ -28,6 +29,8 @@ export interface ProductInBasket {
   readonly productId: string;
   /** The whole basket, sorted and shared by all its members (one array per transaction, not one per pair). */
   readonly basket: readonly string[];
+  /** The transaction's ts. */
+  readonly ts: number;
 }
 
 /**
@@ -240,7 +243,7 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
         const basket = basketOf(e);
         if (basket.length < 2) return [];
         for (let i = 0; i < basket.length; i++) basket[i] = intern(basket[i]!);
-        return basket.map((productId) => ({ productId, basket }));
+        return basket.map((productId) => ({ productId, basket, ts: e.ts }));
       },
       { name: `${stepId}.baskets` },
     )
@@ -261,7 +264,6 @@ export function boughtTogether(stepId: string, pos: Stream<PosEvent>, index: Bou
  */
 function countPairs(stepId: string, members: KeyedStream<ProductInBasket | BasketMember>, index: BoughtTogetherIndex, order: 'event-time' | 'arrival'): KeyedStream<BoughtTogether> {
   return members.process<BoughtTogether>(stepId, (state) => {
-    const buffer = order === 'event-time' ? eventTimeBuffer<ProductInBasket & { readonly ts: number }>(state) : undefined;
     const counts = state.value<Map<string, number>>('counts');
     const tops = state.value<BoughtTogetherItem[]>('top');
     const history = state.value<TopChange[]>('history');
@@ -320,17 +322,15 @@ function countPairs(stepId: string, members: KeyedStream<ProductInBasket | Baske
           apply(m, latest, ctx);
           return;
         }
-        const e = { productId: m.productId, basket: m.basket, ts: ctx.ts };
-        if (!buffer!.hold(e, ctx)) apply(m, ctx.ts, ctx);
+        apply(m, ctx.ts, ctx);
       },
-      onEventTimer(ts, _tag, ctx) {
-        if (buffer === undefined) return;
-        for (const e of buffer.release(ctx.key, ts)) apply(e, e.ts, ctx);
+      onElements(ms, ctx) {
+        for (const m of ms) apply(m, ctx.ts, ctx);
         const h = history.get(ctx.key);
         if (h !== undefined && h.at(-1)!.ts <= index.horizon) history.delete(ctx.key);
       },
     };
-  });
+  }, order === 'event-time' ? { order: eventTimeOrder<ProductInBasket | BasketMember>() } : {});
 }
 
 /**
@@ -370,22 +370,6 @@ export function numberBaskets(stepId: string, pos: Stream<PosEvent>, origin: num
  */
 export function countRepartitionedBaskets(stepId: string, members: KeyedStream<BasketMember>, index: BoughtTogetherIndex = new BoughtTogetherIndex()): KeyedStream<BoughtTogetherChange> {
   return countPairs(stepId, members, index, 'arrival').mapValues((b, ts): BoughtTogetherChange => ({ productId: b.productId, ts, items: b.items }), { name: `${stepId}.changes` });
-}
-
-/**
- * One string object per productId. Pair counting compares ids millions of times; equal ids that are
- * the same object compare at once, while ids decoded afresh from each event compare character by
- * character (twice as slow on Online Retail). A cache, not state: it only changes speed.
- */
-function interner(max = 1_000_000): (s: string) => string {
-  const seen = new Map<string, string>();
-  return (s) => {
-    const c = seen.get(s);
-    if (c !== undefined) return c;
-    if (seen.size >= max) seen.clear();
-    seen.set(s, s);
-    return s;
-  };
 }
 
 /** Graph names of the global (Kafka-mode) bought-together: the runtime maps them to topics. */

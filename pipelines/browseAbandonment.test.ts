@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromPlain, type Json } from '../engine/plain.js';
 import { pipeline } from '../stream/stream.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
-import { TestDriver } from '../testkit/driver.js';
+import { rewriteStateTable, TestDriver } from '../testkit/driver.js';
 import { buildBrowseAbandonment } from './browseAbandonment.js';
 import { DEFAULT_PARAMS } from './params.js';
 
@@ -113,7 +113,7 @@ describe('browse abandonment (SCENES §3.2)', () => {
       return body.state.tables[`browse_abandonment/${tag}`] ?? [];
     };
     const categoryViews = () =>
-      rows('categories').map(([key, v]) => [key, [...(v as Map<string, { views: unknown[] }>)].map(([c, st]) => [c, st.views.length])]);
+      rows('categories').map(([key, v]) => [key, [...(v as Map<string, { viewTs: unknown[] }>)].map(([c, st]) => [c, st.viewTs.length])]);
     // nine views applied (the tenth waits for the watermark), all within W: only the newest k are kept
     expect(categoryViews()).toEqual([['u', [['shoes', 3]]]]);
     expect(rows('cleanupAt')).toHaveLength(1);
@@ -132,5 +132,24 @@ describe('browse abandonment (SCENES §3.2)', () => {
     e.push('clickstream', view(2 * MIN));
     e.end();
     expect(times(e.values<Trigger>('triggers'))).toEqual([2 * MIN]);
+  });
+
+  it('restores a checkpoint of the object form an older version wrote (one object per view) and fires as from its own', () => {
+    const d = driver();
+    d.push('clickstream', view(0));
+    d.push('clickstream', view(MIN, 'p2'));
+    d.push('clickstream', view(MIN + 1, 'p1', 'hats'));
+    const objectForm = (v: unknown) =>
+      new Map(
+        [...(v as Map<string, { viewTs: number[]; viewProducts: Array<string | null>; carts: number[]; lastFired: number | null }>)].map(([c, s]) => [
+          c,
+          { views: s.viewTs.map((ts, i) => ({ ts, productId: s.viewProducts[i]! })), carts: s.carts, lastFired: s.lastFired },
+        ]),
+      );
+    const snap = JSON.parse(JSON.stringify(d.snapshot())) as ReturnType<TestDriver['snapshot']>;
+    const e = driver().restore(rewriteStateTable(snap, 'browse_abandonment/categories', objectForm));
+    e.push('clickstream', view(2 * MIN));
+    e.end();
+    expect(e.values<Trigger>('triggers').map((t) => [t.ts - T0, t.productIds])).toEqual([[2 * MIN, ['p1', 'p2']]]);
   });
 });

@@ -1,9 +1,10 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import { ssError } from '../schemas/errors.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import type { RetailDeps } from './deps.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
+import { interner } from './interner.js';
 import { liveParams, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
@@ -13,27 +14,43 @@ export type BrowseAbandonmentParams = SceneParams['browseAbandonment'];
 /** A click of the scene: a `product_view` or an `add_to_cart` with a category. */
 export type CategoryClick = ClickEvent & { category: string };
 
-interface View {
-  readonly ts: number;
-  readonly productId: string | null;
+/**
+ * What the step keeps per (customer, category): arrays of numbers and interned ids, owned by the
+ * step and changed in place. An array that grows is replaced by one of its exact size (`toSpliced`):
+ * `push` and `splice` reserve room for 16 more, which would be most of the heap here.
+ */
+interface CategoryState {
+  /** The last `k` views, ts ascending (ties: arrival order); none older than `W` before the newest event: their ts. */
+  viewTs: number[];
+  /** ... and their productIds (null: none), interned. */
+  viewProducts: Array<string | null>;
+  /** ts of the add_to_cart clicks not older than `W` before the newest event, ascending. */
+  carts: number[];
+  /** ts of the last browse_abandonment trigger, while it still holds back the next one. */
+  lastFired: number | null;
 }
 
-/** What the step keeps per (customer, category). */
-interface CategoryState {
-  /** The last `k` views, ts ascending (ties: arrival order); none older than `W` before the newest event. */
-  readonly views: View[];
-  /** ts of the add_to_cart clicks not older than `W` before the newest event, ascending. */
+/** The state as versions before the compact one checkpointed it (one object per view): read once, then written compact. */
+interface ObjectCategoryState {
+  readonly views: ReadonlyArray<{ readonly ts: number; readonly productId: string | null }>;
   readonly carts: number[];
-  /** ts of the last browse_abandonment trigger, while it still holds back the next one. */
   readonly lastFired: number | null;
 }
+
+const compactCategory = (s: ObjectCategoryState | CategoryState): CategoryState =>
+  'views' in s ? { viewTs: s.views.map((v) => v.ts), viewProducts: s.views.map((v) => v.productId), carts: s.carts, lastFired: s.lastFired } : s;
+
+/** Drops the first `n` elements of `a`, in place. */
+const dropFirst = <T>(a: T[], n: number): void => {
+  if (n > 0) a.splice(0, n);
+};
 
 const CLEANUP_TAG = 'cleanup';
 
 const isCategoryClick = (e: ClickEvent): e is CategoryClick => e.category !== null && (e.type === 'product_view' || e.type === 'add_to_cart');
 
 /** Evidence first: an add_to_cart at the same ts as a view is in `[t_k, t]` whichever came first. */
-const rank = (e: CategoryClick): number => (e.type === 'add_to_cart' ? 0 : 1);
+const rank = (e: ClickEvent): number => (e.type === 'add_to_cart' ? 0 : 1);
 
 function checkParams(stepId: string, p: BrowseAbandonmentParams): void {
   if (!(Number.isInteger(p.views) && p.views >= 1)) throw ssError('SS_ERR_GRAPH_INVALID', `views must be an integer >= 1, got ${p.views}`, { stepId });
@@ -81,17 +98,23 @@ function checkParams(stepId: string, p: BrowseAbandonmentParams): void {
 export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: KeyedStream<E>, params: Live<BrowseAbandonmentParams> = DEFAULT_PARAMS.scenes.browseAbandonment): KeyedStream<Trigger> {
   const current = liveParams(params, (p) => p, (p) => checkParams(stepId, p));
 
-  /** The state still relevant to clicks at or after `now`, or null when nothing is. */
-  const prune = (s: CategoryState, now: number, { windowMs: W, cooldownMs }: BrowseAbandonmentParams): CategoryState | null => {
-    const views = s.views.filter((v) => v.ts >= now - W);
-    const carts = s.carts.filter((ts) => ts >= now - W);
-    const lastFired = s.lastFired !== null && now - s.lastFired < cooldownMs ? s.lastFired : null;
-    return views.length === 0 && carts.length === 0 && lastFired === null ? null : { views, carts, lastFired };
+  /** Keeps, in place, what is still relevant to clicks at or after `now`; returns false when nothing is. */
+  const prune = (s: CategoryState, now: number, { windowMs: W, cooldownMs }: BrowseAbandonmentParams): boolean => {
+    // Both lists are ts ascending: what is older than W is a prefix.
+    let v = 0;
+    while (v < s.viewTs.length && s.viewTs[v]! < now - W) v++;
+    dropFirst(s.viewTs, v);
+    dropFirst(s.viewProducts, v);
+    let c = 0;
+    while (c < s.carts.length && s.carts[c]! < now - W) c++;
+    dropFirst(s.carts, c);
+    if (s.lastFired !== null && !(now - s.lastFired < cooldownMs)) s.lastFired = null;
+    return s.viewTs.length > 0 || s.carts.length > 0 || s.lastFired !== null;
   };
 
   return clicks.process<Trigger>(stepId, (state) => {
-    const buffer = eventTimeBuffer<CategoryClick>(state, 'pending', rank);
-    const categories = state.map<CategoryState>('categories');
+    const categories = state.map<CategoryState | ObjectCategoryState>('categories');
+    const intern = interner();
     const cleanupAt = state.value<number>('cleanupAt');
 
     const scheduleCleanup = (key: string, at: number, ctx: ProcessContext<Trigger>) => {
@@ -107,53 +130,55 @@ export function browseAbandonment<E extends ClickEvent>(stepId: string, clicks: 
       const c = e.category;
       const t = e.ts;
       const prev = categories.get(key, c);
-      const s: CategoryState = (prev === undefined ? null : prune(prev, t, p)) ?? { views: [], carts: [], lastFired: null };
-      let lastFired = s.lastFired;
+      const s: CategoryState = prev === undefined ? { viewTs: [], viewProducts: [], carts: [], lastFired: null } : compactCategory(prev);
+      if (prev !== undefined) prune(s, t, p);
       if (e.type === 'add_to_cart') {
         let i = s.carts.length;
         while (i > 0 && s.carts[i - 1]! > t) i--;
-        s.carts.splice(i, 0, t);
+        s.carts = s.carts.toSpliced(i, 0, t);
       } else {
-        let i = s.views.length;
-        while (i > 0 && s.views[i - 1]!.ts > t) i--;
-        s.views.splice(i, 0, { ts: t, productId: e.productId });
+        let i = s.viewTs.length;
+        while (i > 0 && s.viewTs[i - 1]! > t) i--;
+        s.viewTs = s.viewTs.toSpliced(i, 0, t);
+        s.viewProducts = s.viewProducts.toSpliced(i, 0, e.productId === null ? null : intern(e.productId));
         if (i + 1 >= k) {
-          const made = s.views.slice(i + 1 - k, i + 1);
-          const tk = made[0]!.ts;
+          const tk = s.viewTs[i + 1 - k]!;
           const inWindow = t - tk <= W;
           const carted = s.carts.some((ts) => ts >= tk && ts <= t);
-          const cooling = lastFired !== null && t - lastFired < cooldownMs;
+          const cooling = s.lastFired !== null && t - s.lastFired < cooldownMs;
           if (inWindow && !carted && !cooling) {
-            const productIds = [...new Set(made.flatMap((v) => (v.productId === null ? [] : [v.productId])))].sort();
+            const made = s.viewProducts.slice(i + 1 - k, i + 1);
+            const productIds = [...new Set(made.filter((id): id is string => id !== null))].sort();
             ctx.emit({ scene: 'browse_abandonment', customerId: key, ts: t, storeId: null, productIds, category: c, eventId: e.eventId }, t);
-            lastFired = t;
+            s.lastFired = t;
           }
         }
       }
-      categories.set(key, c, { views: s.views.slice(-k), carts: s.carts, lastFired });
+      dropFirst(s.viewTs, s.viewTs.length - k);
+      dropFirst(s.viewProducts, s.viewProducts.length - k);
+      categories.set(key, c, s);
       scheduleCleanup(key, Math.max(cleanupAt.get(key) ?? -Infinity, t + W + cooldownMs), ctx);
     };
 
     return {
       onElement(e, ctx) {
-        if (isCategoryClick(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, current(), ctx);
+        if (isCategoryClick(e)) apply(ctx.key, e, current(), ctx);
       },
       onEventTimer(ts, tag, ctx) {
         const p = current();
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
         cleanupAt.delete(ctx.key);
         const all = categories.entries(ctx.key);
         if (all === undefined) return;
-        for (const [c, s] of [...all]) {
-          const kept = prune(s, ts, p);
-          if (kept === null) categories.delete(ctx.key, c);
-          else categories.set(ctx.key, c, kept);
+        for (const [c, prev] of [...all]) {
+          const s = compactCategory(prev);
+          if (prune(s, ts, p)) categories.set(ctx.key, c, s);
+          else categories.delete(ctx.key, c);
         }
         if (categories.entries(ctx.key) !== undefined) scheduleCleanup(ctx.key, ts + p.windowMs + p.cooldownMs, ctx);
       },
     };
-  });
+  }, { order: eventTimeOrder<E>({ rank, holds: isCategoryClick }) });
 }
 
 /** The scene's input from the retail sources: product views and add_to_cart clicks with a category, by customer. */

@@ -1,3 +1,4 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import { haversineM, type CircleIndex } from '../engine/geo.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
@@ -5,7 +6,6 @@ import { ssError } from '../schemas/errors.js';
 import type { LocationEvent, Trigger } from '../schemas/index.js';
 import { isValidTimeZone, localParts } from './localTime.js';
 import { resolveProfile, type RetailDeps } from './deps.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, readLive, type Live } from './live.js';
 import { DEFAULT_PARAMS, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
@@ -102,7 +102,6 @@ export function commute<E extends LocationEvent>(
   };
 
   return pings.process<Trigger>(stepId, (state) => {
-    const buffer = eventTimeBuffer<LocationEvent>(state);
     const customers = state.value<CommuteState>('customers');
     const cleanupAt = state.value<number>('cleanupAt');
 
@@ -141,13 +140,11 @@ export function commute<E extends LocationEvent>(
 
     return {
       onElement(e, ctx) {
-        const p = current();
-        if (p.accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, p, ctx);
+        apply(ctx.key, e, current(), ctx);
       },
       onEventTimer(ts, tag, ctx) {
-        const p = current();
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
+        const p = current();
         const s = customers.get(ctx.key);
         const until = s === undefined ? -Infinity : relevantUntil(s, p.maxGapMs);
         if (until <= ts) {
@@ -159,7 +156,7 @@ export function commute<E extends LocationEvent>(
         }
       },
     };
-  });
+  }, { order: eventTimeOrder<E>({ holds: (e) => current().accepted(e) }) });
 }
 
 /** The scene's input from the retail sources: accepted pings (accuracy rule, read live), by customer. */

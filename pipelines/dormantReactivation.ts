@@ -1,9 +1,9 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import { ssError } from '../schemas/errors.js';
 import type { ClickEvent, Trigger } from '../schemas/index.js';
 import { resolveProfile, type RetailDeps } from './deps.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { isKnownCustomer, isPurchase, retailSources, type KnownPosEvent, type RetailSourceOptions, type RetailSources } from './sources.js';
@@ -72,7 +72,6 @@ export function dormantReactivation<E extends DormantInput>(
   const relevant = (e: DormantInput): boolean => isPurchase(e) || ('type' in e && e.type === 'app_open');
 
   return events.process<Trigger>(stepId, (state) => {
-    const buffer = eventTimeBuffer<DormantInput>(state, 'pending', rank);
     const customers = state.value<DormantState>('customers');
 
     const save = (key: string, s: DormantState) => {
@@ -99,14 +98,10 @@ export function dormantReactivation<E extends DormantInput>(
 
     return {
       onElement(e, ctx) {
-        if (relevant(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, current(), ctx);
-      },
-      onEventTimer(ts, _tag, ctx) {
-        const p = current();
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
+        if (relevant(e)) apply(ctx.key, e, current(), ctx);
       },
     };
-  });
+  }, { order: eventTimeOrder<E>({ rank, holds: relevant }) });
 }
 
 /** The scene's input from the retail sources: app opens and checkouts, and till purchases of known customers, by customer. */

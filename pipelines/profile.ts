@@ -1,9 +1,9 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import { ssError } from '../schemas/errors.js';
 import { SCENES, TIERS, type ClickEvent, type Scene, type Trigger } from '../schemas/index.js';
 import { resolveProfile, type ProfileLookup } from './deps.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, readLive, type Live } from './live.js';
 import { levelScore, nextRecencyChange, recencyScore, rfmSegment, RFM_THRESHOLD_DEFAULTS, type RfmSegment, type RfmThresholds } from './rfm.js';
 import { isKnownCustomer, isPurchase, retailSources, type KnownPosEvent, type RetailSourceOptions, type RetailSources } from './sources.js';
@@ -287,7 +287,7 @@ export interface ProfileDeps {
  *   numbers, so a timer-driven change needs no lookup).
  *
  * Order: the records of a customer are applied in event-time order as the watermark passes them
- * (`eventTimeOrder.ts`), purchases first at equal ts, triggers last, so the result is the same
+ * (the engine's `eventTimeOrder`, `operators/eventTimeOrder.ts`), purchases first at equal ts, triggers last, so the result is the same
  * however the input is batched and a replay equals the live run. A record later than the
  * out-of-orderness bound is applied at once.
  *
@@ -305,7 +305,6 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
   const cartT = readLive(deps.cartTimeoutMs);
 
   return events.process<LiveProfile>(stepId, (state) => {
-    const buffer = eventTimeBuffer<ProfileInput>(state, 'pending', rank);
     const customers = state.value<ProfileState>(PROFILE_STATE);
 
     const apply = (key: string, s: ProfileState, e: ProfileInput, p: ProfileParams): void => {
@@ -355,32 +354,22 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
 
     return {
       onElement(e, ctx) {
-        if (buffer.hold(e, ctx)) return;
         const p = current();
         const s = customers.get(ctx.key) ?? emptyState();
         apply(ctx.key, s, e, p);
         publish(ctx.key, s, p, ctx);
       },
-      onEventTimer(ts, tag, ctx) {
-        const p = current();
-        const due = buffer.release(ctx.key, ts);
+      onEventTimer(ts, _tag, ctx) {
+        // The engine has handed over the key's records up to ts already (eventTimeOrder).
         const s = customers.get(ctx.key);
-        if (s === undefined && due.length === 0) return;
-        const st = s ?? emptyState();
-        // One publish per record, as on arrival: the timers armed (and the profiles emitted) are the
-        // same however the watermark's advances group the records.
-        for (const e of due) {
-          apply(ctx.key, st, e, p);
-          publish(ctx.key, st, p, ctx);
-        }
-        if (tag === 'apply') return;
+        if (s === undefined) return;
         // An expiry or recency timer moves the profile to its own time; a stale one (the purchase
         // it was armed for is gone, a reload moved a boundary) just re-renders it unchanged.
-        if (ts > st.t) st.t = ts;
-        publish(ctx.key, st, p, ctx);
+        if (ts > s.t) s.t = ts;
+        publish(ctx.key, s, current(), ctx);
       },
     };
-  });
+  }, { order: eventTimeOrder<ProfileInput>({ rank }) });
 }
 
 /** The step's input from the retail sources and the scenes' triggers, by customer. */

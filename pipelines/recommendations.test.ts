@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isScenestreamError } from '../schemas/errors.js';
 import { pipeline } from '../stream/stream.js';
 import { validate, type BoughtTogetherItem, type ClickEvent, type PosEvent, type RecommendationItem, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
-import { TestDriver } from '../testkit/driver.js';
-import { buildRecommendations, RECOMMENDATION_DEFAULTS, suggestionsOf, TopN, type Interest, type RecommendationParams } from './recommendations.js';
+import { rewriteStateTable, TestDriver } from '../testkit/driver.js';
+import { buildRecommendations, RECOMMENDATION_DEFAULTS, suggestionsOf, TopN, type CustomerState, type Interest, type RecommendationParams } from './recommendations.js';
 import { retailSources } from './sources.js';
 
 let n = 0;
@@ -195,6 +195,40 @@ describe('recommendations (SCENES §5)', () => {
     b.d.push('pos', till('u', 3000, ['B']));
     b.d.end();
     expect(updates(b.d, 'u').map(brief)).toEqual([[null, 3000, ['A 9 <B', 'D 6 <B', 'C 1 <A']]]);
+  });
+
+  it('restores a checkpoint of the object form an older version wrote (one object per product) and goes on as from its own', () => {
+    const objectForm = (v: unknown) => {
+      const c = v as CustomerState;
+      const h: Record<string, Interest> = {};
+      c.ids.forEach((p, i) => {
+        const [vt, ct, bt, cart] = c.at.slice(i * 4, i * 4 + 4) as [number, number, number, number];
+        h[p] = { ...(vt > -Infinity ? { v: vt } : {}), ...(ct > -Infinity ? { c: ct } : {}), ...(bt > -Infinity ? { b: bt } : {}), ...(cart === 1 ? { cart: true as const } : {}) };
+      });
+      const bought = Object.fromEntries(c.boughtIds.map((p, i) => [p, c.boughtAt[i]!]));
+      const last = c.lastIds.map((productId, i) => ({ productId, score: c.lastScores[i]!, reason: `bought together with ${c.lastFrom[i]!}` }));
+      return { h, bought, last };
+    };
+    const run = (old: boolean) => {
+      const a = build();
+      seedTable(a.d);
+      a.d.push('clickstream', click('u', 'add_to_cart', 1000, 'A'));
+      a.d.push('pos', till('u', 1200, ['C']));
+      a.d.push('clickstream', click('u', 'page_view', 1500));
+      a.d.watermark('pos', 1500).watermark('scene_triggers', 1500);
+      const snap = JSON.parse(JSON.stringify(a.d.snapshot())) as ReturnType<TestDriver['snapshot']>;
+      const b = build();
+      b.d.restore(old ? rewriteStateTable(snap, 'recommend/customers', objectForm) : snap);
+      b.d.push('clickstream', click('u', 'product_view', 2000, 'A'));
+      b.d.push('clickstream', click('u', 'checkout', 2500));
+      b.d.push('pos', till('u', 3000, ['B']));
+      b.d.push('scene_triggers', trigger('u', 3500, 'shop-1'));
+      b.d.end();
+      return updates(b.d, 'u').map(brief);
+    };
+    const fromOwn = run(false);
+    expect(fromOwn.length).toBeGreaterThan(0);
+    expect(run(true)).toEqual(fromOwn);
   });
 
   it('reads the table as of each event: the same updates whether the pos topic arrives with the others or long before them', () => {

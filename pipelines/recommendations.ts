@@ -1,9 +1,10 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import { ssError } from '../schemas/errors.js';
 import type { KeyedStream } from '../stream/stream.js';
 import type { BoughtTogether, BoughtTogetherItem, ClickEvent, RecommendationItem, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { buildBoughtTogether, BoughtTogetherIndex, type BoughtTogetherLookup } from './boughtTogether.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
+import { interner } from './interner.js';
 import { liveParams, type Live } from './live.js';
 import { isKnownCustomer, isPurchase, type KnownPosEvent, type RetailSources } from './sources.js';
 
@@ -48,25 +49,82 @@ export interface Interest {
   cart?: true;
 }
 
-/** A customer's state (one value, plain data). */
-interface CustomerState {
-  /** Recent interest: at most `maxHistory` products. */
-  readonly h: Record<string, Interest>;
-  /** Bought products -> latest purchase ts: at most `maxBought`. */
-  readonly bought: Record<string, number>;
-  /** The last customer-level list emitted (empty before the first). */
-  last: RecommendationItem[];
+/** The numbers kept per history product in {@link CustomerState.at}: latest ts viewed, carted, bought, then 1 if in the cart. */
+const VIEWED = 0;
+const CARTED = 1;
+const BOUGHT = 2;
+const IN_CART = 3;
+const SLOTS = 4;
+
+/**
+ * A customer's state, compact: one object, seven arrays of numbers and interned product ids, owned
+ * by the step and changed in place (half of the retail graph's heap per customer was this history
+ * as one object per product, with its own key and up to three timestamps). An array that grows is
+ * replaced by one of its exact size (`concat`): `push` reserves room for 16 more.
+ */
+export interface CustomerState {
+  /** Recent interest: at most `maxHistory` products (any order). */
+  ids: string[];
+  /** `SLOTS` numbers per product of `ids` (`VIEWED`, `CARTED`, `BOUGHT`: latest ts, -Infinity for never; `IN_CART`: 1 or 0). */
+  at: number[];
+  /** Bought products (at most `maxBought`) and the latest purchase ts of each. */
+  boughtIds: string[];
+  boughtAt: number[];
+  /** The last customer-level list emitted (empty before the first): products, scores, and the product each is bought together with. */
+  lastIds: string[];
+  lastScores: number[];
+  lastFrom: string[];
 }
 
-const latestOf = (i: Interest): number => Math.max(i.v ?? -Infinity, i.c ?? -Infinity, i.b ?? -Infinity);
+/** The state as versions before the compact one checkpointed it: read once, then written compact. */
+interface ObjectCustomerState {
+  readonly h: Record<string, Interest>;
+  readonly bought: Record<string, number>;
+  readonly last: readonly RecommendationItem[];
+}
+
+const BOUGHT_TOGETHER_WITH = 'bought together with ';
+/** The numbers of a product new to the history. */
+const NEW_INTEREST: readonly number[] = [-Infinity, -Infinity, -Infinity, 0];
+
+function compactState(s: ObjectCustomerState | undefined, intern: (id: string) => string): CustomerState {
+  if (s === undefined) return { ids: [], at: [], boughtIds: [], boughtAt: [], lastIds: [], lastScores: [], lastFrom: [] };
+  const h = Object.entries(s.h);
+  const bought = Object.entries(s.bought);
+  return {
+    ids: h.map(([p]) => intern(p)),
+    at: h.flatMap(([, i]) => [i.v ?? -Infinity, i.c ?? -Infinity, i.b ?? -Infinity, i.cart === true ? 1 : 0]),
+    boughtIds: bought.map(([p]) => intern(p)),
+    boughtAt: bought.map(([, ts]) => ts),
+    lastIds: s.last.map((i) => i.productId),
+    lastScores: s.last.map((i) => i.score),
+    lastFrom: s.last.map((i) => i.reason.slice(BOUGHT_TOGETHER_WITH.length)),
+  };
+}
+
+/** The latest ts of any kind of history product `i`. */
+const latestAt = (at: readonly number[], i: number): number => Math.max(at[i * SLOTS + VIEWED]!, at[i * SLOTS + CARTED]!, at[i * SLOTS + BOUGHT]!);
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Keeps the `max` entries with the latest ts (ties: smaller key), in place. */
-function keepLatest<V>(rec: Record<string, V>, max: number, tsOf: (v: V) => number): void {
-  const keys = Object.keys(rec);
-  if (keys.length <= max) return;
-  keys.sort((a, b) => tsOf(rec[b]!) - tsOf(rec[a]!) || byCodeUnits(a, b));
-  for (const k of keys.slice(max)) delete rec[k];
+/**
+ * Keeps the `max` products of `ids` with the latest ts (`latest(i)`; ties: smaller productId), in
+ * place, with their `width` numbers each in `at`.
+ */
+function keepLatest(ids: string[], at: number[], width: number, max: number, latest: (i: number) => number): void {
+  const n = ids.length;
+  if (n <= max) return;
+  const order = ids.map((_, i) => i).sort((a, b) => latest(b) - latest(a) || byCodeUnits(ids[a]!, ids[b]!));
+  const kept = new Uint8Array(n);
+  for (let k = 0; k < max; k++) kept[order[k]!] = 1;
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    if (kept[i] === 0) continue;
+    ids[w] = ids[i]!;
+    for (let d = 0; d < width; d++) at[w * width + d] = at[i * width + d]!;
+    w++;
+  }
+  ids.length = w;
+  at.length = w * width;
 }
 
 /**
@@ -195,22 +253,42 @@ export function suggestionsOf(
   boughtTogether: (productId: string) => readonly BoughtTogetherItem[],
   params: RecommendationParams,
 ): RecommendationItem[] {
-  // The default sort orders strings by UTF-16 code units, as byCodeUnits does, without calling back into JS.
-  const xs = Object.keys(history).sort();
-  if (xs.length === 0) return [];
-  let tRef = -Infinity;
-  for (const x of xs) tRef = Math.max(tRef, latestOf(history[x]!));
-  const { weights: w, halfLifeMs } = params;
-  const decay = (t: number | undefined): number => (t === undefined ? 0 : Math.pow(2, -(tRef - t) / halfLifeMs));
-  const scores = new Map<string, Candidate>();
-  for (const x of xs) {
+  const ids = Object.keys(history);
+  const at: number[] = [];
+  for (const x of ids) {
     const i = history[x]!;
-    const s = Math.max(w.viewed * decay(i.v), w.carted * decay(i.c), w.bought * decay(i.b));
+    at.push(i.v ?? -Infinity, i.c ?? -Infinity, i.b ?? -Infinity, 0);
+  }
+  // Own keys only: `bought[y]` would also find Object.prototype's members ("constructor", "toString", ...).
+  return topCandidates(ids, at, (y) => Object.hasOwn(bought, y), boughtTogether, params).map(itemOf);
+}
+
+const itemOf = (c: Candidate): RecommendationItem => ({ productId: c.productId, score: c.score, reason: BOUGHT_TOGETHER_WITH + c.from });
+
+/** {@link suggestionsOf} over a history kept as {@link CustomerState} keeps it: the `topN` candidates, best first. */
+function topCandidates(
+  ids: readonly string[],
+  at: readonly number[],
+  isBought: (productId: string) => boolean,
+  boughtTogether: (productId: string) => readonly BoughtTogetherItem[],
+  params: RecommendationParams,
+): Candidate[] {
+  const n = ids.length;
+  if (n === 0) return [];
+  // Summed in productId order (UTF-16 code units): the order fixes the floating-point sums.
+  const order = ids.map((_, i) => i).sort((a, b) => byCodeUnits(ids[a]!, ids[b]!));
+  let tRef = -Infinity;
+  for (let i = 0; i < n; i++) tRef = Math.max(tRef, latestAt(at, i));
+  const { weights: w, halfLifeMs } = params;
+  const decay = (t: number): number => (t === -Infinity ? 0 : Math.pow(2, -(tRef - t) / halfLifeMs));
+  const scores = new Map<string, Candidate>();
+  for (const i of order) {
+    const x = ids[i]!;
+    const o = i * SLOTS;
+    const s = Math.max(w.viewed * decay(at[o + VIEWED]!), w.carted * decay(at[o + CARTED]!), w.bought * decay(at[o + BOUGHT]!));
     if (!(s > 0)) continue;
     for (const { productId: y, count } of boughtTogether(x)) {
-      // Own keys only: `bought[y]` would also find Object.prototype's members ("constructor",
-      // "toString", ...), and a miss on records whose shape varies by customer is slow (megamorphic).
-      if (Object.hasOwn(bought, y)) continue;
+      if (isBought(y)) continue;
       const add = s * count;
       const cur = scores.get(y);
       if (cur === undefined) scores.set(y, { productId: y, score: add, from: x, best: add });
@@ -229,11 +307,17 @@ export function suggestionsOf(
     c.score = Math.round(c.score * f) / f;
     if (c.score > 0) top.offer(c);
   }
-  return top.sorted().map((c) => ({ productId: c.productId, score: c.score, reason: `bought together with ${c.from}` }));
+  return top.sorted();
 }
 
-function sameItems(a: readonly RecommendationItem[], b: readonly RecommendationItem[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.productId === b[i]!.productId && x.score === b[i]!.score && x.reason === b[i]!.reason);
+/** Whether `top` is the last list emitted (productIds, scores and reasons). */
+function sameAsLast(top: readonly Candidate[], s: CustomerState): boolean {
+  return top.length === s.lastIds.length && top.every((c, i) => c.productId === s.lastIds[i] && c.score === s.lastScores[i] && c.from === s.lastFrom[i]);
+}
+
+/** The last list emitted, as items (fresh objects: outputs are not state). */
+function lastItems(s: CustomerState): RecommendationItem[] {
+  return s.lastIds.map((productId, i) => ({ productId, score: s.lastScores[i]!, reason: BOUGHT_TOGETHER_WITH + s.lastFrom[i]! }));
 }
 
 function checkParams(stepId: string, p: RecommendationParams): void {
@@ -316,34 +400,38 @@ export function recommend(
   const retentionMs = current().retentionMs;
   index.addReader();
   return events.process<RecommendationUpdate>(stepId, (state) => {
-    // Evidence (clicks, tills) before triggers at equal ts.
-    const buffer = eventTimeBuffer<RecommendationInput>(state, 'pending', (e) => (isTrigger(e) ? 1 : 0));
-    const customers = state.value<CustomerState>('customers', { ttlMs: retentionMs });
+    const customers = state.value<CustomerState | ObjectCustomerState>('customers', { ttlMs: retentionMs });
+    const intern = interner();
 
+    /** The customer's state, changed in place by the step (a checkpoint of an older version is read once into the compact form). */
     const load = (key: string): CustomerState => {
       const s = customers.get(key);
-      return s === undefined ? { h: {}, bought: {}, last: [] } : { h: { ...s.h }, bought: { ...s.bought }, last: s.last };
+      return s !== undefined && 'ids' in s ? s : compactState(s, intern);
     };
 
-    const interest = (s: CustomerState, productId: string): Interest => {
-      const cur = s.h[productId];
-      const next: Interest = cur === undefined ? {} : { ...cur };
-      s.h[productId] = next;
-      return next;
+    /** The offset in `s.at` of a product's numbers; a product new to the history is added. */
+    const interest = (s: CustomerState, productId: string): number => {
+      let i = s.ids.indexOf(productId);
+      if (i < 0) {
+        i = s.ids.length;
+        s.ids = s.ids.concat(intern(productId));
+        s.at = s.at.concat(NEW_INTEREST);
+      }
+      return i * SLOTS;
     };
 
     const buy = (s: CustomerState, productId: string, ts: number): void => {
-      interest(s, productId).b = ts;
-      s.bought[productId] = Math.max(s.bought[productId] ?? -Infinity, ts);
+      const o = interest(s, productId); // first: it may replace s.at
+      s.at[o + BOUGHT] = ts;
+      const j = s.boughtIds.indexOf(productId);
+      if (j < 0) {
+        s.boughtIds = s.boughtIds.concat(intern(productId));
+        s.boughtAt = s.boughtAt.concat(ts);
+      } else s.boughtAt[j] = Math.max(s.boughtAt[j]!, ts);
     };
 
     const emptyCart = (s: CustomerState): void => {
-      for (const [p, i] of Object.entries(s.h)) {
-        if (i.cart === undefined) continue;
-        const next = { ...i };
-        delete next.cart;
-        s.h[p] = next;
-      }
+      for (let o = IN_CART; o < s.at.length; o += SLOTS) s.at[o] = 0;
     };
 
     /** Applies a click or a till transaction to the history. */
@@ -357,24 +445,26 @@ export function recommend(
       const p = e.productId;
       switch (e.type) {
         case 'product_view':
-          if (p !== null) interest(s, p).v = e.ts;
+          if (p !== null) {
+            const o = interest(s, p); // first: it may replace s.at
+            s.at[o + VIEWED] = e.ts;
+          }
           break;
         case 'add_to_cart':
           if (p !== null) {
-            const i = interest(s, p);
-            i.c = e.ts;
-            i.cart = true;
+            const o = interest(s, p);
+            s.at[o + CARTED] = e.ts;
+            s.at[o + IN_CART] = 1;
           }
           break;
-        case 'remove_from_cart':
-          if (p !== null && s.h[p]?.cart === true) {
-            const i = interest(s, p);
-            delete i.cart;
-          }
+        case 'remove_from_cart': {
+          const i = p === null ? -1 : s.ids.indexOf(p);
+          if (i >= 0) s.at[i * SLOTS + IN_CART] = 0;
           break;
+        }
         case 'checkout':
           if (p !== null) buy(s, p, e.ts);
-          else for (const [q, i] of Object.entries(s.h)) if (i.cart === true) buy(s, q, e.ts);
+          else for (let i = 0; i < s.ids.length; i++) if (s.at[i * SLOTS + IN_CART] === 1) buy(s, s.ids[i]!, e.ts);
           emptyCart(s);
           break;
         default:
@@ -382,17 +472,20 @@ export function recommend(
       }
     };
 
-    /** Saves the customer and emits the customer-level update if the suggestions changed. */
-    const settle = (key: string, s: CustomerState, ts: number, params: RecommendationParams, ctx: ProcessContext<RecommendationUpdate>): RecommendationItem[] => {
-      keepLatest(s.h, params.maxHistory, latestOf);
-      keepLatest(s.bought, params.maxBought, (t) => t);
-      const items = suggestionsOf(s.h, s.bought, (x) => index.topAsOf(x, ts), params);
-      if (!sameItems(items, s.last)) {
-        s.last = items;
-        ctx.emit({ customerId: key, storeId: null, ts, items: items.map((i) => ({ ...i })) }, ts);
+    /** Saves the customer and emits the customer-level update if the suggestions changed (they are then the last list). */
+    const settle = (key: string, s: CustomerState, ts: number, params: RecommendationParams, ctx: ProcessContext<RecommendationUpdate>): void => {
+      keepLatest(s.ids, s.at, SLOTS, params.maxHistory, (i) => latestAt(s.at, i));
+      keepLatest(s.boughtIds, s.boughtAt, 1, params.maxBought, (i) => s.boughtAt[i]!);
+      const bought = s.boughtIds.length <= 16 ? s.boughtIds : new Set(s.boughtIds);
+      const isBought = Array.isArray(bought) ? (y: string) => bought.includes(y) : (y: string) => bought.has(y);
+      const top = topCandidates(s.ids, s.at, isBought, (x) => index.topAsOf(x, ts), params);
+      if (!sameAsLast(top, s)) {
+        s.lastIds = top.map((c) => c.productId);
+        s.lastScores = top.map((c) => c.score);
+        s.lastFrom = top.map((c) => c.from);
+        ctx.emit({ customerId: key, storeId: null, ts, items: lastItems(s) }, ts);
       }
       customers.set(key, s);
-      return items;
     };
 
     /** Applies one ts's worth of a customer's events (released in order), evaluating at each ts change and trigger. */
@@ -402,10 +495,7 @@ export function recommend(
       let s: CustomerState | undefined;
       let at = 0;
       for (const e of list) {
-        if (s !== undefined && e.ts !== at) {
-          settle(key, s, at, p, ctx);
-          s = undefined;
-        }
+        if (s !== undefined && e.ts !== at) settle(key, s, at, p, ctx);
         s ??= load(key);
         at = e.ts;
         if (!isTrigger(e)) {
@@ -413,22 +503,22 @@ export function recommend(
           continue;
         }
         if (e.scene !== 'store_proximity' || e.storeId === null) continue;
-        const items = settle(key, s, e.ts, p, ctx);
-        s = load(key);
-        ctx.emit({ customerId: key, storeId: e.storeId, ts: e.ts, items: items.map((i) => ({ ...i })) }, e.ts);
+        settle(key, s, e.ts, p, ctx);
+        ctx.emit({ customerId: key, storeId: e.storeId, ts: e.ts, items: lastItems(s) }, e.ts);
       }
       if (s !== undefined) settle(key, s, at, p, ctx);
     };
 
     return {
       onElement(e, ctx) {
-        if (!buffer.hold(e, ctx)) run(ctx.key, [e], ctx);
+        run(ctx.key, [e], ctx);
       },
-      onEventTimer(ts, _tag, ctx) {
-        run(ctx.key, buffer.release(ctx.key, ts), ctx);
+      onElements(list, ctx) {
+        run(ctx.key, list, ctx);
       },
     };
-  });
+  // Evidence (clicks, tills) before triggers at equal ts.
+  }, { order: eventTimeOrder<RecommendationInput>({ rank: (e) => (isTrigger(e) ? 1 : 0) }) });
 }
 
 /**

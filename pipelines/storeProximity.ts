@@ -1,10 +1,10 @@
+import { eventTimeOrder } from '../operators/eventTimeOrder.js';
 import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { CircleIndex } from '../engine/geo.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import { ssError } from '../schemas/errors.js';
 import type { LocationEvent, Trigger } from '../schemas/index.js';
 import type { RetailDeps } from './deps.js';
-import { eventTimeBuffer } from './eventTimeOrder.js';
 import { liveParams, readLive, type Live } from './live.js';
 import { DEFAULT_PARAMS, type RetailParams, type SceneParams } from './params.js';
 import { retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
@@ -94,7 +94,6 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
   type Resolved = ReturnType<typeof current>;
 
   return pings.process<Trigger>(stepId, (state) => {
-    const buffer = eventTimeBuffer<LocationEvent>(state);
     const customers = state.value<ProximityState>('customers');
     const cleanupAt = state.value<number>('cleanupAt');
 
@@ -147,19 +146,16 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
 
     return {
       onElement(e, ctx) {
-        const p = current();
-        if (p.accepted(e) && !buffer.hold(e, ctx)) apply(ctx.key, e, p, ctx);
+        apply(ctx.key, e, current(), ctx);
       },
       onEventTimer(ts, tag, ctx) {
-        const p = current();
-        for (const e of buffer.release(ctx.key, ts)) apply(ctx.key, e, p, ctx);
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
         const s = customers.get(ctx.key);
         cleanupAt.delete(ctx.key);
-        if (s !== undefined) save(ctx.key, s, ts, p.cooldownMs, ctx);
+        if (s !== undefined) save(ctx.key, s, ts, current().cooldownMs, ctx);
       },
     };
-  });
+  }, { order: eventTimeOrder<E>({ holds: (e) => current().accepted(e) }) });
 }
 
 /** The scene's input from the retail sources: accepted pings (accuracy rule, read live), by customer. */

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../testkit/cli.js';
-import { localStamp, main } from './cli.js';
+import { SCENES, type Scene } from '../schemas/index.js';
+import type { Summary } from '../pipelines/attribution.js';
+import { formatSummary, localStamp, main } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ss-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -96,5 +98,23 @@ describe('console times', () => {
     const ts = Date.UTC(2025, 2, 3, 9, 7);
     expect(localStamp(ts, 'America/Los_Angeles')).toBe('Mon 2025-03-03 01:07 America/Los_Angeles');
     expect(localStamp(ts, 'Asia/Shanghai')).toBe('Mon 2025-03-03 17:07 Asia/Shanghai');
+  });
+});
+
+describe('the end-of-run table', () => {
+  it('shows conversion rates with group sizes and the uplift with its 95% interval, or "not enough data"', () => {
+    const scene = (sent: number, sentConverted: number, holdout: number, holdoutConverted: number) => ({
+      triggers: sent + holdout,
+      sent,
+      suppressed: { holdout, no_consent: 0, quiet_hours: 0, frequency_cap: 0 },
+      attribution: { sent, sentConverted, holdout, holdoutConverted, uplift: 0 },
+    });
+    const scenes = Object.fromEntries(SCENES.map((s) => [s, scene(0, 0, 0, 0)])) as Record<Scene, ReturnType<typeof scene>>;
+    scenes.cart_abandonment = scene(70, 56, 80, 48); // Newcombe's example (a): +20.0 [+5.2, +33.4]
+    scenes.store_proximity = scene(129, 96, 2, 1);
+    const lines = formatSummary({ scenes } as Summary).split('\n');
+    expect(lines.find((l) => l.startsWith('cart_abandonment'))).toMatch(/80\.0% of 70 +60\.0% of 80 +\+20\.0 pp \[\+5\.2, \+33\.4\]$/);
+    expect(lines.find((l) => l.startsWith('store_proximity'))).toMatch(/74\.4% of 129 +50\.0% of 2 +not enough data \(< 30 per group\)$/);
+    expect(lines.find((l) => l.startsWith('commute'))).toMatch(/- of 0 +- of 0 +not enough data/);
   });
 });

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
 import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import { DEFAULT_PARAMS } from '../pipelines/params.js';
+import { upliftStats } from '../pipelines/uplift.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from './simulateCli.js';
@@ -18,6 +19,7 @@ import { generateWorld } from '../simulator/world.js';
 import { catalogueProducts } from '../simulator/catalogue.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { ScreenHub } from './channels/screens.js';
+import type { Executor } from '../engine/executor.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
 import { startServer } from './http/server.js';
@@ -112,15 +114,30 @@ export function formatOffer(o: Offer, timeZone: string): string {
   return `${localStamp(o.ts, timeZone)}  offer ${o.channel.padEnd(8)} ${o.customerId}${where}  "${o.title}" (${o.discountPct}% off, ${o.scene})`;
 }
 
-/** The per-scene table printed at the end of a run. */
+/** Decisions per arm below which the end-of-run table prints "not enough data" rather than an uplift. */
+export const MIN_DECISIONS_PER_ARM = 30;
+
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+const pp = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+
+/**
+ * The per-scene table printed at the end of a run: triggers, sends and suppressions, then the
+ * conversion rates of the sent and holdout groups with their sizes, and the uplift in percentage
+ * points with its 95 % interval (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not
+ * enough data" while either group has fewer than {@link MIN_DECISIONS_PER_ARM} decisions.
+ */
 export function formatSummary(s: Summary): string {
   const rows = SCENES.map((scene) => {
     const x = s.scenes[scene];
     const sup = x.suppressed;
     const a = x.attribution;
-    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}   ${(a.uplift * 100).toFixed(1).padStart(6)} pp`;
+    const u = upliftStats({ decisions: a.sent, converted: a.sentConverted, revenue: 0 }, { decisions: a.holdout, converted: a.holdoutConverted, revenue: 0 }, 0, MIN_DECISIONS_PER_ARM);
+    const rates = `${pct(u.treatedRate).padStart(7)} of ${String(a.sent).padEnd(5)}${pct(u.holdoutRate).padStart(7)} of ${String(a.holdout).padEnd(5)}`;
+    const uplift = u.enoughData ? `${pp(u.upliftPp!)} pp [${pp(u.upliftPpLow!)}, ${pp(u.upliftPpHigh!)}]` : `not enough data (< ${MIN_DECISIONS_PER_ARM} per group)`;
+    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
   });
-  return [`${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}   uplift`, ...rows].join('\n');
+  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
+  return [head, ...rows].join('\n');
 }
 
 function count(flag: string, v: string | undefined, min = 1): number | undefined {
@@ -183,9 +200,13 @@ async function run(argv: string[]): Promise<number> {
   const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
   const profiles = new MemoryProfileStore();
+  // Per-step counters (records, late records, timers...) copied from the executor at each scrape;
+  // outputs are counted as they are delivered (below), not again here.
+  let executor: Executor | undefined;
   const server = await startServer({
     metrics,
     screens: hub,
+    beforeScrape: () => executor !== undefined && metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false }),
     profiles: { store: profiles, tokens: loadApiTokens(), campaign: () => campaign.source.current(), ...(campaign.reload !== undefined ? { reload: campaign.reload } : {}) },
   });
   const abort = new AbortController();
@@ -197,6 +218,9 @@ async function run(argv: string[]): Promise<number> {
   const result = await runEmbedded({
     world,
     products,
+    onWorld: (_world, exec) => {
+      executor = exec;
+    },
     ...(days !== undefined ? { days } : {}),
     speed,
     campaign: campaign.source,
@@ -205,6 +229,7 @@ async function run(argv: string[]): Promise<number> {
     onOutput: (sink, v) => {
       if (sink === RETAIL_SINKS.profiles) return profiles.put(v as LiveProfile);
       retail.observe(sink, v);
+      if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);
     },

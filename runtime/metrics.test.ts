@@ -39,6 +39,7 @@ describe('Metrics', () => {
       'scenestream_late_records_total',
       'scenestream_triggers_total',
       'scenestream_decisions_total',
+      'scenestream_offers_total',
       'scenestream_offers_delivered_total',
       'scenestream_watermark_lag_seconds',
       'scenestream_checkpoint_duration_seconds',

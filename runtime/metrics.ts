@@ -40,6 +40,9 @@ export class Metrics {
   readonly triggers: Counter<'scene'>;
   /** `reason` is `none` for sent decisions. */
   readonly decisions: Counter<'scene' | 'outcome' | 'reason'>;
+  /** Offers made (sent decisions), by scene and the channel they go out on. */
+  readonly offers: Counter<'scene' | 'channel'>;
+  /** Offers a delivery channel (the webhook) actually handed over, by that channel. */
   readonly offersDelivered: Counter<'channel'>;
   /** Offers a channel did not deliver again because its ledger had them (deduplicated by offer id). */
   readonly offersDuplicate: Counter<'channel'>;
@@ -65,6 +68,10 @@ export class Metrics {
   /** Records of an input partition not yet consumed (the log end minus the next offset), after each batch. */
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly inputGapRecords: Counter<'topic' | 'partition'>;
+  /** Wall time minus a source's watermark, production mode. */
+  readonly eventTimeBehind: Gauge<'source'>;
+  /** Failed attempts of the Kafka job's operations (retried), by operation and service. */
+  readonly operationFailures: Counter<'operation' | 'service'>;
 
   /** What {@link recordExecutorStats} last copied, per executor, to turn totals into increments. */
   private readonly copied = new WeakMap<ExecutorStatsSource, Map<string, number>>();
@@ -82,10 +89,17 @@ export class Metrics {
     this.lateRecords = new Counter({ name: 'scenestream_late_records_total', help: 'Records too late for a step, sent to its side output late.', labelNames: ['step'], registers });
     this.triggers = new Counter({ name: 'scenestream_triggers_total', help: 'Scene triggers detected.', labelNames: ['scene'], registers });
     this.decisions = new Counter({ name: 'scenestream_decisions_total', help: 'Decisions by scene, outcome and suppression reason (none when sent).', labelNames: ['scene', 'outcome', 'reason'], registers });
-    this.offersDelivered = new Counter({ name: 'scenestream_offers_delivered_total', help: 'Offers delivered, by channel.', labelNames: ['channel'], registers });
+    this.offers = new Counter({ name: 'scenestream_offers_total', help: 'Offers made (decisions sent), by scene and the channel they go out on.', labelNames: ['scene', 'channel'], registers });
+    this.offersDelivered = new Counter({ name: 'scenestream_offers_delivered_total', help: 'Offers a delivery channel handed over (the webhook of production mode: 2xx), by that channel.', labelNames: ['channel'], registers });
     this.offersDuplicate = new Counter({ name: 'scenestream_offers_duplicate_total', help: 'Offers not delivered again: already delivered (same offer id).', labelNames: ['channel'], registers });
     this.offerDeliveryFailures = new Counter({ name: 'scenestream_offer_delivery_failures_total', help: 'Offers given up on after retries (SS_ERR_SINK_FAILED).', labelNames: ['channel'], registers });
-    this.watermarkLag = new Gauge({ name: 'scenestream_watermark_lag_seconds', help: 'Processing time minus the watermark, per source.', labelNames: ['source'], registers });
+    this.watermarkLag = new Gauge({
+      name: 'scenestream_watermark_lag_seconds',
+      help: "How far a source's watermark trails the input's own progress: the latest event time read minus the watermark (the out-of-orderness bound plus what holds it back). In the embedded job, the simulated clock minus the watermark.",
+      labelNames: ['source'],
+      registers,
+    });
+    this.eventTimeBehind = new Gauge({ name: 'scenestream_event_time_behind_seconds', help: "Wall time minus a source's watermark (production mode): how old the event time being completed is; large for historical input by design.", labelNames: ['source'], registers });
     this.checkpointDuration = new Histogram({ name: 'scenestream_checkpoint_duration_seconds', help: 'Time to write a checkpoint.', buckets: CHECKPOINT_BUCKETS, registers });
     this.eventToOutput = new Histogram({ name: 'scenestream_event_to_output_seconds', help: 'From an input event to the output it caused.', buckets: LATENCY_BUCKETS, registers });
     this.redisRoundTrips = new Counter({ name: 'scenestream_redis_round_trips_total', help: 'Round trips to Redis (a pipeline of commands counts once).', registers });
@@ -96,6 +110,7 @@ export class Metrics {
     this.dependencyUp = new Gauge({ name: 'scenestream_dependency_up', help: 'Whether a service the instance depends on answers (1) or not (0).', labelNames: ['dependency'], registers });
     this.dependencyFailures = new Counter({ name: 'scenestream_dependency_failures_total', help: 'Failed attempts to reach a service the instance depends on.', labelNames: ['dependency'], registers });
     this.consumerLag = new Gauge({ name: 'scenestream_consumer_lag_records', help: 'Records of an input partition not yet consumed by this instance (log end offset minus next offset).', labelNames: ['topic', 'partition'], registers });
+    this.operationFailures = new Counter({ name: 'scenestream_operation_failures_total', help: "Failed (and retried) attempts of the Kafka job's operations: claim, prefetch, produce, deliver, checkpoint, rewrite.", labelNames: ['operation', 'service'], registers });
     this.inputGapRecords = new Counter({ name: 'scenestream_input_gap_records_total', help: 'Input records deleted (retention, truncation) before the job read them.', labelNames: ['topic', 'partition'], registers });
   }
 
@@ -110,13 +125,15 @@ export class Metrics {
    * (a total that went down, after a restore, counts from zero again):
    *
    * - every counter goes to `scenestream_step_counter_total{pipeline, step, counter}`;
-   * - `records` of a sink to `scenestream_outputs_total{sink}`;
+   * - `records` of a sink to `scenestream_outputs_total{sink}` (unless `sinkOutputs: false`, for a
+   *   host that counts its outputs itself as it delivers them);
    * - `late_records` of any step to `scenestream_late_records_total{step}`.
    *
    * Dead letters are not copied: the executor's totals have no error code, so count them with
    * {@link countDeadLetter} from `onDeadLetter` instead.
    */
-  recordExecutorStats(executor: ExecutorStatsSource, pipeline = 'retail'): void {
+  recordExecutorStats(executor: ExecutorStatsSource, pipeline = 'retail', o: { readonly sinkOutputs?: boolean } = {}): void {
+    const sinkOutputs = o.sinkOutputs ?? true;
     let last = this.copied.get(executor);
     if (last === undefined) {
       last = new Map();
@@ -131,7 +148,7 @@ export class Metrics {
         last.set(id, total);
         if (delta <= 0) continue;
         this.stepCounters.inc({ pipeline, step, counter }, delta);
-        if (counter === 'records' && roles.get(step) === 'sink') this.outputs.inc({ sink: step }, delta);
+        if (sinkOutputs && counter === 'records' && roles.get(step) === 'sink') this.outputs.inc({ sink: step }, delta);
         if (counter === 'late_records') this.lateRecords.inc({ step }, delta);
       }
     }

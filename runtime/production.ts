@@ -17,7 +17,7 @@ import { PendingProfileStore } from './profileStore.js';
 import { RedisProfileStore } from './redis/liveProfiles.js';
 import { KafkaJob } from './kafka/job.js';
 import { kafkaLogCreator } from './kafka/logging.js';
-import { feedScreens } from './kafka/screensFeed.js';
+import { feedScreenOffers, feedScreens } from './kafka/screensFeed.js';
 import { broadcast, readWholeTopic, type Broadcast } from './kafka/broadcast.js';
 import { followProducts, productsTopic } from './kafka/productsTopic.js';
 import { prepareTopics } from './kafka/topics.js';
@@ -299,11 +299,13 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       observer: {
         eventsIn: (source, n) => (source === GLOBAL_BOUGHT_TOGETHER.members ? undefined : metrics.eventsIn.inc({ source }, n)),
         watermarkLagSeconds: (source, s) => metrics.watermarkLag.set({ source }, s),
+        eventTimeBehindSeconds: (source, s) => metrics.eventTimeBehind.set({ source }, s),
         outputLatencySeconds: (s) => metrics.eventToOutput.observe(s),
         checkpointSeconds: (s) => metrics.checkpointDuration.observe(s),
         redisRoundTrips: (n) => metrics.redisRoundTrips.inc(n),
         serviceDown: (s, e) => (s === 'delivery' ? undefined : deps.down(s, e)),
         serviceUp: (s) => (s === 'delivery' ? undefined : deps.up(s)),
+        attemptFailed: (operation, service) => metrics.operationFailures.inc({ operation, service }),
         consumerLag: (topic, partition, n) => metrics.consumerLag.set({ topic, partition: String(partition) }, n),
         inputGap: (topic, partition, n) => metrics.inputGapRecords.inc({ topic, partition: String(partition) }, n),
       },
@@ -335,6 +337,9 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const screens = await unlessStopped(feedScreens({ kafka, topic: base.sinks[RETAIL_SINKS.recommendations]!.topic, hub, group: `${base.name}-screens`, log }));
     if (screens === interrupted) return 0;
     cleanups.push(() => screens.stop());
+    const screenOffers = await unlessStopped(feedScreenOffers({ kafka, topic: base.sinks[RETAIL_SINKS.offers]!.topic, hub, group: `${base.name}-screen-offers`, log }));
+    if (screenOffers === interrupted) return 0;
+    cleanups.push(() => screenOffers.stop());
     const attributed = await unlessStopped(
       broadcast({ kafka, topic: base.sinks[RETAIL_SINKS.attribution]!.topic, schema: 'AttributionEvent', group: `${base.name}-attribution`, log, onValue: (e, p) => void attribution.add(e, p) }),
     );

@@ -26,7 +26,8 @@ export class RetailMetrics {
         break;
       }
       case RETAIL_SINKS.offers:
-        m.offersDelivered.inc({ channel: (value as Offer).channel });
+        // Made, not delivered: a delivery channel (the webhook) counts what it hands over itself.
+        m.offers.inc({ scene: (value as Offer).scene, channel: (value as Offer).channel });
         break;
       case RETAIL_SINKS.attribution: {
         const e = value as AttributionEvent;

@@ -10,7 +10,7 @@
  *   `timezone` is an IANA time zone name this runtime knows;
  * - Decision: `sent` has `reason = null` and an `offerId`; `suppressed` has a `reason` and `offerId = null`;
  * - Offer: `expiresAt >= ts`;
- * - Product: a non-empty `name`; `imageUrl` an http(s) URL or a path starting with `/`.
+ * - Product: a non-empty `name`; `imageUrl` an http(s) URL, a path starting with `/` or a `data:image/` URL.
  *
  * Two forms of the same rules: `compile` builds, once per schema, a normaliser and a yes/no check
  * that allocate nothing but the normalised copy (the per-record path); `violation` walks the record
@@ -97,7 +97,7 @@ const RECORD_RULES: Readonly<Record<string, (r: Readonly<Record<string, unknown>
     const name = r['name'];
     if (typeof name === 'string' && name.trim() === '') return { field: 'name', expected: 'a non-empty name', got: name };
     const url = r['imageUrl'];
-    if (typeof url === 'string' && !/^(https?:\/\/\S+|\/\S*)$/.test(url)) return { field: 'imageUrl', expected: 'an http(s) URL or a path starting with /', got: url };
+    if (typeof url === 'string' && !/^(https?:\/\/\S+|\/\S*|data:image\/[\w.+-]+[;,]\S*)$/.test(url)) return { field: 'imageUrl', expected: 'an http(s) URL, a path starting with / or a data:image/ URL', got: url };
     return undefined;
   },
   'scenestream.Offer': (r) => {

@@ -205,7 +205,7 @@ export interface Product {
   category: string | null;
   /** Shelf price in the campaign's currency, >= 0. */
   price: number;
-  /** An absolute http(s) URL or a path on the engine's server. */
+  /** An absolute http(s) URL, a path on the engine's server, or a data:image/ URL. */
   imageUrl: string | null;
 }
 

@@ -4,7 +4,7 @@
  * to the event's ts, paced by a token bucket and sent in batches.
  */
 
-import { Kafka, logLevel, type Message, type ProducerBatch, type TopicMessages } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Message, type ProducerBatch, type TopicMessages } from 'kafkajs';
 import { systemClock, type Clock } from '../engine/clock.js';
 import { ssError } from '../schemas/errors.js';
 import { defaultRegistry, encodeConfluent, type SchemaRegistry } from '../schemas/index.js';
@@ -140,7 +140,8 @@ export interface KafkaOptions extends SendOptions {
 export async function produceToKafka(records: Iterable<SimRecord>, opts: KafkaOptions): Promise<SendSummary> {
   const brokers = opts.brokers;
   const kafka = new Kafka({ clientId: opts.clientId ?? 'scenestream-simulator', brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+  // The default partitioner named (kafkajs warns at every start otherwise); the same murmur2 as Java's.
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
   try {
     await producer.connect();
   } catch (cause) {

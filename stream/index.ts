@@ -23,6 +23,7 @@ export { count } from '../operators/count.js';
 export { dedupe, type DedupeOptions } from '../operators/dedupe.js';
 export { enrichFromChangelog } from '../operators/enrichFromChangelog.js';
 export { enrichFromTable, type EnrichJoinType, type EnrichOptions, type EnrichValue, type ReferenceTable } from '../operators/enrichFromTable.js';
+export { eventTimeOrder, type EventTimeOrder, type EventTimeOrderOptions } from '../operators/eventTimeOrder.js';
 export { filter } from '../operators/filter.js';
 export { flatMap } from '../operators/flatMap.js';
 export { followedBy, type FollowedBy, type FollowedByOptions } from '../operators/followedBy.js';

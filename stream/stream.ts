@@ -236,7 +236,7 @@ export class KeyedStream<T> extends Stream<T> {
   }
 
   /** The general keyed step: per-key state and timers (see `operators/keyedProcess.ts`). */
-  process<O>(stepId: string, setup: (state: StateFactory) => KeyedProcessor<T, O>, opts?: KeyedProcessOptions): KeyedStream<O> {
+  process<O>(stepId: string, setup: (state: StateFactory) => KeyedProcessor<T, O>, opts?: KeyedProcessOptions<T>): KeyedStream<O> {
     return this.pipeKeyed(keyedProcess(stepId, setup, opts));
   }
 }

@@ -1,6 +1,7 @@
 import { VirtualClock } from '../engine/clock.js';
 import { Executor, type DeadLetter, type ExecutorSnapshot } from '../engine/executor.js';
 import type { PipelineGraph } from '../engine/graph.js';
+import { fromPlain, toPlain, type Json } from '../engine/plain.js';
 import { InMemoryStateBackend, type StateBackend } from '../engine/state.js';
 import type { Pipeline } from '../stream/stream.js';
 
@@ -137,4 +138,16 @@ export class TestDriver {
   watermarkOf(stepId: string): number {
     return this.executor.watermarkOf(stepId);
   }
+}
+
+/**
+ * A copy of `snapshot` with each value of state table `table` (`<step>/<name>`) replaced by
+ * `rewrite(value)`: for tests that restore a checkpoint as an older version wrote it.
+ */
+export function rewriteStateTable(snapshot: ExecutorSnapshot, table: string, rewrite: (value: unknown) => unknown): ExecutorSnapshot {
+  const body = fromPlain(snapshot.body) as { state: { tables: Record<string, Array<[string, Json, number | null]>> } };
+  const rows = body.state.tables[table];
+  if (rows === undefined) throw new Error(`the snapshot has no state table "${table}"`);
+  body.state.tables[table] = rows.map(([key, v, e]) => [key, toPlain(rewrite(fromPlain(v))), e]);
+  return { ...snapshot, body: toPlain(body) };
 }

@@ -189,7 +189,7 @@ export function canonicalJson(v: unknown): string {
  * boundaries, which differ between a live run and the reference), timers sorted.
  *
  * Event-time buffers (tables named by `isBuffer`, by default the `.../pending` lists of
- * `eventTimeBuffer` and cart abandonment) hold records until the watermark passes them and release
+ * `eventTimeOrder` and cart abandonment) hold records until the watermark passes them and release
  * them sorted by ts (ties ranked by the scene): their order in the list is arrival order, which
  * across topics depends on how Kafka interleaves the partitions' batches, in a live run as in a
  * replay. They are compared as multisets: sorted by ts, then by content. A map state of such a

@@ -69,7 +69,7 @@ describe('store page in headless Chromium', () => {
     expect(await card.locator('.score').allTextContents()).toEqual(['42', '17.50']);
     expect(await card.locator('.reason').allTextContents()).toEqual(['bought together', 'viewed']);
     // In the store's local time (02:05 UTC is 10:05 in Shanghai), whatever the screen's own zone.
-    expect(await card.locator('.when').textContent()).toBe('10:05');
+    expect(await card.locator('.when').textContent()).toBe('today 10:05');
   });
 
   it('shows a published suggestion within one second, newest first', async () => {
@@ -96,7 +96,7 @@ describe('store page in headless Chromium', () => {
     expect(await page.locator(`${selector} .product`).allTextContents()).toEqual(['sku-oat-milk-1l', 'Ceramic mug', 'sku-pour-over-kettle']);
     expect(await page.locator(`${selector} .price`).allTextContents()).toEqual(['12.50']);
     expect(await page.locator(`${selector} .score`).allTextContents()).toEqual(['31', '8']);
-    expect(await page.locator(`${selector} .reason`).allTextContents()).toEqual(['bought together', 'carted', 'viewed']);
+    expect(await page.locator(`${selector} .reason`).allTextContents()).toEqual(['bought together', 'home · carted', 'viewed']);
     // Newest first: bob's card before alice's.
     const ids = await page.locator('#cards > .card').evaluateAll((els) => els.map((e) => e.getAttribute('data-update-id')));
     expect(ids[0]).toBe(screenUpdateId(live));

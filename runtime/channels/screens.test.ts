@@ -1,7 +1,7 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecommendationUpdate } from '../../schemas/index.js';
+import type { Offer, RecommendationUpdate } from '../../schemas/index.js';
 import { LiveProducts } from '../../pipelines/products.js';
 import { ScreenHub, screensPlugin, screenUpdateId, storePageHtml, type ScreenSnapshot, type ScreenSuggestion } from './screens.js';
 
@@ -42,6 +42,36 @@ describe('ScreenHub', () => {
       { productId: 'p1', score: 10, reason: 'bought_together', name: 'Trail runner', category: 'shoes', price: 59.9, imageUrl: '/images/p1.png' },
       { productId: 'p2', score: 9, reason: 'bought_together' },
     ]);
+  });
+
+  it("an update with no items removes the customer's card (screens hear the empty one); none is ever in a snapshot", () => {
+    const hub = new ScreenHub({ stores: STORES });
+    const heard: ScreenSuggestion[] = [];
+    hub.subscribe('s1', (s) => heard.push(s));
+    hub.publish(update('alice', 100));
+    hub.publish(update('bob', 150));
+    expect(hub.publish(update('alice', 200, 's1', []))).toBe('published');
+    expect(hub.snapshot('s1')!.suggestions.map((s) => s.ts)).toEqual([150]);
+    expect(heard.map((s) => s.items.length)).toEqual([2, 2, 0]);
+    expect(hub.publish(update('carol', 300, 's1', []))).toBe('published'); // nothing to remove: nobody told
+    expect(heard).toHaveLength(3);
+  });
+
+  it('keeps the offer of the moment per store: in-store offers only, newest wins, no customer id', () => {
+    const hub = new ScreenHub({ stores: STORES, products: new LiveProducts([{ productId: 'p1', name: 'Mug', category: null, price: 3, imageUrl: null }]) });
+    const heard: unknown[] = [];
+    hub.subscribe('s1', () => {}, undefined, (o) => heard.push(o));
+    const offer = (ts: number, scene: 'store_proximity' | 'commute' = 'store_proximity', storeId: string | null = 's1'): Offer => ({ offerId: `off-${ts}`, customerId: 'alice', scene, campaignId: 'c', channel: 'in_store', storeId, productIds: ['p1'], discountPct: 15, title: 'Near you', ts, expiresAt: ts + 10, triggerEventId: 'e' });
+    expect(hub.publishOffer(offer(100, 'commute'))).toBe('no_store');
+    expect(hub.publishOffer(offer(100, 'store_proximity', null))).toBe('no_store');
+    expect(hub.publishOffer(offer(100, 'store_proximity', 'nowhere'))).toBe('unknown_store');
+    expect(hub.publishOffer(offer(200))).toBe('published');
+    expect(hub.publishOffer(offer(150))).toBe('stale');
+    const shown = hub.snapshot('s1')!.offer!;
+    expect(shown).toEqual({ offerId: 'off-200', scene: 'store_proximity', title: 'Near you', discountPct: 15, ts: 200, expiresAt: 210, items: [{ productId: 'p1', score: 0, reason: 'offer', name: 'Mug', category: null, price: 3, imageUrl: null }] });
+    expect(JSON.stringify(shown)).not.toContain('alice');
+    expect(heard).toHaveLength(1);
+    expect(hub.snapshot('s2')!.offer).toBeNull();
   });
 
   it('drops repeats by update id, stale updates, updates without or with an unknown store', () => {

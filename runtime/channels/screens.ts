@@ -7,7 +7,8 @@
  *   and tells subscribers of the store.
  * - {@link screensPlugin} serves it over HTTP (fastify):
  *   - `GET /stores/:storeId/events`: server-sent events (`text/event-stream`). On connect a
- *     `snapshot` event with every current suggestion; then one `suggestion` event per new one
+ *     `snapshot` event with every current suggestion and the offer of the moment; then one
+ *     `offer` event per in-store offer sent there, and one `suggestion` event per new one
  *     (SSE `id:` = the update id); a comment line every `heartbeatMs` so proxies keep the stream
  *     open; the stream is ended cleanly when the client goes away or the server closes.
  *   - `GET /stores/:storeId`: a self-contained HTML page (inline CSS and JS, `EventSource`) for a
@@ -23,7 +24,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { ProductLookup } from '../../pipelines/products.js';
-import type { RecommendationItem, RecommendationUpdate, Store } from '../../schemas/index.js';
+import type { Offer, RecommendationItem, RecommendationUpdate, Store } from '../../schemas/index.js';
 import { ssError } from '../../schemas/errors.js';
 
 /**
@@ -47,13 +48,30 @@ export interface ScreenSuggestion {
   readonly items: readonly ScreenItem[];
 }
 
+/**
+ * The offer of the moment in a store: an in-store offer (store_proximity) just sent there, as a
+ * screen may show it to everyone: its title, discount, validity and products, never the customer.
+ */
+export interface ScreenOffer {
+  readonly offerId: string;
+  readonly scene: string;
+  readonly title: string;
+  readonly discountPct: number;
+  readonly ts: number;
+  readonly expiresAt: number;
+  /** The offer's products, named from the catalogue where it has them. */
+  readonly items: readonly ScreenItem[];
+}
+
 export interface ScreenSnapshot {
   readonly storeId: string;
   readonly name: string;
   /** How many suggestions a screen shows at most. */
   readonly max: number;
-  /** Newest first. */
+  /** Newest first; none with no items (a customer whose suggestions became empty has no card). */
   readonly suggestions: readonly ScreenSuggestion[];
+  /** The latest offer sent in the store, if any ({@link ScreenHub.publishOffer}). */
+  readonly offer: ScreenOffer | null;
 }
 
 export type PublishOutcome = 'published' | 'duplicate' | 'stale' | 'no_store' | 'unknown_store';
@@ -86,6 +104,8 @@ interface StoreState {
   readonly listeners: Set<(s: ScreenSuggestion) => void>;
   /** What to call on a subscriber when the store is removed. */
   readonly gone: Set<() => void>;
+  readonly offerListeners: Set<(o: ScreenOffer) => void>;
+  offer: ScreenOffer | null;
 }
 
 export class ScreenHub {
@@ -108,7 +128,7 @@ export class ScreenHub {
   addStores(stores: Iterable<ScreenStore>): void {
     for (const s of stores) {
       if (this.stores.has(s.storeId)) continue;
-      this.stores.set(s.storeId, { store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone }, bySlot: new Map(), seen: new Set(), listeners: new Set(), gone: new Set() });
+      this.stores.set(s.storeId, { store: s.timezone === undefined ? { storeId: s.storeId, name: s.name } : { storeId: s.storeId, name: s.name, timezone: s.timezone }, bySlot: new Map(), seen: new Set(), listeners: new Set(), gone: new Set(), offerListeners: new Set(), offer: null });
     }
   }
 
@@ -173,6 +193,11 @@ export class ScreenHub {
     if (prev !== undefined && prev.ts > u.ts) return 'stale';
     const s: ScreenSuggestion = Object.freeze({ id, slot, ts: u.ts, items: Object.freeze(u.items.map((i) => this.item(i))) });
     st.bySlot.delete(slot);
+    if (s.items.length === 0) {
+      // Nothing to suggest any more: the customer's card goes (screens drop it on this empty one).
+      if (prev !== undefined) for (const l of [...st.listeners]) l(s);
+      return 'published';
+    }
     st.bySlot.set(slot, s);
     while (st.bySlot.size > this.maxPerStore) {
       let oldest: ScreenSuggestion | undefined;
@@ -191,21 +216,47 @@ export class ScreenHub {
     const st = this.stores.get(storeId);
     if (st === undefined) return undefined;
     const suggestions = [...st.bySlot.values()].sort((a, b) => b.ts - a.ts || (a.id < b.id ? -1 : 1));
-    return { storeId, name: st.store.name, max: this.maxPerStore, suggestions };
+    return { storeId, name: st.store.name, max: this.maxPerStore, suggestions, offer: st.offer };
+  }
+
+  /**
+   * Takes an offer: one sent in a store this hub serves (an in-store scene: store_proximity)
+   * becomes that store's offer of the moment, unless an offer with a later ts is there already.
+   * The screens hear it; nothing of the customer goes with it.
+   */
+  publishOffer(o: Offer): 'published' | 'no_store' | 'unknown_store' | 'stale' {
+    if (o.storeId === null || o.scene !== 'store_proximity') return 'no_store';
+    const st = this.stores.get(o.storeId);
+    if (st === undefined) return 'unknown_store';
+    if (st.offer !== null && st.offer.ts > o.ts) return 'stale';
+    const offer: ScreenOffer = Object.freeze({
+      offerId: o.offerId,
+      scene: o.scene,
+      title: o.title,
+      discountPct: o.discountPct,
+      ts: o.ts,
+      expiresAt: o.expiresAt,
+      items: Object.freeze(o.productIds.map((productId) => this.item({ productId, score: 0, reason: 'offer' }))),
+    });
+    st.offer = offer;
+    for (const l of [...st.offerListeners]) l(offer);
+    return 'published';
   }
 
   /**
    * Calls `listener` for each new suggestion of the store, and `onGone` once if the store is
    * removed ({@link removeStores}); returns the unsubscribe function.
    */
-  subscribe(storeId: string, listener: (s: ScreenSuggestion) => void, onGone?: () => void): () => void {
+  subscribe(storeId: string, listener: (s: ScreenSuggestion) => void, onGone?: () => void, onOffer?: (o: ScreenOffer) => void): () => void {
     const st = this.stores.get(storeId);
     if (st === undefined) throw ssError('SS_ERR_CONFIG', `screens: no store '${storeId}'`, { field: 'storeId' });
     st.listeners.add(listener);
     if (onGone !== undefined) st.gone.add(onGone);
+    if (onOffer !== undefined) st.offerListeners.add(onOffer);
     return () => {
       st.listeners.delete(listener);
       if (onGone !== undefined) st.gone.delete(onGone);
+      if (onOffer !== undefined) st.offerListeners.delete(onOffer);
     };
   }
 
@@ -268,7 +319,12 @@ export const screensPlugin: FastifyPluginCallback<ScreensPluginOptions> = (app: 
       if (res.writableLength > maxBuffered) end();
     };
     // A store removed from the catalogue ends its screens' streams; they reconnect to a 404.
-    const unsubscribe = hub.subscribe(storeId, (s) => write(sseEvent('suggestion', s, s.id)), () => end());
+    const unsubscribe = hub.subscribe(
+      storeId,
+      (s) => write(sseEvent('suggestion', s, s.id)),
+      () => end(),
+      (o) => write(sseEvent('offer', o, o.offerId)),
+    );
     const beat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), heartbeatMs);
     beat.unref();
     opts.connections?.inc();
@@ -299,8 +355,15 @@ export const screensPlugin: FastifyPluginCallback<ScreensPluginOptions> = (app: 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
- * The page of one store's screens: no external resource, readable across a room (large type,
- * high contrast), updates in place. All data goes into the DOM as text, never as HTML.
+ * The page of one store's screens, made for a big screen across a room: no external resource,
+ * large type and high contrast, laid out to fill 1920x1080 (three columns of two rows) or
+ * 1080x1920 portrait (two columns of three rows) without scrolling; long names are clamped, never
+ * overflowing. Each card is one customer's suggestions (no empty card: a customer whose
+ * suggestions became empty has none), products by name, category, price and image from the
+ * catalogue, times with their day in the store's timezone ("today 17:58", "Mon 3 Mar 09:12").
+ * The offer of the moment (an in-store offer just sent here) runs across the top until it
+ * expires. Offline, the page says so and dims what it shows until the stream is back. All data
+ * goes into the DOM as text, never as HTML.
  */
 export function storePageHtml(store: ScreenStore): string {
   const name = escapeHtml(store.name);
@@ -313,82 +376,138 @@ export function storePageHtml(store: ScreenStore): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${name} · suggestions</title>
 <style>
-  :root { color-scheme: dark; --bg: #0b1220; --card: #16213a; --fg: #f4f6fb; --muted: #9fb0cf; --accent: #ffb547; --ok: #3ddc97; --bad: #ff5d5d; }
+  :root { color-scheme: dark; --bg: #0b1220; --card: #16213a; --line: #26324f; --fg: #f4f6fb; --muted: #a9b8d6; --accent: #ffb547; --ok: #3ddc97; --bad: #ff5d5d; --gap: 1.6vmin; }
   * { box-sizing: border-box; }
-  body { margin: 0; min-height: 100vh; background: var(--bg); color: var(--fg); font-family: system-ui, "Segoe UI", Roboto, "Noto Sans", sans-serif; padding: 3vh 3vw; }
-  header { display: flex; align-items: baseline; gap: 2vw; margin-bottom: 3vh; }
-  h1 { font-size: clamp(28px, 4.2vw, 96px); margin: 0; letter-spacing: -0.01em; }
-  .sub { font-size: clamp(16px, 1.8vw, 40px); color: var(--muted); white-space: nowrap; }
-  #status { margin-left: auto; font-size: clamp(14px, 1.3vw, 28px); color: var(--muted); display: flex; align-items: center; gap: .5em; white-space: nowrap; }
+  html, body { height: 100%; overflow: hidden; }
+  body { margin: 0; background: var(--bg); color: var(--fg); font-family: system-ui, "Segoe UI", Roboto, "Noto Sans", sans-serif; padding: 2.4vmin 2.6vmin; display: flex; flex-direction: column; gap: var(--gap); }
+  header { display: flex; align-items: center; gap: 2vmin; min-height: 0; flex: none; }
+  h1 { font-size: 5.2vmin; margin: 0; letter-spacing: -0.01em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0; }
+  .sub { font-size: 2.6vmin; color: var(--muted); white-space: nowrap; }
+  #clock { margin-left: auto; font-size: 2.8vmin; color: var(--muted); white-space: nowrap; font-variant-numeric: tabular-nums; }
+  #status { font-size: 2.2vmin; color: var(--muted); display: flex; align-items: center; gap: .5em; white-space: nowrap; }
   #status::before { content: ""; width: .8em; height: .8em; border-radius: 50%; background: var(--bad); }
   body[data-state="live"] #status::before { background: var(--ok); }
-  #cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(max(320px, 28vw), 1fr)); gap: 2vw; }
-  .card { background: var(--card); border-radius: 18px; padding: 2.2vh 1.6vw; border-top: 6px solid var(--accent); }
+  #offline { display: none; flex: none; background: var(--bad); color: #fff; font-size: 3vmin; font-weight: 650; padding: 1.2vmin 2vmin; border-radius: 1.4vmin; }
+  body[data-state="reconnecting"] #offline { display: block; }
+  body[data-state="reconnecting"] main { opacity: .45; filter: grayscale(.6); }
+  #offer { display: none; flex: none; background: var(--accent); color: #1b1300; border-radius: 1.6vmin; padding: 1.4vmin 2.4vmin; align-items: center; gap: 2.4vmin; overflow: hidden; }
+  #offer.on { display: flex; }
+  #offer .pct { font-size: 6vmin; font-weight: 800; white-space: nowrap; }
+  #offer .title { font-size: 3.4vmin; font-weight: 700; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; flex: 1; }
+  #offer .until { font-size: 2.4vmin; white-space: nowrap; }
+  main { flex: 1; min-height: 0; position: relative; }
+  #cards { height: 100%; display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); grid-template-rows: repeat(2, minmax(0, 1fr)); gap: var(--gap); }
+  @media (orientation: portrait) {
+    #cards { grid-template-columns: repeat(2, minmax(0, 1fr)); grid-template-rows: repeat(3, minmax(0, 1fr)); }
+    header { flex-wrap: wrap; row-gap: .6vmin; }
+    h1 { flex: 1 0 100%; white-space: normal; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; }
+    .sub { margin-right: auto; }
+    #clock { margin-left: 0; }
+    #offer { flex-wrap: wrap; }
+    #offer .title { flex: 1 0 100%; white-space: normal; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; }
+  }
+  .card { background: var(--card); border-radius: 1.8vmin; padding: 1.6vmin 1.8vmin; border-top: .7vmin solid var(--accent); display: flex; flex-direction: column; gap: 1vmin; min-height: 0; overflow: hidden; }
   .card.fresh { animation: glow 1.2s ease-out; }
-  @keyframes glow { from { box-shadow: 0 0 0 6px var(--accent); } to { box-shadow: 0 0 0 0 transparent; } }
-  .when { color: var(--muted); font-size: clamp(13px, 1.1vw, 26px); margin-bottom: 1.2vh; }
-  .item { display: grid; grid-template-columns: 1fr auto; align-items: baseline; gap: .2em 1em; padding: .9vh 0; border-bottom: 1px solid #26324f; }
+  @keyframes glow { from { box-shadow: 0 0 0 .8vmin var(--accent); } to { box-shadow: 0 0 0 0 transparent; } }
+  .when { color: var(--muted); font-size: 2vmin; flex: none; }
+  .item { display: grid; grid-template-columns: auto minmax(0, 1fr) auto; grid-template-rows: auto auto; align-items: center; column-gap: 1.4vmin; padding-bottom: 1vmin; border-bottom: 1px solid var(--line); min-height: 0; flex: 0 1 auto; overflow: hidden; }
   .item:last-child { border-bottom: 0; }
-  .product { font-size: clamp(18px, 1.9vw, 46px); font-weight: 650; overflow-wrap: anywhere; }
-  .score, .price { font-size: clamp(16px, 1.6vw, 40px); color: var(--accent); font-variant-numeric: tabular-nums; }
-  .reason { grid-column: 1 / -1; font-size: clamp(13px, 1.2vw, 28px); color: var(--muted); }
-  .bar { grid-column: 1 / -1; height: 6px; background: #26324f; border-radius: 3px; overflow: hidden; }
-  .bar > span { display: block; height: 100%; background: var(--accent); }
-  #empty { font-size: clamp(18px, 2vw, 48px); color: var(--muted); }
+  .pic { grid-row: 1 / span 2; width: 7vmin; height: 7vmin; border-radius: 1.2vmin; object-fit: cover; background: var(--line); display: flex; align-items: center; justify-content: center; font-size: 3.6vmin; font-weight: 800; color: var(--accent); overflow: hidden; }
+  .product { font-size: 2.9vmin; font-weight: 650; line-height: 1.15; overflow: hidden; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow-wrap: anywhere; }
+  .score, .price { font-size: 2.9vmin; font-weight: 700; color: var(--accent); font-variant-numeric: tabular-nums; white-space: nowrap; }
+  .reason { grid-column: 2 / -1; font-size: 1.9vmin; color: var(--muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  #empty[hidden] { display: none; }
+  #empty { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center; font-size: 4vmin; color: var(--muted); }
 </style>
 </head>
 <body data-state="connecting">
-<header><h1 id="store">${name}</h1><span class="sub">Picked for you</span><span id="status">connecting</span></header>
-<main><div id="empty">Waiting for suggestions…</div><div id="cards"></div></main>
+<header><h1 id="store">${name}</h1><span class="sub">Picked for you</span><span id="clock"></span><span id="status">connecting</span></header>
+<div id="offline" role="status">Offline: reconnecting…</div>
+<section id="offer" aria-live="polite"><span class="pct"></span><span class="title"></span><span class="until"></span></section>
+<main><div id="empty">Suggestions appear here as customers shop</div><div id="cards"></div></main>
 <script>
 (() => {
   "use strict";
   const cards = document.getElementById("cards");
   const empty = document.getElementById("empty");
   const status = document.getElementById("status");
+  const clockEl = document.getElementById("clock");
+  const offerEl = document.getElementById("offer");
   const slots = new Map();
   let max = 6;
   let fresh = null;
+  let offer = null;
+  /** The page's now: the latest event time it has seen (a replay runs in its own time). */
+  let now = 0;
+  const ITEMS = 3;
   const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
   const reason = (r) => String(r).replace(/_/g, " ");
   const score = (s) => (Number.isInteger(s) ? String(s) : Number(s).toFixed(2));
   const price = (p) => Number(p).toFixed(2);
   const zone = ${timeZone};
-  const clock = (() => { try { return new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...(zone ? { timeZone: zone } : {}) }); } catch { return new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); } })();
-  const time = (ts) => clock.format(new Date(ts));
+  const fmt = (o) => { try { return new Intl.DateTimeFormat("en-GB", { ...o, ...(zone ? { timeZone: zone } : {}) }); } catch { return new Intl.DateTimeFormat("en-GB", o); } };
+  const hm = fmt({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const dayKey = fmt({ year: "numeric", month: "2-digit", day: "2-digit" });
+  const dayName = fmt({ weekday: "short", day: "numeric", month: "short" });
+  const full = fmt({ weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  /** A time with its day, in the store's zone: "today 17:58", "yesterday 23:10", "Mon 3 Mar 09:12". */
+  function when(ts) {
+    const d = dayKey.format(ts);
+    if (d === dayKey.format(now)) return "today " + hm.format(ts);
+    if (d === dayKey.format(now - 864e5)) return "yesterday " + hm.format(ts);
+    return dayName.format(ts) + " " + hm.format(ts);
+  }
+  function pic(i) {
+    if (typeof i.imageUrl === "string" && i.imageUrl !== "") { const img = el("img", "pic"); img.alt = ""; img.src = i.imageUrl; return img; }
+    return el("span", "pic", String(i.name ?? i.productId).trim().charAt(0).toUpperCase());
+  }
   function render() {
-    const list = [...slots.values()].sort((a, b) => b.ts - a.ts).slice(0, max);
-    for (const k of [...slots.keys()]) if (!list.some((s) => s.slot === k)) slots.delete(k);
+    const live = [...slots.values()].filter((s) => s.items.length > 0).sort((a, b) => b.ts - a.ts);
+    const list = live.slice(0, max);
+    for (const k of [...slots.keys()]) if (!live.slice(0, max).some((s) => s.slot === k)) slots.delete(k);
     cards.replaceChildren(...list.map((s) => {
       const card = el("section", s.id === fresh ? "card fresh" : "card");
       card.dataset.updateId = s.id;
-      card.append(el("div", "when", time(s.ts)));
-      const top = Math.max(0, ...s.items.map((i) => i.score)) || 1;
-      for (const i of s.items) {
+      card.append(el("div", "when", when(s.ts)));
+      for (const i of s.items.slice(0, ITEMS)) {
         const row = el("div", "item");
         const name = el("span", "product", i.name ?? i.productId);
         if (i.name) name.title = i.productId;
-        row.append(name, typeof i.price === "number" ? el("span", "price", price(i.price)) : el("span", "score", score(i.score)));
-        const bar = el("div", "bar"); const fill = el("span"); fill.style.width = Math.max(4, Math.min(100, (100 * i.score) / top)) + "%"; bar.append(fill);
-        row.append(bar, el("span", "reason", reason(i.reason)));
+        const detail = [i.category, reason(i.reason)].filter((x) => x).join(" · ");
+        row.append(pic(i), name, typeof i.price === "number" ? el("span", "price", price(i.price)) : el("span", "score", score(i.score)), el("span", "reason", detail));
         card.append(row);
       }
       return card;
     }));
     empty.hidden = list.length > 0;
+    clockEl.textContent = now > 0 ? full.format(now) : "";
+    const showOffer = offer !== null && now <= offer.expiresAt;
+    offerEl.classList.toggle("on", showOffer);
+    if (showOffer) {
+      offerEl.querySelector(".pct").textContent = offer.discountPct + "% off";
+      const names = offer.items.map((i) => i.name).filter((x) => x);
+      offerEl.querySelector(".title").textContent = offer.title + (names.length > 0 ? " · " + names.join(", ") : "");
+      offerEl.querySelector(".until").textContent = "until " + when(offer.expiresAt);
+    }
   }
+  const seen = (ts) => { if (ts > now) now = ts; };
   const source = new EventSource(location.pathname.replace(/\\/+$/, "") + "/events");
   source.addEventListener("open", () => { document.body.dataset.state = "live"; status.textContent = "live"; });
-  source.addEventListener("error", () => { document.body.dataset.state = "reconnecting"; status.textContent = "reconnecting"; });
+  source.addEventListener("error", () => { document.body.dataset.state = "reconnecting"; status.textContent = "offline"; });
   source.addEventListener("snapshot", (e) => {
     const snap = JSON.parse(e.data);
-    max = snap.max; slots.clear(); fresh = null;
-    for (const s of snap.suggestions) slots.set(s.slot, s);
+    max = snap.max; slots.clear(); fresh = null; offer = snap.offer ?? null;
+    for (const s of snap.suggestions) { slots.set(s.slot, s); seen(s.ts); }
+    if (offer !== null) seen(offer.ts);
     render();
   });
   source.addEventListener("suggestion", (e) => {
     const s = JSON.parse(e.data);
-    slots.set(s.slot, s); fresh = s.id;
+    slots.set(s.slot, s); fresh = s.id; seen(s.ts);
+    render();
+  });
+  source.addEventListener("offer", (e) => {
+    offer = JSON.parse(e.data); seen(offer.ts);
     render();
   });
 })();

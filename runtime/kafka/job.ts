@@ -153,8 +153,14 @@ export type JobPhase = 'decode' | 'pipeline' | 'encode' | 'produce' | 'checkpoin
 export interface JobObserver {
   /** Records decoded and pushed, per pipeline source. */
   eventsIn?(source: string, n: number): void;
-  /** Wall time minus the source's watermark after a batch (how far event time trails the clock). */
+  /**
+   * After a batch: how far the source's watermark trails the input's own progress (the latest
+   * event time the task has read from it minus its watermark: the out-of-orderness bound, plus
+   * whatever holds it back, such as a partition without data). Meaningful for historical input too.
+   */
   watermarkLagSeconds?(source: string, seconds: number): void;
+  /** After a batch: wall time minus the source's watermark (how old the event time being completed is). */
+  eventTimeBehindSeconds?(source: string, seconds: number): void;
   /** Wall time from a batch's arrival to its outputs being produced, once per output. */
   outputLatencySeconds?(seconds: number): void;
   /** One checkpoint's duration (the atomic commit to Redis, retries included). */
@@ -163,6 +169,11 @@ export interface JobObserver {
   redisRoundTrips?(n: number): void;
   /** A call to a service failed (the job retries it with backoff). */
   serviceDown?(service: JobService, error: unknown): void;
+  /**
+   * An attempt at an operation failed and will be retried: `claim`, `prefetch`, `produce`,
+   * `deliver`, `checkpoint` or `rewrite` (a checkpoint rewritten whole), against `service`.
+   */
+  attemptFailed?(operation: string, service: JobService): void;
   /** A service answered again after failures (or the consumer joined its group). */
   serviceUp?(service: JobService): void;
   /** Records of an input partition after the batch just processed: the log end offset minus the next offset. */
@@ -553,10 +564,12 @@ export class KafkaJob {
       this.keepBacklogActive(task);
       task.executor.pushBatch(source, values, 0);
       if (this.phases !== undefined) this.lap('pipeline', t);
-      const lag = this.opts.observer?.watermarkLagSeconds;
-      if (lag !== undefined) {
+      const observer = this.opts.observer;
+      if (observer?.watermarkLagSeconds !== undefined || observer?.eventTimeBehindSeconds !== undefined) {
         const wm = task.executor.watermarkOf(source);
-        if (Number.isFinite(wm)) lag(source, (Date.now() - wm) / 1000);
+        const latest = task.executor.maxEventTimeOf(source);
+        if (Number.isFinite(wm) && Number.isFinite(latest)) observer.watermarkLagSeconds?.(source, Math.max(0, latest - wm) / 1000);
+        if (Number.isFinite(wm)) observer.eventTimeBehindSeconds?.(source, (Date.now() - wm) / 1000);
       }
       task.offsets[batch.topic] = (BigInt(last) + 1n).toString();
       this.opts.observer?.consumerLag?.(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(task.offsets[batch.topic]!))));
@@ -884,6 +897,7 @@ export class KafkaJob {
         if (!this.running && attempt > 3) throw e;
         this.stats.retries++;
         this.opts.observer?.serviceDown?.(service, e);
+        this.opts.observer?.attemptFailed?.(what.split(' ')[0]!, service);
         if (attempt === 1) this.log('warn', `${what} failed, retrying with backoff (${initialMs}-${maxMs} ms): ${e instanceof Error ? e.message : String(e)}`);
         await new Promise((r) => setTimeout(r, delay));
         await heartbeat().catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import { Partitioners, type Kafka } from 'kafkajs';
 import type { LiveProducts } from '../../pipelines/products.js';
 import { isScenestreamError, type ErrorCode } from '../../schemas/errors.js';
 import { defaultRegistry, encodeConfluent, type Product, type SchemaRegistry } from '../../schemas/index.js';
@@ -15,7 +15,7 @@ export function productsTopic(prefix = ''): string {
 
 /** Writes products to the topic (keyed by productId), and tombstones for `remove`. */
 export async function produceProducts(kafka: Kafka, topic: string, products: readonly Product[], remove: readonly string[] = [], registry: SchemaRegistry = defaultRegistry): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     const messages = [

@@ -25,3 +25,16 @@ export function feedScreens(o: {
     },
   });
 }
+
+/**
+ * Feeds an instance's store screens the offers of the moment from the offers topic (read whole,
+ * as {@link feedScreens}): an in-store offer sent in a store, whichever instance decided it, shows
+ * on every screen of that store ({@link ScreenHub.publishOffer}; nothing of the customer).
+ */
+export function feedScreenOffers(o: Parameters<typeof feedScreens>[0]): Promise<Broadcast> {
+  return broadcast({
+    ...o,
+    schema: 'Offer',
+    onValue: (offer) => void o.hub.publishOffer(offer),
+  });
+}
