@@ -78,6 +78,7 @@ import { DELIVERY_CHANNELS, SCENES, type DeliveryChannel, type Result, type Scen
 import { DEFAULT_OFFER_TEMPLATES, type OfferTemplate, type OfferTemplates } from './offers.js';
 import { titleProblems } from './products.js';
 import { DEFAULT_PARAMS, type DecisionParams, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
+import type { ProfileParams } from './profile.js';
 import type { RecommendationParams } from './recommendations.js';
 
 /** A validated campaign: resolved parameters and templates, deeply frozen. */
@@ -141,6 +142,10 @@ interface ArraySpec<E> {
   readonly of: Spec<E>;
   readonly nonEmpty: boolean;
   readonly distinct: boolean;
+  /** Exactly this many entries. */
+  readonly length?: number;
+  /** Strictly ascending (numbers). */
+  readonly ascending?: boolean;
 }
 interface ObjectSpec<T> {
   readonly kind: 'object';
@@ -225,6 +230,25 @@ const RECOMMENDATION_SPEC: ObjectSpec<RecommendationParams> = {
   },
 };
 
+const ascending4 = (of: IntSpec | NumSpec): ArraySpec<number> => ({ kind: 'array', of, nonEmpty: true, distinct: true, length: 4, ascending: true });
+
+const PROFILE_SPEC: ObjectSpec<ProfileParams> = {
+  kind: 'object',
+  keyNoun: 'field',
+  fields: {
+    horizonMs: positiveMs,
+    recencyMs: ascending4(durationMs),
+    frequency: ascending4(intMin(0)),
+    monetary: ascending4({ kind: 'num', min: 0 }),
+    interestHalfLifeMs: positiveMs,
+    interestWeights: { kind: 'object', keyNoun: 'weight', fields: { viewed: { kind: 'num', min: 0 }, carted: { kind: 'num', min: 0 }, bought: { kind: 'num', min: 0 } } },
+    topCategories: intMin(1),
+    maxCategories: intMin(1),
+    maxPurchases: intMin(2),
+    maxCartItems: intMin(1),
+  },
+};
+
 const TEMPLATE_SPEC: ObjectSpec<OfferTemplate> = {
   kind: 'object',
   keyNoun: 'field',
@@ -243,6 +267,7 @@ interface CampaignValues {
   readonly scenes: SceneParams;
   readonly decisions: DecisionParams;
   readonly recommendations: RecommendationParams;
+  readonly profile: ProfileParams;
   readonly defaultTimezone: string;
   readonly defaultStoreRadiusM: number;
   readonly offers: OfferTemplates;
@@ -256,6 +281,7 @@ const FILE_SPEC: ObjectSpec<CampaignValues> = {
     scenes: SCENE_SPEC,
     decisions: DECISION_SPEC,
     recommendations: RECOMMENDATION_SPEC,
+    profile: PROFILE_SPEC,
     defaultTimezone: { kind: 'timezone' },
     defaultStoreRadiusM: { kind: 'num', min: 0, above: true },
     offers: { kind: 'object', keyNoun: 'scene', fields: Object.fromEntries(SCENES.map((s) => [s, TEMPLATE_SPEC])) as { readonly [S in Scene]: ObjectSpec<OfferTemplate> } },
@@ -365,6 +391,10 @@ class Walker {
     const before = this.problems.length;
     const out = raw.map((item, i) => this.walk(spec.of as AnySpec, item, undefined, `${path}.${i}`));
     if (this.problems.length > before) return undefined;
+    if (spec.length !== undefined && out.length !== spec.length) return this.bad(path, `must have exactly ${spec.length} entries`, raw);
+    if (spec.ascending === true) {
+      for (let i = 1; i < out.length; i++) if (!((out[i] as number) > (out[i - 1] as number))) return this.bad(`${path}.${i}`, `must be greater than the entry before (${String(out[i - 1])})`, out[i]);
+    }
     if (spec.distinct) {
       const seen = new Set<string>();
       for (const [i, v] of out.entries()) {
@@ -418,6 +448,7 @@ const DEFAULT_VALUES: CampaignValues = {
   scenes: DEFAULT_PARAMS.scenes,
   decisions: DEFAULT_PARAMS.decisions,
   recommendations: DEFAULT_PARAMS.recommendations,
+  profile: DEFAULT_PARAMS.profile,
   defaultTimezone: DEFAULT_PARAMS.defaultTimezone,
   defaultStoreRadiusM: DEFAULT_PARAMS.defaultStoreRadiusM,
   offers: DEFAULT_OFFER_TEMPLATES,
@@ -440,7 +471,7 @@ export function validateCampaign(json: unknown, source = '<inline>', text?: stri
   if (titles.length > 0) return { ok: false, problems: titles };
   const campaign: Campaign = {
     name: values.name,
-    params: { scenes: values.scenes, decisions: values.decisions, recommendations: values.recommendations, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },
+    params: { scenes: values.scenes, decisions: values.decisions, recommendations: values.recommendations, profile: values.profile, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },
     templates: values.offers,
     digest: digestOf(text ?? JSON.stringify(json)),
     source,

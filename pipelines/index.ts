@@ -34,6 +34,8 @@ export {
   type CampaignSource,
   type ConfigProblem,
 } from './campaign.js';
+export { buildCustomerProfile, customerProfile, customerProfileInput, renderProfile, PROFILE_DEFAULTS, LAST_TRIGGER_FIELD, type LiveProfile, type ProfileDeps, type ProfileInput, type ProfileParams, type ProfileState } from './profile.js';
+export { isRfmSegment, levelScore, nextRecencyChange, recencyScore, rfmSegment, RFM_SEGMENTS, RFM_THRESHOLD_DEFAULTS, type RfmScores, type RfmSegment, type RfmThresholds } from './rfm.js';
 export { isValidTimeZone, localParts, zonedToEpoch, type LocalParts, type CivilDate } from './localTime.js';
 // The contracts the retail pipelines read and write (types generated from schemas/*.avsc).
 export * from '../schemas/types.generated.js';

@@ -1,4 +1,5 @@
 import type { DeliveryChannel, Scene } from '../schemas/index.js';
+import { PROFILE_DEFAULTS, type ProfileParams } from './profile.js';
 import { RECOMMENDATION_DEFAULTS, type RecommendationParams } from './recommendations.js';
 
 /**
@@ -55,6 +56,8 @@ export interface RetailParams {
   readonly decisions: DecisionParams;
   /** Suggestions per customer (SCENES.md §5 gives no numbers: `RECOMMENDATION_DEFAULTS`). */
   readonly recommendations: RecommendationParams;
+  /** The live customer profile: RFM horizon and score thresholds, interest decay (`profile.ts`, `rfm.ts`). */
+  readonly profile: ProfileParams;
   /** Timezone of a customer with no profile. */
   readonly defaultTimezone: string;
   /** Default radius of a store without one. */
@@ -96,6 +99,7 @@ export const DEFAULT_PARAMS: RetailParams = {
     attributionMs: 24 * HOUR,
   },
   recommendations: RECOMMENDATION_DEFAULTS,
+  profile: PROFILE_DEFAULTS,
   defaultTimezone: 'Asia/Shanghai',
   defaultStoreRadiusM: 150,
 };

@@ -12,8 +12,13 @@ import { dormantReactivation, dormantReactivationInput, profileLastPurchase } fr
 import { buildRecommendations, recommend, recommendationInput } from './recommendations.js';
 import { isKnownCustomer, isPurchase, retailSources, type RetailSourceOptions, type RetailSources } from './sources.js';
 import type { RetailParams, SceneParams } from './params.js';
+import { customerProfile, customerProfileInput, PROFILE_STATE, type LiveProfile } from './profile.js';
 import { liveStoreIndex } from './stores.js';
 import { storeProximity, storeProximityInput } from './storeProximity.js';
+
+/** The step id of the live customer profile, and its state (one `ProfileState` per customer, table `<step>/<state>`). */
+export const PROFILE_STEP = 'profile';
+export { PROFILE_STATE };
 
 /** Sink names of the retail pipelines (also the replay's file names and the Kafka topics). */
 export const RETAIL_SINKS = {
@@ -22,6 +27,8 @@ export const RETAIL_SINKS = {
   offers: 'offers',
   attribution: 'attribution',
   recommendations: 'recommendations',
+  /** Live customer profiles (not a Kafka topic: the job writes them to Redis with its checkpoint). */
+  profiles: 'profiles',
 } as const;
 
 export interface RetailOptions {
@@ -51,6 +58,8 @@ export interface RetailStreams {
   readonly purchases: KeyedStream<PurchaseInput>;
   /** Suggestion updates per customer, and for a store's screens on a proximity trigger there. */
   readonly recommendations: KeyedStream<RecommendationUpdate>;
+  /** Each customer's live profile whenever it changes (`profile.ts`). */
+  readonly profiles: KeyedStream<LiveProfile>;
   /** The live bought-together table (`index.table()` at the end of a replay); in global mode, of this task's products only. */
   readonly boughtTogether: BoughtTogetherIndex;
 }
@@ -59,8 +68,9 @@ export interface RetailStreams {
  * The retail pipelines of SCENES.md on one graph: the five scenes (§3) merged into one trigger
  * stream, one decision per trigger with its offer (§4), and attribution against the holdout group
  * (§6), and recommendations (§5: bought-together counts from till baskets, suggestions per customer,
- * updates for a store's screens when a proximity trigger fires there). Sinks: `triggers`,
- * `decisions`, `offers`, `attribution`, `recommendations`.
+ * updates for a store's screens when a proximity trigger fires there), and the live customer
+ * profile (`profile.ts`: RFM, segment, interests, cart). Sinks: `triggers`, `decisions`, `offers`,
+ * `attribution`, `recommendations`, `profiles`.
  *
  * Every step reads the campaign's current parameters once per record or timer it handles (the
  * scenes, through getters; see `live.ts`), the decision step once per trigger, so a reloaded
@@ -117,5 +127,8 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   }
   recs.updates.to(RETAIL_SINKS.recommendations);
 
-  return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, boughtTogether: recs.index };
+  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
+  profiles.to(RETAIL_SINKS.profiles);
+
+  return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, profiles, boughtTogether: recs.index };
 }

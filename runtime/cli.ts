@@ -9,7 +9,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
-import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import { DEFAULT_PARAMS } from '../pipelines/params.js';
 import { upliftStats } from '../pipelines/uplift.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
@@ -23,6 +23,9 @@ import type { Executor } from '../engine/executor.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
 import { startServer } from './http/server.js';
+import { loadApiTokens } from './http/profileApi.js';
+import { MemoryProfileStore } from './profileStore.js';
+import type { LiveProfile } from '../pipelines/profile.js';
 import { Metrics } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
@@ -143,14 +146,14 @@ function count(flag: string, v: string | undefined, min = 1): number | undefined
   return Number(v);
 }
 
-function campaignFrom(path: string | undefined, metrics: Metrics): { source: CampaignSource; close(): void } {
+function campaignFrom(path: string | undefined, metrics: Metrics): { source: CampaignSource; reload?: CampaignHandle['reload']; close(): void } {
   if (path === undefined) return { source: staticCampaign(), close: () => {} };
   const handle = openCampaign(path, {
     reloads: metrics.campaignReloads,
     log: { info: (_o, msg) => console.error(`campaign: ${msg}`), error: (_o, msg) => console.error(`campaign error: ${msg}`) },
   });
   handle.watch();
-  return { source: handle, close: () => handle.close() };
+  return { source: handle, reload: () => handle.reload(), close: () => handle.close() };
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -196,10 +199,16 @@ async function run(argv: string[]): Promise<number> {
   const zones = new Map(world.profiles.map((p) => [p.customerId, p.timezone]));
   const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
+  const profiles = new MemoryProfileStore();
   // Per-step counters (records, late records, timers...) copied from the executor at each scrape;
   // outputs are counted as they are delivered (below), not again here.
   let executor: Executor | undefined;
-  const server = await startServer({ metrics, screens: hub, beforeScrape: () => executor !== undefined && metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false }) });
+  const server = await startServer({
+    metrics,
+    screens: hub,
+    beforeScrape: () => executor !== undefined && metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false }),
+    profiles: { store: profiles, tokens: loadApiTokens(), campaign: () => campaign.source.current(), ...(campaign.reload !== undefined ? { reload: campaign.reload } : {}) },
+  });
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   console.log(
@@ -218,6 +227,7 @@ async function run(argv: string[]): Promise<number> {
     signal: abort.signal,
     metrics,
     onOutput: (sink, v) => {
+      if (sink === RETAIL_SINKS.profiles) return profiles.put(v as LiveProfile);
       retail.observe(sink, v);
       if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));

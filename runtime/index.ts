@@ -4,9 +4,12 @@
  * data, the delivery channels (webhook, store screens, the delivery ledger), the embedded and replay
  * hosts of the retail job, metrics and the HTTP server.
  */
-export { KafkaJob, chunkMessages, type JobObserver, type JobOptions, type JobSink, type JobSource, type JobStats } from './kafka/job.js';
+export { KafkaJob, chunkMessages, type JobObserver, type JobOptions, type JobSink, type JobSource, type JobStats, type JobView } from './kafka/job.js';
 export { coPartitionedAssigner } from './kafka/assigner.js';
-export { CheckpointStore, FencedError, type LoadedTask, type RedisCommands } from './redis/checkpoints.js';
+export { CheckpointStore, FencedError, type CheckpointViews, type LoadedTask, type RedisCommands } from './redis/checkpoints.js';
+export { liveProfileSchema, profileKey, profilePrefix, profileToHash, profileViews, RedisProfileStore, segmentKey, type LiveProfilesClient } from './redis/liveProfiles.js';
+export { MemoryProfileStore, PendingProfileStore, type ProfileStore, type SegmentPage } from './profileStore.js';
+export { loadApiTokens, profileApiPlugin, roleOf, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type ApiRole, type ApiTokens, type ProfileApiOptions } from './http/profileApi.js';
 export { ProfileCache, RedisProfiles, RedisStores, parseStoreRecord, PROFILE_PREFIX, STORES_GEO, STORES_HASH, STORES_VERSION, type ReferenceClient, type ProfileCacheOptions, type ProfileSource, type RejectedStore, type StoresRead, type StoresTransaction } from './redis/reference.js';
 export { StoreFeed, type StoreFeedOptions, type StoreSource } from './redis/storeFeed.js';
 export { MemoryLedger, RedisLedger, type DeliveryLedger, type MemoryLedgerOptions, type RedisLedgerClient, type RedisLedgerOptions } from './channels/ledger.js';
@@ -18,7 +21,7 @@ export { RetailMetrics } from './retailMetrics.js';
 export { buildServer, startServer, loadHttpConfig, DEFAULT_HTTP_PORT, type HttpConfig, type RunningServer, type ServerOptions } from './http/server.js';
 export { runEmbedded, type EmbeddedRunOptions, type EmbeddedRunSummary } from './embedded.js';
 export { replayFiles, replayRecords, readEvents, readProducts, readProfiles, readStores, type ReplayFilesOptions, type ReplayFilesResult, type ReplayResult } from './replay.js';
-export { boughtTogetherTopics, retailJobOptions, retailTopics, type RetailJobConfig } from './retailJob.js';
+export { boughtTogetherTopics, profilesView, retailJobOptions, retailTopics, type RetailJobConfig } from './retailJob.js';
 export { boughtTogetherRoutes, followBoughtTogether, type BoughtTogetherFeed, type BoughtTogetherRow, type BoughtTogetherTableBody } from './boughtTogetherView.js';
 export { runKafkaMode } from './production.js';
 // The wire format of the topics: Avro (plain or Confluent-framed) and JSON, validated against the contracts.

@@ -1,7 +1,8 @@
 import { createClient } from '@redis/client';
 import { Kafka, logLevel } from 'kafkajs';
-import { openCampaign, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import { LiveProducts } from '../pipelines/products.js';
+import { TOPICS } from '../pipelines/sources.js';
 import { LiveStores } from '../pipelines/stores.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Offer, Product } from '../schemas/index.js';
@@ -11,6 +12,9 @@ import { loadKafkaModeConfig, loadServiceConfig, loadTopicsConfig } from './conf
 import { ssError, type ScenestreamError } from '../schemas/errors.js';
 import { Dependencies, errorText, redactUrl } from './dependencies.js';
 import { startServer } from './http/server.js';
+import { loadApiTokens } from './http/profileApi.js';
+import { PendingProfileStore } from './profileStore.js';
+import { RedisProfileStore } from './redis/liveProfiles.js';
 import { KafkaJob } from './kafka/job.js';
 import { kafkaLogCreator } from './kafka/logging.js';
 import { feedScreenOffers, feedScreens } from './kafka/screensFeed.js';
@@ -38,6 +42,25 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
     const id = (v as { readonly customerId?: string | null }).customerId;
     if (typeof id === 'string') yield id;
   }
+}
+
+/** How many partitions a topic has, read from the broker once (again after a failure). */
+function inputPartitions(kafka: Kafka, topic: string): () => Promise<number> {
+  let known: Promise<number> | undefined;
+  return () =>
+    (known ??= (async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        return topics[0]?.partitions.length ?? 0;
+      } finally {
+        await admin.disconnect();
+      }
+    })().catch((e: unknown) => {
+      known = undefined;
+      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Kafka: the partitions of ${topic}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }));
 }
 
 /**
@@ -69,7 +92,7 @@ function* customersOf(values: readonly unknown[]): Iterable<string> {
  * CHECKPOINT_INTERVAL_MS, PARTITIONS_CONSUMED_CONCURRENTLY, PROFILES_REFRESH_MS: a cached profile's
  * freshness, PROFILES_CACHE_SIZE, STORES_REFRESH_MS, PRODUCTS_FROM, PRODUCTS_REFRESH_MS, STARTUP_TIMEOUT_MS,
  * OUTAGE_LOG_INTERVAL_MS),
- * HTTP_PORT/HTTP_HOST.
+ * HTTP_PORT/HTTP_HOST, API_TOKENS/API_TOKENS_FILE (the profile API's bearer tokens, `http/profileApi.ts`).
  */
 export async function runKafkaMode(opts: { readonly config?: string } = {}): Promise<number> {
   const env = process.env;
@@ -108,7 +131,17 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
   });
   const attribution = new AttributionView();
   const boughtTogether = new BoughtTogetherTable();
+  // The profile API reads the profiles every instance's tasks write to Redis (any instance answers for any customer).
+  const liveProfiles = new PendingProfileStore();
+  let campaignHandle: CampaignHandle | undefined;
+  let liveCampaign: CampaignSource = staticCampaign();
   const server = await startServer({
+    profiles: {
+      store: liveProfiles,
+      tokens: loadApiTokens(env),
+      campaign: () => liveCampaign.current(),
+      ...(opts.config !== undefined ? { reload: () => campaignHandle?.reload() ?? { ok: false, error: ssError('SS_ERR_SERVICE_UNAVAILABLE', 'the campaign file is not loaded yet (the engine is starting)') } } : {}),
+    },
     metrics,
     screens: hub,
     beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
@@ -213,6 +246,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       const handle = openCampaign(opts.config, { reloads: metrics.campaignReloads });
       handle.watch();
       campaign = handle;
+      campaignHandle = handle;
       cleanups.push(() => handle.close());
     }
     const webhookUrl = env['PUSH_WEBHOOK_URL'];
@@ -237,6 +271,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       boughtTogether,
       ...(jobConfig.idleTimeoutMs !== undefined ? { idleTimeoutMs: jobConfig.idleTimeoutMs } : {}),
     });
+    liveCampaign = campaign;
+    liveProfiles.connect(new RedisProfileStore(redis, base.name, inputPartitions(kafka, base.sources[TOPICS.clickstream]!.topic)));
     const observe = (sink: string) => async (values: readonly unknown[]) => {
       // Attribution is read back from its topic, across all instances (below).
       if (sink === RETAIL_SINKS.attribution) return;

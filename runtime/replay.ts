@@ -13,6 +13,8 @@ import { fromJson, toJson, type BoughtTogether, type CustomerProfile, type Decis
 import { VirtualClock } from '../engine/clock.js';
 import { eventTimeAhead, Executor, type DeadLetter } from '../engine/executor.js';
 import { pipeline } from '../stream/stream.js';
+import type { LiveProfile } from '../pipelines/profile.js';
+import { MemoryProfileStore } from './profileStore.js';
 import { isScenestreamError, ssError, type ScenestreamError } from '../schemas/errors.js';
 
 /**
@@ -123,6 +125,8 @@ export interface ReplayResult {
   readonly boughtTogether: readonly BoughtTogether[];
   readonly summary: Summary;
   readonly deadLetters: readonly DeadLetter[];
+  /** The latest event time of the input (-Infinity for none): where the input ended, before `end()` fired the timers beyond it. */
+  readonly endTs: number;
 }
 
 /** Event-time sanity of a replay: records stamped further ahead of the wall clock are dead letters. */
@@ -168,7 +172,8 @@ export function replayRecords(records: readonly InputRecord[], deps: RetailDeps,
   }
   exec.end();
   const summary = summarise(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[]);
-  return { outputs, summary, deadLetters, boughtTogether: retail.boughtTogether.table() };
+  const endTs = sorted.length > 0 ? sorted[sorted.length - 1]!.r.value.ts : -Infinity;
+  return { outputs, summary, deadLetters, boughtTogether: retail.boughtTogether.table(), endTs };
 }
 
 const OUTPUT_FILES: ReadonlyArray<readonly [string, SchemaName, string]> = [
@@ -224,7 +229,21 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesRes
     ...result.deadLetters.map((d) => ({ line: null, source: d.source, code: d.error.code, field: d.error.field ?? null, message: d.error.message })),
   ];
   await write('dead_letters.jsonl', dead.map((d) => `${JSON.stringify(d)}\n`).join(''));
+  await write('profiles.jsonl', finalProfiles(result.outputs[RETAIL_SINKS.profiles] as LiveProfile[], result.endTs).map((p) => `${JSON.stringify(p)}\n`).join(''));
   return { ...result, files, rejected, events: records.length };
+}
+
+/**
+ * Each customer's profile where the input ended (`endTs`), by customerId, as `profiles.jsonl`
+ * writes it: the last one emitted with `asOf <= endTs`. A customer's profiles come in event-time
+ * order, and `end()` fires the timers up to `endTs` (every record applied) before the expiries and
+ * recency drops beyond it, so this is the profile as of the end of the input: scores and segment
+ * as at `endTs`, `asOf` the customer's last change up to then.
+ */
+export function finalProfiles(emitted: readonly LiveProfile[] = [], endTs = Infinity): LiveProfile[] {
+  const store = new MemoryProfileStore();
+  for (const p of emitted) if (p.asOf <= endTs) store.put(p);
+  return store.all();
 }
 
 export function describeError(e: unknown): string {

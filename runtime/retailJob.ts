@@ -6,7 +6,12 @@ import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import { TOPICS } from '../pipelines/sources.js';
 import type { AttributionEvent, BasketMember, BoughtTogetherChange, Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { pipeline } from '../stream/stream.js';
-import type { JobOptions, JobSink } from './kafka/job.js';
+import { renderProfile, type LiveProfile, type ProfileState } from '../pipelines/profile.js';
+import { PROFILE_STATE, PROFILE_STEP } from '../pipelines/retail.js';
+import { staticCampaign } from '../pipelines/campaign.js';
+import { fromPlain } from '../engine/plain.js';
+import type { JobOptions, JobSink, JobView } from './kafka/job.js';
+import { profileViews } from './redis/liveProfiles.js';
 import type { RedisCommands } from './redis/checkpoints.js';
 import type { TopicsConfig } from './kafka/topics.js';
 
@@ -141,12 +146,31 @@ export function retailTopics(prefix = ''): { readonly inputs: string[]; readonly
   return { inputs: Object.values(retailSources(prefix)).map((s) => s.topic), outputs: Object.values(retailSinks(prefix)).map((s) => s.topic), repartitions: [internal.repartition], changelogs: [internal.changelog] };
 }
 
-/** The retail pipelines as a Kafka job: inputs clickstream, pos, location; outputs per sink. */
+/**
+ * The live customer profiles, written to Redis with each checkpoint (`redis/liveProfiles.ts`); after
+ * Redis lost a task, every profile of its state again (rendered with the campaign's current profile
+ * parameters).
+ */
+export function profilesView(job: string, campaign: CampaignSource = staticCampaign()): JobView {
+  const table = `${PROFILE_STEP}/${PROFILE_STATE}`;
+  return {
+    id: (v) => (v as LiveProfile).customerId,
+    writes: (partition, values) => profileViews(job, partition, values as LiveProfile[]),
+    rebuild: (partition, state) => {
+      const params = campaign.current().params.profile;
+      return profileViews(job, partition, (state.tables[table] ?? []).map(([key, v]) => renderProfile(key, fromPlain(v) as ProfileState, params)));
+    },
+  };
+}
+
+/** The retail pipelines as a Kafka job: inputs clickstream, pos, location; outputs per sink; profiles to Redis. */
 export function retailJobOptions(c: RetailJobConfig): JobOptions {
   const prefix = c.topicsPrefix ?? '';
   const table = c.boughtTogether;
+  const name = c.name ?? 'scenestream-retail';
   return {
-    name: c.name ?? 'scenestream-retail',
+    name,
+    views: { [RETAIL_SINKS.profiles]: profilesView(name, c.campaign) },
     graph: (partition) => {
       const p = pipeline('retail');
       buildRetail(p, {

@@ -14,6 +14,8 @@ export interface ErrorSpec {
   readonly retryable: boolean;
   /** Whether the offending record is written to the dead-letter output (`<topic>.dlq`). */
   readonly deadLetter: boolean;
+  /** The HTTP status an API answers with it (its JSON body: `{code, message, field?}`); absent for errors no route returns. */
+  readonly status?: number;
 }
 
 export const ERRORS = {
@@ -41,6 +43,7 @@ export const ERRORS = {
     what: 'Configuration is invalid; the message names the bad field.',
     retryable: false,
     deadLetter: false,
+    status: 422,
   },
   SS_ERR_GRAPH_DUPLICATE_STEP: {
     what: 'Two stateful steps of one pipeline share a step id; state would collide.',
@@ -66,6 +69,7 @@ export const ERRORS = {
     what: 'Kafka or Redis could not be reached; the engine pauses its sources and retries with backoff.',
     retryable: true,
     deadLetter: false,
+    status: 503,
   },
   SS_ERR_TOPICS: {
     what: "The job's Kafka topics are missing, not co-partitioned, or got no partition leaders in time; the message lists them.",
@@ -96,6 +100,30 @@ export const ERRORS = {
     what: 'A row of an external dataset could not be turned into an event; it is counted by reason and skipped.',
     retryable: false,
     deadLetter: true,
+  },
+  SS_ERR_HTTP_BAD_REQUEST: {
+    what: 'An HTTP request has a bad path or query parameter; the message and `field` name it.',
+    retryable: false,
+    deadLetter: false,
+    status: 400,
+  },
+  SS_ERR_HTTP_UNAUTHORIZED: {
+    what: 'An HTTP request to an authenticated route has no bearer token, or one that is not configured.',
+    retryable: false,
+    deadLetter: false,
+    status: 401,
+  },
+  SS_ERR_HTTP_FORBIDDEN: {
+    what: "An HTTP request's bearer token is valid but its role may not use the route.",
+    retryable: false,
+    deadLetter: false,
+    status: 403,
+  },
+  SS_ERR_HTTP_NOT_FOUND: {
+    what: 'An HTTP request names something that does not exist (a customer with no profile, no campaign file to reload).',
+    retryable: false,
+    deadLetter: false,
+    status: 404,
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -34,6 +34,7 @@ export const OUTPUT_FILES = [
   'bought_together.jsonl',
   'summary.json',
   'dead_letters.jsonl',
+  'profiles.jsonl',
 ] as const;
 
 /** A replay's input files, as `scenestream replay` takes them (all but `--out`). */

@@ -1,6 +1,8 @@
 /**
- * The engine's HTTP server (fastify 5): `/metrics` for Prometheus, `/healthz`, and the in-store
- * screens (`/stores/:storeId`, `/stores/:storeId/events`). Each is a plugin; {@link buildServer}
+ * The engine's HTTP server (fastify 5): `/metrics` for Prometheus, `/healthz`, the in-store
+ * screens (`/stores/:storeId`, `/stores/:storeId/events`), and the profile API (`profileApi.ts`:
+ * `/customers/:id`, `/segments`, `/segments/:name/customers`, `POST /campaign/reload`; tokens
+ * from `API_TOKENS` / `API_TOKENS_FILE`). Each is a plugin; {@link buildServer}
  * registers those it is given, {@link startServer} also listens.
  *
  * Where it listens comes from the environment, like `runtime/config.ts`:
@@ -14,6 +16,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginCallback } from 'fasti
 import { ssError } from '../../schemas/errors.js';
 import type { Metrics } from '../metrics.js';
 import { ScreenHub, screensPlugin } from '../channels/screens.js';
+import { profileApiPlugin, type ProfileApiOptions } from './profileApi.js';
 
 export interface HttpConfig {
   readonly host: string;
@@ -103,13 +106,16 @@ export interface ServerOptions {
   readonly screens?: ScreenHub;
   /** Heartbeat of the screens' event streams; default 15,000 ms. */
   readonly screensHeartbeatMs?: number;
+  /** Serves the profile API (`profileApi.ts`: customers, segments, campaign reload; bearer tokens) when given. */
+  readonly profiles?: ProfileApiOptions;
   /** fastify's request logging (pino); default off: the engine logs its own events. */
   readonly logger?: boolean;
 }
 
 /** The app with its routes, not listening (`app.inject` in tests, or {@link startServer}). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false });
+  // Path parameters up to 1,024 characters reach the routes, which bound their own (the profile API answers 400, not fastify's bare 414).
+  const app = Fastify({ logger: opts.logger ?? false, maxParamLength: 1024 });
   await app.register(metricsPlugin, opts.beforeScrape === undefined ? { metrics: opts.metrics } : { metrics: opts.metrics, beforeScrape: opts.beforeScrape });
   await app.register(healthPlugin, { ...(opts.health !== undefined ? { health: opts.health } : {}), ...(opts.ready !== undefined ? { ready: opts.ready } : {}) });
   for (const [path, body] of Object.entries(opts.json ?? {})) {
@@ -122,6 +128,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       ...(opts.screensHeartbeatMs === undefined ? {} : { heartbeatMs: opts.screensHeartbeatMs }),
     });
   }
+  if (opts.profiles !== undefined) await app.register(profileApiPlugin, opts.profiles);
   return app;
 }
 

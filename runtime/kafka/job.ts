@@ -4,9 +4,9 @@ import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type Sch
 import { systemClock, type Clock } from '../../engine/clock.js';
 import { Executor, type DeadLetter } from '../../engine/executor.js';
 import type { PipelineGraph } from '../../engine/graph.js';
-import { InMemoryStateBackend } from '../../engine/state.js';
+import { InMemoryStateBackend, type StateSnapshot } from '../../engine/state.js';
 import { isScenestreamError, ssError, type ScenestreamError } from '../../schemas/errors.js';
-import { CheckpointStore, FencedError, type RedisCommands } from '../redis/checkpoints.js';
+import { CheckpointStore, FencedError, type CheckpointViews, type RedisCommands } from '../redis/checkpoints.js';
 import { coPartitionedAssigner } from './assigner.js';
 import { deadLetterTopic, prepareTopics, type TopicsConfig } from './topics.js';
 
@@ -122,6 +122,25 @@ export interface JobSink {
 }
 
 /**
+ * A pipeline sink materialised in Redis **with the checkpoint** instead of produced to Kafka (the
+ * live customer profiles): the latest output per id since the last checkpoint is written in the
+ * same atomic call as the state and offsets it came from, so it is never ahead of them, and a
+ * batch replayed after a crash rewrites it to the same value.
+ */
+export interface JobView {
+  /** Id of an output: one write per id per checkpoint, the latest. */
+  id(value: unknown): string;
+  /** The Redis writes of a task's latest outputs (keys under the task's hash tag). */
+  writes(partition: number, values: readonly unknown[]): CheckpointViews;
+  /**
+   * Every entity of the view, from a task's whole state: written when Redis lost the task (came
+   * back empty) and the job writes its state again. Absent: only what changed since the last
+   * checkpoint is written then.
+   */
+  rebuild?(partition: number, state: StateSnapshot): CheckpointViews;
+}
+
+/**
  * The job's own CPU work on a batch, by phase: `decode` (Avro and contract checks of the inputs),
  * `pipeline` (the executor, ticks included), `encode` (the outputs), `produce` (building the produce
  * requests and the synchronous part of kafkajs' send, before its first await), `checkpoint`
@@ -189,8 +208,10 @@ export interface JobOptions {
   readonly graph: (partition: number) => PipelineGraph;
   /** Pipeline source name -> topic. */
   readonly sources: Readonly<Record<string, JobSource>>;
-  /** Pipeline sink name -> topic. Sinks not listed are dropped (counted). */
+  /** Pipeline sink name -> topic. Sinks not listed (nor in `views`) are dropped (counted). */
   readonly sinks: Readonly<Record<string, JobSink>>;
+  /** Pipeline sink name -> a view written to Redis with each checkpoint ({@link JobView}). */
+  readonly views?: Readonly<Record<string, JobView>>;
   readonly kafka: Kafka;
   readonly redis: RedisCommands;
   readonly registry?: SchemaRegistry;
@@ -290,6 +311,8 @@ class Task {
   uncheckpointed = false;
   /** This incarnation's fencing token: a task dropped and loaded again in the same instance is a new owner. */
   owner = '';
+  /** Outputs of view sinks since the last checkpoint: sink -> id -> latest value. */
+  readonly views = new Map<string, Map<string, unknown>>();
   private chain: Promise<unknown> = Promise.resolve();
   dropped = false;
 
@@ -748,6 +771,13 @@ export class KafkaJob {
     const bySink = new Map<string, unknown[]>();
     const maxBytes = this.opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     for (const o of outputs) {
+      const view = this.opts.views?.[o.sink];
+      if (view !== undefined) {
+        let latest = task.views.get(o.sink);
+        if (latest === undefined) task.views.set(o.sink, (latest = new Map()));
+        latest.set(view.id(o.value), o.value);
+        continue;
+      }
       const sink = this.opts.sinks[o.sink];
       if (sink === undefined) continue;
       const m: Message = { key: sink.key(o.value), value: encodeConfluent(sink.schema, o.value as never, this.registry.idOf(sink.schema)), headers: { 'ss-id': sink.id(o.value) } };
@@ -792,20 +822,23 @@ export class KafkaJob {
     const c = this.phases !== undefined ? cpuSeconds() : 0;
     const changes = task.backend.drainChanges();
     const meta = task.executor.metaSnapshot();
+    const views = this.viewWrites(task);
     const tripsBefore = this.store.roundTrips;
     try {
       // Serialising the commit is synchronous, up to the Redis call: timed before awaiting it.
-      const committed = this.retry('checkpoint', 'redis', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta), heartbeat);
+      const committed = this.retry('checkpoint', 'redis', () => this.store.commit(task.partition, task.owner, changes, task.offsets, meta, views), heartbeat);
       if (this.phases !== undefined) this.lap('checkpoint', c);
       const result = await committed;
       if (result === 'MISSING') {
         this.log('warn', `task ${task.partition}: Redis lost its checkpoint; writing the whole state again`);
-        await this.retry('rewrite', 'redis', () => this.store.rewrite(task.partition, task.owner, task.backend.snapshot(), task.offsets, meta), heartbeat);
+        const snapshot = task.backend.snapshot();
+        await this.retry('rewrite', 'redis', () => this.store.rewrite(task.partition, task.owner, snapshot, task.offsets, meta, this.viewWrites(task, snapshot)), heartbeat);
       }
       this.stats.checkpoints++;
       this.opts.observer?.checkpointSeconds?.((performance.now() - now) / 1000);
       this.opts.observer?.redisRoundTrips?.(this.store.roundTrips - tripsBefore);
       task.uncheckpointed = false;
+      task.views.clear();
       task.checkpointed = { ...task.offsets };
       for (const [topic, offset] of Object.entries(task.checkpointed)) this.lagCommits.set(`${topic}/${task.partition}`, { topic, partition: task.partition, offset });
     } catch (e) {
@@ -818,6 +851,27 @@ export class KafkaJob {
       }
       throw e;
     }
+  }
+
+  /**
+   * The view writes of a task's outputs since its last checkpoint (all view sinks in one set of
+   * writes); with `state` (Redis lost the task), every entity of the views that can rebuild from it.
+   */
+  private viewWrites(task: Task, state?: StateSnapshot): CheckpointViews {
+    const indexes: Record<string, string> = {};
+    const writes: Array<CheckpointViews['writes'][number]> = [];
+    const add = (w: CheckpointViews) => {
+      Object.assign(indexes, w.indexes);
+      writes.push(...w.writes);
+    };
+    for (const [sink, view] of Object.entries(this.opts.views ?? {})) {
+      if (state !== undefined && view.rebuild !== undefined) add(view.rebuild(task.partition, state));
+      else {
+        const latest = task.views.get(sink);
+        if (latest !== undefined) add(view.writes(task.partition, [...latest.values()]));
+      }
+    }
+    return { indexes, writes };
   }
 
   /** Retries a write with exponential backoff, heartbeating so the group keeps our partitions. */

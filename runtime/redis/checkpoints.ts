@@ -14,6 +14,11 @@ import { TIMER_KEY_SEP, TIMER_TABLE_SUFFIX, type StateChange, type StateSnapshot
  *   ss:{ss:<job>:<p>}:state  HASH  `<table>\0<key>` -> JSON [value, expiresAt|null]; timers as `<queue>#timers\0<ts>\2<key>` -> 1
  *   ss:{ss:<job>:<p>}:meta   HASH  owner, epoch, offsets (JSON), meta (JSON: watermarks)
  *
+ * Views (the live customer profiles, `liveProfiles.ts`) can ride along in the same call: each is a
+ * HASH under the task's hash tag, replaced whole, and optionally a member of one sorted-set index
+ * (its `segment` field names which); so a view is never ahead of the state and offsets committed
+ * with it.
+ *
  * Fencing: an instance claims a task with its owner token when the consumer group assigns it the
  * partition; every commit checks the token inside the script. A zombie (an instance that lost the
  * partition but still runs) fails with `FENCED` and cannot overwrite its successor's state.
@@ -28,6 +33,19 @@ export interface RedisCommands {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   hScan(key: string, cursor: number, options?: { COUNT?: number }): Promise<{ cursor: number; tuples: Array<{ field: string; value: string }> }>;
 }
+
+/**
+ * HASH entities written with a checkpoint, all under the task's hash tag. A view whose `member`
+ * names an index is added to that sorted set (score 0, by id) and removed from the index its
+ * previous `segment` field named.
+ */
+export interface CheckpointViews {
+  /** Index name -> key (sorted sets). */
+  readonly indexes: Readonly<Record<string, string>>;
+  readonly writes: ReadonlyArray<{ readonly key: string; readonly id: string; readonly member: string | null; readonly fields: Readonly<Record<string, string>> }>;
+}
+
+const NO_VIEWS: CheckpointViews = { indexes: {}, writes: [] };
 
 /** What a task resumes from. */
 export interface LoadedTask {
@@ -53,7 +71,9 @@ local meta = redis.call('HGET', KEYS[2], 'meta')
 return {epoch, offsets or false, meta or false}
 `;
 
-// ARGV: owner, offsets, meta, full(0|1), nSets, set fields/values..., delete fields...
+// KEYS: state, meta, index keys (nIndex), view keys (nViews).
+// ARGV: owner, offsets, meta, full(0|1), nSets, nDels, nIndex, nViews, index names..., set fields/values...,
+// delete fields..., then per view: id, index name ('' for none), nFields, fields/values...
 const COMMIT = `
 local owner = redis.call('HGET', KEYS[2], 'owner')
 if not owner then
@@ -64,15 +84,33 @@ elseif owner ~= ARGV[1] then
   return 'FENCED'
 end
 if ARGV[4] == '1' then redis.call('DEL', KEYS[1]) end
-local n = tonumber(ARGV[5])
-local i = 6
-for j = 1, n do
+local nSets = tonumber(ARGV[5])
+local nDels = tonumber(ARGV[6])
+local nIndex = tonumber(ARGV[7])
+local nViews = tonumber(ARGV[8])
+local index = {}
+for j = 1, nIndex do index[ARGV[8 + j]] = KEYS[2 + j] end
+local i = 9 + nIndex
+for j = 1, nSets do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
-while i <= #ARGV do
+for j = 1, nDels do
   redis.call('HDEL', KEYS[1], ARGV[i])
   i = i + 1
+end
+for j = 1, nViews do
+  local key = KEYS[2 + nIndex + j]
+  local id = ARGV[i]
+  local member = ARGV[i + 1]
+  local nFields = tonumber(ARGV[i + 2])
+  i = i + 3
+  local old = redis.call('HGET', key, 'segment')
+  if old and old ~= member and index[old] then redis.call('ZREM', index[old], id) end
+  redis.call('DEL', key)
+  if nFields > 0 then redis.call('HSET', key, unpack(ARGV, i, i + 2 * nFields - 1)) end
+  i = i + 2 * nFields
+  if member ~= '' and index[member] then redis.call('ZADD', index[member], 0, id) end
 end
 redis.call('HSET', KEYS[2], 'offsets', ARGV[2], 'meta', ARGV[3])
 return 'OK'
@@ -150,12 +188,12 @@ export class CheckpointStore {
    * Returns `MISSING` if Redis lost the task (restarted empty): call {@link rewrite}.
    * Throws {@link FencedError} if another instance owns the task now.
    */
-  async commit(partition: number, owner: string, changes: readonly StateChange[], offsets: Readonly<Record<string, string>>, meta: Json): Promise<'OK' | 'MISSING'> {
-    return this.write(partition, owner, changes, offsets, meta, false);
+  async commit(partition: number, owner: string, changes: readonly StateChange[], offsets: Readonly<Record<string, string>>, meta: Json, views: CheckpointViews = NO_VIEWS): Promise<'OK' | 'MISSING'> {
+    return this.write(partition, owner, changes, offsets, meta, false, views);
   }
 
   /** Writes a task's whole state (after Redis lost it), claiming it again. */
-  async rewrite(partition: number, owner: string, state: StateSnapshot, offsets: Readonly<Record<string, string>>, meta: Json): Promise<void> {
+  async rewrite(partition: number, owner: string, state: StateSnapshot, offsets: Readonly<Record<string, string>>, meta: Json, views: CheckpointViews = NO_VIEWS): Promise<void> {
     const changes: StateChange[] = [];
     for (const [table, rows] of Object.entries(state.tables)) {
       for (const [key, v, e] of rows) changes.push({ table, key, value: fromPlain(v), expiresAt: e ?? undefined });
@@ -163,10 +201,10 @@ export class CheckpointStore {
     for (const [queue, list] of Object.entries(state.timers)) {
       for (const [ts, key] of list) changes.push({ table: `${queue}${TIMER_TABLE_SUFFIX}`, key: `${ts}${TIMER_KEY_SEP}${key}`, value: true, expiresAt: undefined });
     }
-    await this.write(partition, owner, changes, offsets, meta, true);
+    await this.write(partition, owner, changes, offsets, meta, true, views);
   }
 
-  private async write(partition: number, owner: string, changes: readonly StateChange[], offsets: Readonly<Record<string, string>>, meta: Json, full: boolean): Promise<'OK' | 'MISSING'> {
+  private async write(partition: number, owner: string, changes: readonly StateChange[], offsets: Readonly<Record<string, string>>, meta: Json, full: boolean, views: CheckpointViews): Promise<'OK' | 'MISSING'> {
     const sets: string[] = [];
     const dels: string[] = [];
     for (const c of changes) {
@@ -175,7 +213,16 @@ export class CheckpointStore {
       else if (c.table.endsWith(TIMER_TABLE_SUFFIX)) sets.push(field, '1');
       else sets.push(field, JSON.stringify([toPlain(c.value), c.expiresAt ?? null]));
     }
-    const reply = await this.call(COMMIT, this.keys(partition), [owner, JSON.stringify(offsets), JSON.stringify(meta), full ? '1' : '0', String(sets.length / 2), ...sets, ...dels]);
+    const indexNames = Object.keys(views.indexes);
+    const viewArgs: string[] = [];
+    for (const v of views.writes) {
+      const fields = Object.entries(v.fields);
+      viewArgs.push(v.id, v.member ?? '', String(fields.length));
+      for (const [f, value] of fields) viewArgs.push(f, value);
+    }
+    const keys = [...this.keys(partition), ...indexNames.map((n) => views.indexes[n]!), ...views.writes.map((v) => v.key)];
+    const args = [owner, JSON.stringify(offsets), JSON.stringify(meta), full ? '1' : '0', String(sets.length / 2), String(dels.length), String(indexNames.length), String(views.writes.length), ...indexNames, ...sets, ...dels, ...viewArgs];
+    const reply = await this.call(COMMIT, keys, args);
     if (reply === 'FENCED') throw new FencedError(`task ${this.job}/${partition} is owned by another instance`);
     return reply === 'MISSING' ? 'MISSING' : 'OK';
   }
