@@ -227,8 +227,8 @@ async function run(argv: string[]): Promise<number> {
     signal: abort.signal,
     metrics,
     onOutput: (sink, v) => {
+      retail.observe(sink, v); // every sink's outputs, profiles included (one latency observation each)
       if (sink === RETAIL_SINKS.profiles) return profiles.put(v as LiveProfile);
-      retail.observe(sink, v);
       if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);
