@@ -23,6 +23,7 @@ import type { Executor } from '../engine/executor.js';
 import { runEmbedded } from './embedded.js';
 import { isScenestreamError, ssError } from '../schemas/errors.js';
 import { startServer } from './http/server.js';
+import { quietKafkajsTimerWarning } from './kafka/logging.js';
 import { loadApiTokens } from './http/profileApi.js';
 import { MemoryProfileStore } from './profileStore.js';
 import type { LiveProfile } from '../pipelines/profile.js';
@@ -413,6 +414,7 @@ function explain(e: unknown): string | undefined {
  * only with `--verbose`).
  */
 export async function main(argv: string[]): Promise<number> {
+  quietKafkajsTimerWarning();
   const verbose = argv.includes('--verbose');
   const [command, ...rest] = argv.filter((a) => a !== '--verbose');
   const name = command === undefined || command.startsWith('-') ? 'scenestream' : `scenestream ${command}`;

@@ -170,7 +170,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     }
   }, 300_000);
 
-  it('Redis lost while running: /readyz 503 and the gauge at 0, one log line; ready again when it is back', async () => {
+  it('Redis lost while running: /readyz 503 and the gauge at 0, one log line; ready again when it is back', { timeout: 90_000 }, async () => {
     const port = await freePort();
     const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     let redis = start('redis-server', redisArgs, {});

@@ -1,6 +1,6 @@
 import { logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { kafkaLogCreator } from './logging.js';
+import { isKafkajsTimerWarning, kafkaLogCreator, quietKafkajsTimerWarning } from './logging.js';
 
 describe('kafkaLogCreator', () => {
   it('passes warnings and errors, each distinct message at most once per interval with the repeats held back', () => {
@@ -27,5 +27,32 @@ describe('kafkaLogCreator', () => {
       'error: kafka Connection: Restarting the consumer in 7142ms',
       'error: kafka Connection: Connection error: connect ECONNREFUSED 127.0.0.1:9093',
     ]);
+  });
+});
+
+describe("kafkajs' negative-timer warning", () => {
+  const warning = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+  it("is recognised by its name and kafkajs' shape (now - (-1) ms), and nothing else is", () => {
+    expect(isKafkajsTimerWarning(warning('TimeoutNegativeWarning', '-1796605719805 is a negative number.\nTimeout duration was set to 1.'))).toBe(true);
+    expect(isKafkajsTimerWarning(warning('TimeoutNegativeWarning', '-5 is a negative number.'))).toBe(false);
+    expect(isKafkajsTimerWarning(warning('DeprecationWarning', '-1796605719805 is a negative number.'))).toBe(false);
+  });
+
+  it('is kept off stderr once quieted; other warnings still reach the listeners that were there', () => {
+    const heard: string[] = [];
+    const listener = (w: Error) => void heard.push(w.name);
+    const before = process.listeners('warning');
+    process.removeAllListeners('warning');
+    process.on('warning', listener);
+    try {
+      quietKafkajsTimerWarning();
+      process.emit('warning', warning('TimeoutNegativeWarning', '-1796605719805 is a negative number.'));
+      process.emit('warning', warning('DeprecationWarning', 'old'));
+      expect(heard).toEqual(['DeprecationWarning']);
+    } finally {
+      process.removeAllListeners('warning');
+      for (const l of before) process.on('warning', l);
+    }
   });
 });

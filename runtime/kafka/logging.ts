@@ -29,3 +29,31 @@ export function kafkaLogCreator(log: (level: 'info' | 'warn' | 'error', msg: str
     log(level === logLevel.ERROR ? 'error' : 'warn', repeats > 0 ? `${text} (and ${repeats} times more since it was last logged)` : text);
   };
 }
+
+/**
+ * Whether a process warning is kafkajs' harmless negative timer: its request queue schedules a
+ * check at `throttledUntil - Date.now()` with `throttledUntil` starting at -1, a large negative
+ * delay that Node (22 and later) clamps to 1 ms and reports as a `TimeoutNegativeWarning` at
+ * every start.
+ */
+export function isKafkajsTimerWarning(w: Error): boolean {
+  return w.name === 'TimeoutNegativeWarning' && /^-\d{12,} is a negative number/.test(w.message);
+}
+
+let quiet = false;
+
+/**
+ * Keeps kafkajs' negative-timer warning ({@link isKafkajsTimerWarning}) off stderr; every other
+ * process warning is printed as Node prints it. Node prints warnings from its own `warning`
+ * listener, so this replaces that listener once per process.
+ */
+export function quietKafkajsTimerWarning(): void {
+  if (quiet) return;
+  quiet = true;
+  const defaults = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (isKafkajsTimerWarning(w)) return;
+    for (const l of defaults) l(w);
+  });
+}

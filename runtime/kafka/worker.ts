@@ -40,6 +40,7 @@ import { retailJobOptions, triggerId } from '../retailJob.js';
 import { RedisLedger, type RedisLedgerClient } from '../channels/ledger.js';
 import type { RedisCommands } from '../redis/checkpoints.js';
 import { KafkaJob } from './job.js';
+import { quietKafkajsTimerWarning } from './logging.js';
 
 interface Args {
   name: string;
@@ -132,6 +133,7 @@ async function connectRedis(args: Args): Promise<Redis> {
 }
 
 async function main(): Promise<void> {
+  quietKafkajsTimerWarning();
   const args = parse(process.argv.slice(2));
   const redis = await connectRedis(args);
   const kafka = new Kafka({ clientId: `worker-${args.name}-${process.pid}`, brokers: loadServiceConfig().kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
