@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../testkit/cli.js';
 import { SCENES, type Scene } from '../schemas/index.js';
 import type { Summary } from '../pipelines/attribution.js';
-import { formatSummary, localStamp, main } from './cli.js';
+import { formatSegments, formatSummary, localStamp, main } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ss-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -116,5 +116,12 @@ describe('the end-of-run table', () => {
     expect(lines.find((l) => l.startsWith('cart_abandonment'))).toMatch(/80\.0% of 70 +60\.0% of 80 +\+20\.0 pp \[\+5\.2, \+33\.4\]$/);
     expect(lines.find((l) => l.startsWith('store_proximity'))).toMatch(/74\.4% of 129 +50\.0% of 2 +not enough data \(< 30 per group\)$/);
     expect(lines.find((l) => l.startsWith('commute'))).toMatch(/- of 0 +- of 0 +not enough data/);
+  });
+});
+
+describe('the segment line at the end of a run', () => {
+  it('names the segments that have customers, with the total', () => {
+    expect(formatSegments({ champions: 15, loyal: 0, cant_lose_them: 2 })).toBe('RFM segments (17 customers with a purchase in the horizon): champions 15, cant lose them 2');
+    expect(formatSegments({ champions: 0 })).toBe('RFM segments (0 customers with a purchase in the horizon): none yet');
   });
 });

@@ -115,6 +115,13 @@ export function formatOffer(o: Offer, timeZone: string): string {
   return `${localStamp(o.ts, timeZone)}  offer ${o.channel.padEnd(8)} ${o.customerId}${where}  "${o.title}" (${o.discountPct}% off, ${o.scene})`;
 }
 
+/** The RFM segment sizes at the end of a run, one line (segments with nobody left out), and the customers without one. */
+export function formatSegments(sizes: Readonly<Record<string, number>>, known?: number): string {
+  const parts = Object.entries(sizes).filter(([, n]) => n > 0).map(([s, n]) => `${s.replace(/_/g, ' ')} ${n}`);
+  const total = Object.values(sizes).reduce((a, b) => a + b, 0);
+  return `RFM segments (${total} customers with a purchase in the horizon${known !== undefined ? ` of ${known}` : ''}): ${parts.length > 0 ? parts.join(', ') : 'none yet'}`;
+}
+
 /** Decisions per arm below which the end-of-run table prints "not enough data" rather than an uplift. */
 export const MIN_DECISIONS_PER_ARM = 30;
 
@@ -227,9 +234,10 @@ async function run(argv: string[]): Promise<number> {
     campaign: campaign.source,
     signal: abort.signal,
     metrics,
-    onOutput: (sink, v) => {
+    onOutput: (sink, v, atEnd) => {
       retail.observe(sink, v); // every sink's outputs, profiles included (one latency observation each)
-      if (sink === RETAIL_SINKS.profiles) return profiles.put(v as LiveProfile);
+      // Profiles as the city stands when the simulation ends, not after the end fired a year of expiries.
+      if (sink === RETAIL_SINKS.profiles) return atEnd ? undefined : profiles.put(v as LiveProfile);
       if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);
@@ -240,7 +248,7 @@ async function run(argv: string[]): Promise<number> {
     },
   });
   const events = Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`\nprocessed ${events} in ${result.seconds.toFixed(1)} s; dead letters: ${result.deadLetters}\n\n${formatSummary(result.summary)}\n`);
+  console.log(`\nprocessed ${events} in ${result.seconds.toFixed(1)} s; dead letters: ${result.deadLetters}\n\n${formatSummary(result.summary)}\n\n${formatSegments(await profiles.segmentSizes())}\n`);
   if (!values.exit && !abort.signal.aborted) {
     console.log(`still serving ${server.url} (Ctrl-C to stop)`);
     await new Promise<void>((res) => abort.signal.addEventListener('abort', () => res(), { once: true }));

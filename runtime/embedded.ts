@@ -23,7 +23,11 @@ export interface EmbeddedRunOptions extends WorldOptions {
   readonly speed?: number;
   readonly campaign?: CampaignSource;
   /** Every output, by sink, as it happens. */
-  readonly onOutput?: (sink: string, value: unknown) => void;
+  /**
+   * Each output; `atEnd` for those the end of input produced (timers beyond the last event, fired
+   * because no more input can come: a profile's expiries a year ahead, not the city as it stands).
+   */
+  readonly onOutput?: (sink: string, value: unknown, atEnd: boolean) => void;
   readonly onDeadLetter?: (d: DeadLetter) => void;
   /** Called once the world exists (e.g. to set up store screens). */
   readonly onWorld?: (world: World, executor: Executor) => void;
@@ -62,6 +66,7 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   const decisions: Decision[] = [];
   const attributed: AttributionEvent[] = [];
   let deadLetters = 0;
+  let ending = false;
   const m = opts.metrics;
   /** When the push (or end of input) being processed began: outputs are caused by it. */
   let causeAt = performance.now();
@@ -77,7 +82,7 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
           m?.eventToOutput.observe((performance.now() - causeAt) / 1000);
           if (s.id === RETAIL_SINKS.decisions) decisions.push(v as Decision);
           else if (s.id === RETAIL_SINKS.attribution) attributed.push(v as AttributionEvent);
-          opts.onOutput?.(s.id, v);
+          opts.onOutput?.(s.id, v, ending);
         },
       ]),
     ),
@@ -116,6 +121,7 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
     }
   }
   causeAt = performance.now();
+  ending = true;
   exec.end();
   if (m !== undefined) for (const s of sourceIds) m.watermarkLag.set({ source: s }, 0);
   return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summarise(decisions, attributed) };
