@@ -47,6 +47,30 @@ export interface CheckpointViews {
 
 const NO_VIEWS: CheckpointViews = { indexes: {}, writes: [] };
 
+/** Attempts of a command that Redis Cluster answers MOVED or ASK (a client whose slot map is stale). */
+const REDIRECT_ATTEMPTS = 6;
+
+/**
+ * Runs a Redis command; a `MOVED` or `ASK` answer that the cluster client did not follow (its slot
+ * map was stale, as right after a cluster forms or a slot moves) is tried again after a short
+ * pause, while the client rediscovers the slots. Any other failure, or the last redirect, is
+ * `SS_ERR_SERVICE_UNAVAILABLE` naming Redis.
+ */
+async function redirected<T>(command: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await command();
+    } catch (cause) {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      if (attempt < REDIRECT_ATTEMPTS && /^(MOVED|ASK) /.test(message)) {
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+        continue;
+      }
+      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Redis: ${message}`, { cause });
+    }
+  }
+}
+
 /** What a task resumes from. */
 export interface LoadedTask {
   readonly state: StateSnapshot;
@@ -137,11 +161,7 @@ export class CheckpointStore {
 
   private async call(script: string, keys: string[], args: string[]): Promise<unknown> {
     this.roundTrips++;
-    try {
-      return await this.redis.eval(script, { keys, arguments: args });
-    } catch (cause) {
-      throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Redis: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
+    return redirected(() => this.redis.eval(script, { keys, arguments: args }));
   }
 
   /** Takes ownership of a task and reads what it resumes from. */
@@ -155,11 +175,7 @@ export class CheckpointStore {
     do {
       this.roundTrips++;
       let reply: Awaited<ReturnType<RedisCommands['hScan']>>;
-      try {
-        reply = await this.redis.hScan(keys[0], cursor, { COUNT: 2000 });
-      } catch (cause) {
-        throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `Redis: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-      }
+      reply = await redirected(() => this.redis.hScan(keys[0], cursor, { COUNT: 2000 }));
       cursor = reply.cursor;
       for (const { field, value } of reply.tuples) {
         const i = field.indexOf(SEP);
