@@ -301,8 +301,8 @@ class Task {
   highs: Record<string, string> = {};
   /** The log start offset per topic, as of the last tick: where a topic the task has not read yet begins. */
   lows: Record<string, string> = {};
-  /** Topics this task has moved the consumer back on (once per topic: a compacted log has gaps). */
-  readonly sought = new Set<string>();
+  /** Topic -> the offset this task last sought back to (a later skip past a newer offset seeks again). */
+  readonly sought = new Map<string, string>();
   /** The offsets of the last checkpoint: the only ones that may be committed to Kafka. */
   checkpointed: Record<string, string> = {};
   /** When the last checkpoint was written (performance.now()). */
@@ -525,8 +525,14 @@ export class KafkaJob {
       // to the start of the log for a topic the checkpoint does not know.
       const first = batch.messages[0]?.offset;
       if (first !== undefined && (from !== undefined ? BigInt(first) > BigInt(from) : first !== '0')) {
-        if (!task.sought.has(batch.topic)) {
-          task.sought.add(batch.topic);
+        // Seek back once per position: a batch the consumer skipped (stale after a rebalance, or
+        // resolved while the task was busy) moves its fetch position past records never processed,
+        // and must be read again however often it happens. A second batch starting past the same
+        // position after seeking there is a real hole in the log (control records, compaction, or
+        // deleted input), which inputGap tells apart.
+        const target = from ?? EARLIEST_OFFSET;
+        if (task.sought.get(batch.topic) !== target) {
+          task.sought.set(batch.topic, target);
           this.log('warn', `task ${task.partition}: ${batch.topic} resumes at ${from ?? 'the log start'} with its state, the group at ${first}: seeking back`);
           this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from ?? EARLIEST_OFFSET });
           return;
