@@ -278,6 +278,7 @@ async function replay(argv: string[]): Promise<number> {
   console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
   for (const f of r.files) console.log(`  ${f}`);
   console.log(`\n${formatSummary(r.summary)}`);
+  if (r.warnings.length > 0) console.log(`\n${r.warnings.map((w) => `warning: ${w}`).join('\n')}`);
   return 0;
 }
 
