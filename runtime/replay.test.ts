@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SCENES, validate, type Decision, type Offer, type SchemaName, type Trigger } from '../schemas/index.js';
 import { simulate } from '../simulator/simulate.js';
 import { main } from './cli.js';
-import { replayFiles } from './replay.js';
+import { referenceWarnings, replayFiles } from './replay.js';
 
 const readLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
 
@@ -125,6 +125,33 @@ describe('scenestream replay', () => {
     expect(notHeldOut.every((d) => d.reason === 'no_consent')).toBe(true);
     expect(out).toContain(`\nwarning: no profiles loaded: every decision not held out (${notHeldOut.length}) was suppressed as no_consent, since a customer without a profile consents to no channel (give --profiles)\n`);
     expect(out).not.toContain('no stores loaded');
+  });
+});
+
+describe('referenceWarnings', () => {
+  const decision = (customerId: string, reason: Decision['reason']): Decision => ({
+    decisionId: `d-${customerId}-${String(reason)}`,
+    scene: 'cart_abandonment',
+    customerId,
+    ts: 0,
+    outcome: reason === null ? 'sent' : 'suppressed',
+    reason,
+    channel: 'push',
+    offerId: reason === null ? 'o' : null,
+  });
+  const profile = (customerId: string) => ({ customerId, tier: 'basic' as const, timezone: 'UTC', consent: { push: true, sms: false, email: false, in_store: false }, lastPurchaseTs: null });
+  const store = { storeId: 's', name: 's', lat: 0, lon: 0, radiusM: 150, timezone: 'UTC' };
+
+  it('names the customers without a profile when only some have one; says nothing when nothing was missing', () => {
+    const decisions = [decision('a', null), decision('b', 'no_consent'), decision('b', 'no_consent'), decision('c', 'no_consent'), decision('d', 'holdout')];
+    expect(referenceWarnings([], { stores: [], profiles: [profile('a')] }, decisions)).toEqual([
+      '2 customers have no profile: their 3 decisions were suppressed as no_consent (a customer without a profile consents to no channel)',
+    ]);
+    // b and c have profiles that refuse push: no_consent by their own choice, nothing missing.
+    expect(referenceWarnings([], { stores: [store], profiles: ['a', 'b', 'c'].map(profile) }, decisions)).toEqual([]);
+    // Till transactions need no store.
+    const pos = { topic: 'pos', value: { ts: 0 }, line: 1 };
+    expect(referenceWarnings([pos], { stores: [], profiles: [] }, [])).toEqual([]);
   });
 });
 
