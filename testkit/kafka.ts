@@ -18,8 +18,20 @@ export function testKafka(clientId: string): Kafka {
   return new Kafka({ clientId, brokers: loadServiceConfig().kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
 }
 
+/**
+ * Topic configuration that never deletes by age or size. Simulated input carries event times in the
+ * past (the simulator's world starts in 2025), and the broker's default `retention.ms` (7 days) has
+ * its retention check (every 5 minutes) delete such segments minutes after they were produced: a
+ * test's input vanished mid-run (a kill -9 run with nothing left to read, a job reading half).
+ */
+export const KEEP_FOREVER: ReadonlyArray<{ name: string; value: string }> = [
+  { name: 'retention.ms', value: '-1' },
+  { name: 'retention.bytes', value: '-1' },
+];
+
+/** Creates topics for a test (one replica, {@link KEEP_FOREVER}) and waits for their leaders. */
 export async function createTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })), waitForLeaders: false });
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [...KEEP_FOREVER] })), waitForLeaders: false });
   await waitForLeaders(admin, topics, 60_000);
 }
 

@@ -29,6 +29,8 @@
  * after its N-th delivery, which is a crash between deliver and checkpoint (and so after produce)
  * on purpose, where a random kill would land only by luck.
  */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, createCluster } from '@redis/client';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
@@ -138,10 +140,16 @@ function kafkajsLogLevel(): logLevel {
   return level === 'ERROR' || level === 'WARN' || level === 'INFO' || level === 'DEBUG' ? logLevel[level] : logLevel.NOTHING;
 }
 
-/** kafkajs' lines on stderr, where the worker's own log goes (stdout carries its progress). */
+/**
+ * kafkajs' lines on stderr, where the worker's own log goes (stdout carries its progress), or
+ * appended to `<WORKER_KAFKA_LOG_DIR>/worker-<pid>.log` when that is set (a debug log is long).
+ */
 const stderrLogCreator: logCreator = () => ({ namespace, level, log }) => {
-  const { message, timestamp: _ts, logger: _logger, ...rest } = log;
-  process.stderr.write(`kafkajs ${logLevel[level]} ${namespace}: ${message} ${JSON.stringify(rest)}\n`);
+  const { message, timestamp, logger: _logger, ...rest } = log;
+  const line = `${timestamp} kafkajs ${logLevel[level]} ${namespace}: ${message} ${JSON.stringify(rest)}\n`;
+  const dir = process.env.WORKER_KAFKA_LOG_DIR;
+  if (dir === undefined) process.stderr.write(line);
+  else appendFileSync(join(dir, `worker-${process.pid}.log`), line);
 };
 
 async function main(): Promise<void> {
