@@ -98,10 +98,21 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   );
   triggers.to(RETAIL_SINKS.triggers);
 
-  const { decisions, offers } = decide('decide', triggers, opts.deps.profiles, () => {
-    const c = campaign.current();
-    return { params: c.params.decisions, templates: c.templates, defaultTimezone: c.params.defaultTimezone };
-  }, { ...(opts.deps.products !== undefined ? { products: opts.deps.products } : {}), stores: opts.deps.stores });
+  // The live profile feeds the decision step (segment targeting, judged as of each trigger's ts).
+  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
+  profiles.to(RETAIL_SINKS.profiles);
+
+  const { decisions, offers } = decide(
+    'decide',
+    triggers,
+    opts.deps.profiles,
+    () => {
+      const c = campaign.current();
+      return { params: c.params.decisions, templates: c.templates, defaultTimezone: c.params.defaultTimezone, segments: c.segments, targeting: c.targeting };
+    },
+    { ...(opts.deps.products !== undefined ? { products: opts.deps.products } : {}), stores: opts.deps.stores },
+    profiles,
+  );
   decisions.to(RETAIL_SINKS.decisions);
   const keyedOffers = offers as KeyedStream<Offer>;
   keyedOffers.to(RETAIL_SINKS.offers);
@@ -126,9 +137,6 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
     recs = { updates: recommend('recommend', recommendationInput(src, triggers), global.table, () => live().recommendations), index };
   }
   recs.updates.to(RETAIL_SINKS.recommendations);
-
-  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
-  profiles.to(RETAIL_SINKS.profiles);
 
   return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, profiles, boughtTogether: recs.index };
 }
