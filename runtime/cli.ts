@@ -30,6 +30,7 @@ import type { LiveProfile } from '../pipelines/profile.js';
 import { Metrics } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
+import { segmentSeries, SegmentTally } from './segmentSizes.js';
 
 /** Each command's usage, shown by `scenestream <command> --help` and after a bad flag. */
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
@@ -208,6 +209,8 @@ async function run(argv: string[]): Promise<number> {
   const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
   const profiles = new MemoryProfileStore();
+  const tally = new SegmentTally();
+  metrics.readSegmentSizes(async () => segmentSeries(await profiles.segmentSizes(), tally.sizes(campaign.source.current().segments)));
   // Per-step counters (records, late records, timers...) copied from the executor at each scrape;
   // outputs are counted as they are delivered (below), not again here.
   let executor: Executor | undefined;
@@ -237,7 +240,11 @@ async function run(argv: string[]): Promise<number> {
     onOutput: (sink, v, atEnd) => {
       retail.observe(sink, v); // every sink's outputs, profiles included (one latency observation each)
       // Profiles as the city stands when the simulation ends, not after the end fired a year of expiries.
-      if (sink === RETAIL_SINKS.profiles) return atEnd ? undefined : profiles.put(v as LiveProfile);
+      if (sink === RETAIL_SINKS.profiles) {
+        if (atEnd) return;
+        profiles.put(v as LiveProfile);
+        return tally.observe(v as LiveProfile);
+      }
       if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);

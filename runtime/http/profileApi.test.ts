@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CAMPAIGN, openCampaign, type CampaignHandle } from '../../pipelines/campaign.js';
 import type { LiveProfile } from '../../pipelines/profile.js';
 import { RFM_SEGMENTS } from '../../pipelines/rfm.js';
+import { liveProfile } from '../../testkit/liveProfile.js';
 import { Metrics } from '../metrics.js';
 import { MemoryProfileStore, PendingProfileStore, type ProfileStore } from '../profileStore.js';
 import { loadApiTokens, roleOf } from './profileApi.js';
@@ -15,28 +16,21 @@ const READER = 'reader-token-0123456789';
 const ADMIN = 'admin-token-0123456789ab';
 const HOUR = 3_600_000;
 
-const profile = (customerId: string, segment: LiveProfile['segment'], extra: Partial<LiveProfile> = {}): LiveProfile => ({
-  customerId,
-  asOf: 1_000 * HOUR,
-  lastPurchaseTs: 990 * HOUR,
-  frequency: 3,
-  monetary: 120.5,
-  recencyScore: 5,
-  frequencyScore: 3,
-  monetaryScore: 2,
-  ...(segment !== undefined ? { segment } : {}),
-  topCategories: ['toys'],
-  cartItems: 1,
-  cartQuantity: 2,
-  cartProductIds: ['p1'],
-  tier: 'gold',
-  consentPush: true,
-  consentSms: false,
-  consentEmail: false,
-  consentInStore: false,
-  knownProfile: true,
-  ...extra,
-});
+const profile = (customerId: string, segment: LiveProfile['segment'], extra: Partial<LiveProfile> = {}): LiveProfile =>
+  liveProfile(customerId, {
+    asOf: 1_000 * HOUR,
+    lastPurchaseTs: 990 * HOUR,
+    frequency: 3,
+    monetary: 120.5,
+    frequencyScore: 3,
+    monetaryScore: 2,
+    ...(segment !== undefined ? { segment } : {}),
+    topCategories: ['toys'],
+    cartItems: 1,
+    cartQuantity: 2,
+    cartProductIds: ['p1'],
+    ...extra,
+  });
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 

@@ -12,6 +12,7 @@
  * | `HTTP_PORT` | `9464`      | the port Prometheus scrapes (`dashboards/prometheus.yml`: `engine:9464`) |
  * | `HTTP_HOST` | `127.0.0.1` | the address; in a container set `0.0.0.0` so other containers reach it |
  */
+import { redactingLogger, type ServerLogOptions } from './logRedaction.js';
 import Fastify, { type FastifyInstance, type FastifyPluginCallback } from 'fastify';
 import { ssError } from '../../schemas/errors.js';
 import type { Metrics } from '../metrics.js';
@@ -108,14 +109,19 @@ export interface ServerOptions {
   readonly screensHeartbeatMs?: number;
   /** Serves the profile API (`profileApi.ts`: customers, segments, campaign reload; bearer tokens) when given. */
   readonly profiles?: ProfileApiOptions;
-  /** fastify's request logging (pino); default off: the engine logs its own events. */
-  readonly logger?: boolean;
+  /**
+   * fastify's request logging (pino); default off: the engine logs its own events. On (`true`, or
+   * where to and from which level), it never logs a bearer token or a customer id
+   * (`logRedaction.ts`).
+   */
+  readonly logger?: boolean | ServerLogOptions;
 }
 
 /** The app with its routes, not listening (`app.inject` in tests, or {@link startServer}). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Path parameters up to 1,024 characters reach the routes, which bound their own (the profile API answers 400, not fastify's bare 414).
-  const app = Fastify({ logger: opts.logger ?? false, maxParamLength: 1024 });
+  const logger = opts.logger === undefined || opts.logger === false ? false : redactingLogger(opts.logger === true ? {} : opts.logger);
+  const app = Fastify({ logger, maxParamLength: 1024 });
   await app.register(metricsPlugin, opts.beforeScrape === undefined ? { metrics: opts.metrics } : { metrics: opts.metrics, beforeScrape: opts.beforeScrape });
   await app.register(healthPlugin, { ...(opts.health !== undefined ? { health: opts.health } : {}), ...(opts.ready !== undefined ? { ready: opts.ready } : {}) });
   for (const [path, body] of Object.entries(opts.json ?? {})) {
