@@ -39,6 +39,11 @@
  *   Quiet hours may wrap midnight (`22:00` to `07:00`); commute windows may not. Strings rather than
  *   minutes because a marketer reads `"22:00"` at a glance and cannot confuse it with a duration.
  * - Durations are integer milliseconds (`...Ms`), distances metres, speeds m/s.
+ * - `segments` names boolean rules over the live profile (`"vip": "rfm.segment in [champions, loyal]
+ *   and tier >= gold"`, `segments.ts`), parsed when the file loads; `offers.<scene>.targets` and
+ *   `excludes` list segment names. A decision of a scene whose offer names segments is suppressed
+ *   as `segment` when the customer is in none of its targets or in one of its excludes
+ *   (`decisions.ts`). A bad rule is reported as `segments.<name> at column C, field F: ...`.
  * - Unknown keys are rejected with their path (a typo must not silently fall back to a default).
  *
  * Every problem in the file is reported, each as a dotted path and a sentence
@@ -60,8 +65,9 @@
  *   dwell is judged with the dwell current at the ping that would fire; cooldowns run from the
  *   last trigger as recorded, judged with the cooldown current at the later record; a commute
  *   window remembers "fired today" by its bounds.
- * - The decision step (`decisions.*` except `attributionMs`, offer templates) reads the campaign for
- *   every trigger: offers made before keep their title, discount and expiry.
+ * - The decision step (`decisions.*` except `attributionMs`, offer templates, segments and
+ *   targeting) reads the campaign for every trigger: offers made before keep their title, discount
+ *   and expiry; a reloaded segment rule judges the triggers decided after the reload.
  * - Recommendations (`recommendations.*` except `retentionMs`) apply from a customer's next event.
  * - Read only when the graph is built (a state's TTL, a window's size are part of the graph):
  *   `decisions.attributionMs` and `recommendations.retentionMs`; they change at the next start.
