@@ -256,6 +256,8 @@ export function summarise(decisions: Iterable<Decision>, events: Iterable<Attrib
     else if (d.reason === 'segment') c.suppressed.segment = (c.suppressed.segment ?? 0) + 1;
     else if (d.reason !== null) c.suppressed[d.reason]++;
   }
+  // A reload may have added targeting the option did not know of: then every scene has the count.
+  if (!withSegment && SCENES.some((s) => counts[s].suppressed.segment !== undefined)) for (const s of SCENES) counts[s].suppressed.segment ??= 0;
   const scenes = Object.fromEntries(
     SCENES.map((s) => {
       const t = totals[s];

@@ -130,12 +130,15 @@ const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFix
 const pp = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 
 /**
- * The per-scene table printed at the end of a run: triggers, sends and suppressions, then the
+ * The per-scene table printed at the end of a run: triggers, sends and suppressions (`segment`
+ * only for a campaign with targeting), then the
  * conversion rates of the sent and holdout groups with their sizes, and the uplift in percentage
  * points with its 95 % interval (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not
  * enough data" while either group has fewer than {@link MIN_DECISIONS_PER_ARM} decisions.
  */
 export function formatSummary(s: Summary): string {
+  // The segment column only for a campaign with targeting (its summary counts them).
+  const withSegment = SCENES.some((scene) => s.scenes[scene].suppressed.segment !== undefined);
   const rows = SCENES.map((scene) => {
     const x = s.scenes[scene];
     const sup = x.suppressed;
@@ -143,9 +146,10 @@ export function formatSummary(s: Summary): string {
     const u = upliftStats({ decisions: a.sent, converted: a.sentConverted, revenue: 0 }, { decisions: a.holdout, converted: a.holdoutConverted, revenue: 0 }, 0, MIN_DECISIONS_PER_ARM);
     const rates = `${pct(u.treatedRate).padStart(7)} of ${String(a.sent).padEnd(5)}${pct(u.holdoutRate).padStart(7)} of ${String(a.holdout).padEnd(5)}`;
     const uplift = u.enoughData ? `${pp(u.upliftPp!)} pp [${pp(u.upliftPpLow!)}, ${pp(u.upliftPpHigh!)}]` : `not enough data (< ${MIN_DECISIONS_PER_ARM} per group)`;
-    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
+    const segment = withSegment ? String(sup.segment ?? 0).padStart(8) : '';
+    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${segment}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
   });
-  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
+  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${withSegment ? 'segment'.padStart(8) : ''}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
   return [head, ...rows].join('\n');
 }
 
