@@ -504,8 +504,23 @@ function splitSegments(json: unknown): SplitSegments {
   return { rest, segments, targeting };
 }
 
+/**
+ * Where column `column` of segment `name`'s rule is in the file's text, as the CLI shows a JSON
+ * error (1-based line and column); undefined without the text or if the rule is not found as written.
+ */
+function rulePosition(text: string | undefined, name: string, rule: string, column: number): { line: number; column: number } | undefined {
+  if (text === undefined) return undefined;
+  const key = text.indexOf(JSON.stringify(name));
+  const at = key < 0 ? -1 : text.indexOf(JSON.stringify(rule), key);
+  if (at < 0) return undefined;
+  // The opening quote, then the rule's text up to the column as JSON escapes it.
+  const pos = at + 1 + JSON.stringify(rule.slice(0, column - 1)).length - 2;
+  const before = text.slice(0, pos);
+  return { line: before.split('\n').length, column: pos - before.lastIndexOf('\n') };
+}
+
 /** Parses the segments and the offers' targeting, adding what is wrong to `problems`. */
-function segmentProblems(split: SplitSegments, problems: ConfigProblem[]): { segments: CampaignSegment[]; targeting: Record<Scene, SegmentTargeting> } {
+function segmentProblems(split: SplitSegments, problems: ConfigProblem[], text?: string): { segments: CampaignSegment[]; targeting: Record<Scene, SegmentTargeting> } {
   const bad = (field: string, message: string): void => {
     problems.push({ field, message: `${field} ${message}` });
   };
@@ -520,7 +535,11 @@ function segmentProblems(split: SplitSegments, problems: ConfigProblem[]): { seg
       else {
         const r = parseSegmentRule(rule);
         if (r.ok) segments.push({ name, rule, expr: r.expr });
-        else bad(field, `at column ${r.problem.column}${r.problem.field !== undefined ? `, field ${r.problem.field}` : ''}: ${r.problem.message}`);
+        else {
+          const inFile = rulePosition(text, name, rule, r.problem.column);
+          const where = inFile === undefined ? '' : ` (line ${inFile.line}, column ${inFile.column} of the file)`;
+          bad(field, `at column ${r.problem.column}${where}${r.problem.field !== undefined ? `, field ${r.problem.field}` : ''}: ${r.problem.message}`);
+        }
       }
     }
   }
@@ -551,7 +570,7 @@ export function validateCampaign(json: unknown, source = '<inline>', text?: stri
   const split = splitSegments(json);
   // The walker's output mirrors FILE_SPEC, which is typed against CampaignValues field by field.
   const values = w.walk(FILE_SPEC as unknown as AnySpec, split.rest, DEFAULT_VALUES, '') as CampaignValues | undefined;
-  const segments = segmentProblems(split, w.problems);
+  const segments = segmentProblems(split, w.problems, text);
   if (values === undefined || w.problems.length > 0) return { ok: false, problems: w.problems };
   const titles = SCENES.flatMap((scene) =>
     titleProblems(values.offers[scene].title, values.offers[scene].fallbackTitle).map((p) => ({ field: `offers.${scene}.${p.field}`, message: `offers.${scene}.${p.field} ${p.message}` })),

@@ -166,13 +166,22 @@ describe('segments in the campaign file', () => {
     expect(r.problems[4]!.message).toMatch(/must name a segment of this file \(vip, Bad, lost, nums\) \(got "nobody"\)/);
   });
 
+  it('in a file, the problem also says where the bad column is in it, as a JSON error does', () => {
+    const text = ['{', '  "segments": {', '    "vip": "tier >= gold",', '    "big": "monetary >= lots"', '  }', '}'].join('\n');
+    const r = parseCampaign(text, 'c.json');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    // "big"'s rule starts at line 4, column 13 (after its opening quote); column 13 of the rule is "lots".
+    expect(r.error.message).toContain('segments.big at column 13 (line 4, column 25 of the file), field monetary: monetary is a number; found "lots"');
+  });
+
   it('a file with a bad rule is SS_ERR_CONFIG naming the segment as its field', () => {
     const r = parseCampaign(JSON.stringify({ segments: { vip: 'tierr >= gold' } }), 'c.json');
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.code).toBe('SS_ERR_CONFIG');
     expect(r.error.field).toBe('segments.vip');
-    expect(r.error.message).toMatch(/segments.vip at column 1, field tierr: unknown field "tierr"/);
+    expect(r.error.message).toMatch(/segments.vip at column 1 \(line 1, column 21 of the file\), field tierr: unknown field "tierr"/);
   });
 });
 
