@@ -3,7 +3,7 @@ import { MemoryProfileStore } from '../profileStore.js';
 import { Metrics } from '../metrics.js';
 import { scrubText } from './logRedaction.js';
 import { loadApiTokens } from './profileApi.js';
-import { buildServer } from './server.js';
+import { buildServer, loadHttpConfig } from './server.js';
 import { liveProfile } from '../../testkit/liveProfile.js';
 import { DEFAULT_CAMPAIGN } from '../../pipelines/campaign.js';
 
@@ -68,5 +68,11 @@ describe('HTTP server logs: no bearer token, no customer id', () => {
     expect(text).toContain('"msg":"a request with its headers"');
     expect(text).not.toContain(READER);
     expect(text).not.toContain('sid=1');
+  });
+
+  it('HTTP_LOG_LEVEL turns the logging on from a pino level; anything else is SS_ERR_CONFIG naming it', () => {
+    expect(loadHttpConfig({ HTTP_LOG_LEVEL: 'info' }).logLevel).toBe('info');
+    expect(loadHttpConfig({ HTTP_LOG_LEVEL: ' ' }).logLevel).toBeUndefined();
+    expect(() => loadHttpConfig({ HTTP_LOG_LEVEL: 'verbose' })).toThrow(expect.objectContaining({ code: 'SS_ERR_CONFIG', field: 'HTTP_LOG_LEVEL' }));
   });
 });
