@@ -115,16 +115,16 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  *
  * **Exactly one decision per trigger**, `ts` = the trigger's ts. The first check that applies
  * suppresses:
- * 0. `segment` (issue 13): the scene's offer names segments it `targets` (the customer is in none
+ * 1. `segment` (issue 13): the scene's offer names segments it `targets` (the customer is in none
  *    of them) or `excludes` (the customer is in one), judged on the customer's live profile as of
  *    the trigger's ts (below). First, so that the holdout group of a targeted offer is drawn from
  *    the customers it targets, like the group it is compared with;
- * 1. `holdout`: {@link inHoldout}(customerId, salt, ratio);
- * 2. `no_consent`: the profile has not consented to the scene's channel (`params.channels`); a
+ * 2. `holdout`: {@link inHoldout}(customerId, salt, ratio);
+ * 3. `no_consent`: the profile has not consented to the scene's channel (`params.channels`); a
  *    customer with no profile has no consent (SCENES.md §2);
- * 3. `quiet_hours`: the channel is one of `params.quietChannels` (push, sms, email) and local time
+ * 4. `quiet_hours`: the channel is one of `params.quietChannels` (push, sms, email) and local time
  *    is in `[22:00, 07:00)`;
- * 4. `frequency_cap`: the customer already has `capPerDay` (3) sent offers in the local calendar
+ * 5. `frequency_cap`: the customer already has `capPerDay` (3) sent offers in the local calendar
  *    day of the trigger's ts, or `capPerScenePerDay` (1) of this scene.
  *
  * Local time is the profile's timezone; a customer without a profile, or whose profile names a zone
