@@ -69,8 +69,9 @@ export interface RetailStreams {
  * stream, one decision per trigger with its offer (§4), and attribution against the holdout group
  * (§6), and recommendations (§5: bought-together counts from till baskets, suggestions per customer,
  * updates for a store's screens when a proximity trigger fires there), and the live customer
- * profile (`profile.ts`: RFM, segment, interests, cart). Sinks: `triggers`, `decisions`, `offers`,
- * `attribution`, `recommendations`, `profiles`.
+ * profile (`profile.ts`: RFM, segment, interests, cart), which also feeds the decision step (the
+ * campaign's segment targeting, judged on the profile as of each trigger's ts: `decisions.ts`).
+ * Sinks: `triggers`, `decisions`, `offers`, `attribution`, `recommendations`, `profiles`.
  *
  * Every step reads the campaign's current parameters once per record or timer it handles (the
  * scenes, through getters; see `live.ts`), the decision step once per trigger, so a reloaded
