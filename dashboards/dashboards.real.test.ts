@@ -275,7 +275,9 @@ describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
     writeFileSync(join(tmp, 'prometheus.yml'), config);
     writeFileSync(join(tmp, 'alerts.yml'), readFileSync(join(DIR, 'alerts.yml'))); // its rule_files
     const campaign = join(tmp, 'campaign.json');
-    writeFileSync(campaign, readFileSync(join(ROOT, 'campaign.example.json')));
+    // The example campaign with named segments, so that the segment panel has series of both kinds.
+    const campaignText = JSON.stringify({ ...(JSON.parse(readFileSync(join(ROOT, 'campaign.example.json'), 'utf8')) as object), segments: { vip: 'tier >= gold', buyers: 'frequency >= 1' } });
+    writeFileSync(campaign, campaignText);
 
     // Prometheus first, so it scrapes the engine from its first second.
     prometheus = new Proc(
@@ -312,7 +314,7 @@ describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
     expect(eventsTotal).toBeGreaterThan(1_000);
 
     // A campaign reload (same content: counted as unchanged), so its panel has a series.
-    writeFileSync(campaign, readFileSync(join(ROOT, 'campaign.example.json')));
+    writeFileSync(campaign, campaignText);
     exposition = await (await fetch(`http://127.0.0.1:${enginePort}/metrics`)).text();
     await poll('the reload to be counted', 10_000, async () => /scenestream_campaign_reloads_total\{/.test(await (await fetch(`http://127.0.0.1:${enginePort}/metrics`)).text()), procs);
     exposition = await (await fetch(`http://127.0.0.1:${enginePort}/metrics`)).text();

@@ -137,6 +137,19 @@ describe('the end-of-run table', () => {
   });
 });
 
+describe('the end-of-run table with targeting', () => {
+  it('has a segment column when the summary counts segment suppressions', () => {
+    const scenes = Object.fromEntries(
+      SCENES.map((s) => [s, { triggers: 5, sent: 1, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0, segment: s === 'commute' ? 4 : 0 }, attribution: { sent: 1, sentConverted: 0, holdout: 0, holdoutConverted: 0, uplift: 0 } }]),
+    ) as Summary['scenes'];
+    const [head, ...rows] = formatSummary({ scenes }).split('\n');
+    expect(head).toMatch(/^scene +triggers +sent +segment +holdout +consent/);
+    expect(rows.find((l) => l.startsWith('commute'))).toMatch(/^commute +5 +1 +4 +0 +0/);
+    const without = formatSummary({ scenes: Object.fromEntries(SCENES.map((s) => [s, { ...scenes[s], suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } }])) as Summary['scenes'] });
+    expect(without.split('\n')[0]).not.toMatch(/segment/);
+  });
+});
+
 describe('the segment line at the end of a run', () => {
   it('names the segments that have customers, with the total', () => {
     expect(formatSegments({ champions: 15, loyal: 0, cant_lose_them: 2 })).toBe('RFM segments (17 customers with a purchase in the horizon): champions 15, cant lose them 2');

@@ -35,6 +35,7 @@ import type { LiveProfile } from '../pipelines/profile.js';
 import { Metrics } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
+import { segmentSeries, SegmentTally } from './segmentSizes.js';
 
 /** Each command's usage, shown by `scenestream <command> --help` and after a bad flag. */
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
@@ -147,12 +148,15 @@ const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFix
 const pp = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 
 /**
- * The per-scene table printed at the end of a run: triggers, sends and suppressions, then the
+ * The per-scene table printed at the end of a run: triggers, sends and suppressions (`segment`
+ * only for a campaign with targeting), then the
  * conversion rates of the sent and holdout groups with their sizes, and the uplift in percentage
  * points with its 95 % interval (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not
  * enough data" while either group has fewer than {@link MIN_DECISIONS_PER_ARM} decisions.
  */
 export function formatSummary(s: Summary): string {
+  // The segment column only for a campaign with targeting (its summary counts them).
+  const withSegment = SCENES.some((scene) => s.scenes[scene].suppressed.segment !== undefined);
   const rows = SCENES.map((scene) => {
     const x = s.scenes[scene];
     const sup = x.suppressed;
@@ -160,9 +164,10 @@ export function formatSummary(s: Summary): string {
     const u = upliftStats({ decisions: a.sent, converted: a.sentConverted, revenue: 0 }, { decisions: a.holdout, converted: a.holdoutConverted, revenue: 0 }, 0, MIN_DECISIONS_PER_ARM);
     const rates = `${pct(u.treatedRate).padStart(7)} of ${String(a.sent).padEnd(5)}${pct(u.holdoutRate).padStart(7)} of ${String(a.holdout).padEnd(5)}`;
     const uplift = u.enoughData ? `${pp(u.upliftPp!)} pp [${pp(u.upliftPpLow!)}, ${pp(u.upliftPpHigh!)}]` : `not enough data (< ${MIN_DECISIONS_PER_ARM} per group)`;
-    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
+    const segment = withSegment ? String(sup.segment ?? 0).padStart(8) : '';
+    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${segment}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
   });
-  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
+  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${withSegment ? 'segment'.padStart(8) : ''}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
   return [head, ...rows].join('\n');
 }
 
@@ -226,6 +231,8 @@ async function run(argv: string[]): Promise<number> {
   const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
   const profiles = new MemoryProfileStore();
+  const tally = new SegmentTally();
+  metrics.readSegmentSizes(async () => segmentSeries(await profiles.segmentSizes(), tally.sizes(campaign.source.current().segments)));
   // Per-step counters (records, late records, timers...) copied from the executor at each scrape;
   // outputs are counted as they are delivered (below), not again here.
   let executor: Executor | undefined;
@@ -255,7 +262,11 @@ async function run(argv: string[]): Promise<number> {
     onOutput: (sink, v, atEnd) => {
       retail.observe(sink, v); // every sink's outputs, profiles included (one latency observation each)
       // Profiles as the city stands when the simulation ends, not after the end fired a year of expiries.
-      if (sink === RETAIL_SINKS.profiles) return atEnd ? undefined : profiles.put(v as LiveProfile);
+      if (sink === RETAIL_SINKS.profiles) {
+        if (atEnd) return;
+        profiles.put(v as LiveProfile);
+        return tally.observe(v as LiveProfile);
+      }
       if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);

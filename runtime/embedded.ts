@@ -1,5 +1,5 @@
 import { summarise, type AttributionEvent, type Summary } from '../pipelines/attribution.js';
-import { staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { hasTargeting, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
 import { profilesFrom } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Decision } from '../schemas/index.js';
@@ -58,8 +58,9 @@ export interface EmbeddedRunSummary {
 export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<EmbeddedRunSummary> {
   const t0 = performance.now();
   const world = opts.world ?? generateWorld(opts);
+  const campaign = opts.campaign ?? staticCampaign();
   const p = pipeline('retail');
-  buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles), products: opts.products ?? new LiveProducts(catalogueProducts(world.catalogue)) }, campaign: opts.campaign ?? staticCampaign() });
+  buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles), products: opts.products ?? new LiveProducts(catalogueProducts(world.catalogue)) }, campaign });
   const graph = p.build();
   const clock = new VirtualClock(0);
   const outputs: Record<string, number> = {};
@@ -124,5 +125,5 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   ending = true;
   exec.end();
   if (m !== undefined) for (const s of sourceIds) m.watermarkLag.set({ source: s }, 0);
-  return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summarise(decisions, attributed) };
+  return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summarise(decisions, attributed, { segmentReason: hasTargeting(campaign.current()) }) };
 }

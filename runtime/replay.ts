@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { summarise, type AttributionEvent, type Summary } from '../pipelines/attribution.js';
 import { boughtTogetherJsonl } from '../pipelines/boughtTogether.js';
-import { readCampaignFile, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { hasTargeting, readCampaignFile, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
 import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
@@ -171,7 +171,7 @@ export function replayRecords(records: readonly InputRecord[], deps: RetailDeps,
     exec.push(r.topic, r.value);
   }
   exec.end();
-  const summary = summarise(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[]);
+  const summary = summarise(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[], { segmentReason: hasTargeting(campaign.current()) });
   const endTs = sorted.length > 0 ? sorted[sorted.length - 1]!.r.value.ts : -Infinity;
   return { outputs, summary, deadLetters, boughtTogether: retail.boughtTogether.table(), endTs };
 }

@@ -6,7 +6,10 @@ import { Executor } from '../engine/executor.js';
 import type { PipelineGraph } from '../engine/graph.js';
 import { VirtualClock } from '../engine/clock.js';
 import { recordKey, toKafkaMessage } from '../simulator/kafka.js';
-import type { SimRecord } from '../simulator/life.js';
+import { generateEvents, type SimRecord } from '../simulator/life.js';
+import { generateWorld } from '../simulator/world.js';
+import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
+import { retailTopics } from '../runtime/retailJob.js';
 
 /** Helpers for tests against the real broker: unique names, topics, producing and reading back. */
 
@@ -127,4 +130,31 @@ export function referenceRun(graph: (partition: number) => PipelineGraph, record
 /** {@link referenceRun}'s outputs per sink. */
 export function runPartitioned(graph: (partition: number) => PipelineGraph, records: readonly SimRecord[], partitions: number): Map<string, unknown[]> {
   return referenceRun(graph, records, partitions).outputs;
+}
+
+/** A simulated city's events on fresh retail topics: what a real test of the retail job starts from. */
+export interface RetailTestInput {
+  readonly kafka: Kafka;
+  /** The topics' prefix (`<name>-<unique>.`). */
+  readonly prefix: string;
+  readonly records: readonly SimRecord[];
+  readonly deps: RetailDeps;
+}
+
+/**
+ * Generates a city (`seed`, `customers`, `days`), creates the retail job's topics under a unique
+ * prefix with `partitions` partitions, and produces the city's events to them.
+ */
+export async function retailTestInput(name: string, o: { readonly seed: string; readonly customers: number; readonly days: number; readonly partitions: number }): Promise<RetailTestInput> {
+  const kafka = testKafka(uniqueId(`${name}-test`));
+  const prefix = `${uniqueId(name)}.`;
+  const world = generateWorld({ seed: o.seed, customers: o.customers });
+  const records = [...generateEvents(world, { days: o.days })];
+  const admin = kafka.admin();
+  await admin.connect();
+  const { inputs, outputs } = retailTopics(prefix);
+  await createTopics(admin, [...inputs, ...outputs], o.partitions);
+  await admin.disconnect();
+  await produceRecords(kafka, records, prefix);
+  return { kafka, prefix, records, deps: { stores: world.stores, profiles: profilesFrom(world.profiles) } };
 }
