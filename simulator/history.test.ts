@@ -1,8 +1,15 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RFM_SEGMENTS } from '../pipelines/rfm.js';
 import { isPurchase } from '../pipelines/sources.js';
+import { replayFiles } from '../runtime/replay.js';
+import { parseCli } from '../runtime/simulateCli.js';
 import { purchaseHistory } from './history.js';
 import { generateEvents, worldStartMs, type SimRecord } from './life.js';
 import { createRng } from './prng.js';
+import { simulate } from './simulate.js';
 import { generateWorld } from './world.js';
 
 const DAY = 86_400_000;
@@ -41,5 +48,25 @@ describe('purchaseHistory', () => {
     const before = worldStartMs(small);
     expect(withHistory.filter((r) => r.value.ts >= before).map(content)).toEqual(plain.map(content));
     expect(withHistory.filter((r) => r.value.ts < before).length).toBeGreaterThan(12);
+  });
+});
+
+describe('the default simulation (issue 13 item 6)', () => {
+  it('puts customers in every RFM segment, as the replay profiles them', { timeout: 120_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ss-segments-'));
+    try {
+      // `scenestream simulate --dir DIR`: the command's defaults, histories and responses included.
+      const opts = parseCli(['--dir', join(dir, 'sim')])!;
+      await simulate(opts);
+      await replayFiles({ input: join(dir, 'sim', 'events.jsonl'), stores: join(dir, 'sim', 'stores.json'), profiles: join(dir, 'sim', 'profiles.jsonl'), out: join(dir, 'out') });
+      const profiles = (await readFile(join(dir, 'out', 'profiles.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { segment?: string });
+      const sizes = new Map<string, number>();
+      for (const p of profiles) if (p.segment !== undefined) sizes.set(p.segment, (sizes.get(p.segment) ?? 0) + 1);
+      expect([...sizes.keys()].sort()).toEqual([...RFM_SEGMENTS].sort());
+      // Not one customer in most of them: the largest holds less than half the city.
+      expect(Math.max(...sizes.values())).toBeLessThan(profiles.length / 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
