@@ -27,7 +27,7 @@ const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
 
 describe('the CLI explains itself', () => {
   it('every command has --help (exit 0, its usage on stdout)', async () => {
-    for (const command of ['run', 'replay', 'load-reference', 'topics']) {
+    for (const command of ['run', 'replay', 'load-reference', 'topics', 'datasets']) {
       const r = await cli(command, '--help');
       expect([r.code, r.err]).toEqual([0, '']);
       expect(r.out).toMatch(new RegExp(`^usage: scenestream ${command} `));
@@ -49,6 +49,10 @@ describe('the CLI explains itself', () => {
       [['topics', 'delete'], /^scenestream topics: expected create or check, got "delete"/],
       [['load-reference'], /^scenestream load-reference: nothing to load/],
       [['load-reference', '--products', 'p.json', '--products-to', 'ftp'], /^scenestream load-reference: --products-to must be redis or topic/],
+      [['datasets', '--dataset', 'rees46'], /^scenestream datasets: missing --out DIR/],
+      [['datasets', '--out', 'x', '--dataset', 'movielens'], /^scenestream datasets: --dataset must be one of geolife, instacart, online-retail, rees46 or all, got "movielens"/],
+      [['datasets', '--out', 'x', '--timezone', 'Mars/Olympus'], /^scenestream datasets: --timezone must be an IANA zone/],
+      [['datasets', '--out', 'x', '--max-events', '0'], /^scenestream datasets: --max-events must be an integer >= 1/],
     ] as const) {
       const r = await cli(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
@@ -94,6 +98,20 @@ describe('the CLI explains itself', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/not valid JSON at line 4, column 3: /);
     noStack(r.err);
+  });
+});
+
+describe('scenestream datasets', () => {
+  it('converts a dataset into a folder of replay input and says how to replay it; a missing dataset file is one line, exit 1', async () => {
+    const out = join(tmp, 'datasets');
+    const r = await cli('datasets', '--dataset', 'rees46', '--max-events', '50', '--out', out);
+    expect([r.code, r.err]).toEqual([0, '']);
+    const dir = join(out, 'rees46');
+    expect(r.out.split('\n')[0]).toMatch(new RegExp(`^rees46: 50 events, 0 stores, \\d+ profiles, \\d+ products; 0 rows rejected \\(report.json\\) -> ${dir}$`));
+    expect(r.out.split('\n')[1]).toBe(`  scenestream replay --input ${dir}/events.jsonl --stores ${dir}/stores.json --profiles ${dir}/profiles.jsonl --products ${dir}/products.json --out ${dir}/replay`);
+    const missing = await cli('datasets', '--dataset', 'geolife', '--from', join(tmp, 'none'), '--out', out);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toBe(`scenestream datasets: cannot read ${join(tmp, 'none', 'geolife', 'geolife_sample.txt.gz')}: no such file or directory\n`);
   });
 });
 

@@ -5,7 +5,9 @@
  *                          Redis with SCENESTREAM_MODE=kafka
  *   scenestream replay     the retail pipelines over a JSONL file, outputs to a directory
  *   scenestream simulate   the event simulator
+ *   scenestream datasets   the shared public datasets as replay input
  */
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Summary } from '../pipelines/attribution.js';
@@ -18,6 +20,9 @@ import { formatEffects, formatResponses, main as simulatorMain, onOff, parseEffe
 import { DEFAULT_RESPONSE_EFFECTS, type ResponseEffects } from '../simulator/respond.js';
 import { generateWorld } from '../simulator/world.js';
 import { catalogueProducts } from '../simulator/catalogue.js';
+import { convertDataset, DATASET_NAMES } from '../simulator/datasets/convert.js';
+import { rejectedTotal } from '../simulator/datasets/report.js';
+import { isValidTimeZone } from '../pipelines/localTime.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { ScreenHub } from './channels/screens.js';
 import type { Executor } from '../engine/executor.js';
@@ -60,6 +65,18 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   REDIS_URL for production mode; --stores and --products replace the whole catalogue, which running
   jobs apply within STORES_REFRESH_MS / PRODUCTS_REFRESH_MS. --products-to topic writes the products
   to the compacted topic <TOPICS_PREFIX>products instead (for PRODUCTS_FROM=topic).`,
+  datasets: `usage: scenestream datasets --out DIR [--dataset NAME|all] [--max-events N] [--from DIR] [--timezone ZONE]
+                           [--stay-radius M] [--stay-minutes N]
+  Converts the shared public datasets into replay input, one folder DIR/<dataset> each:
+  events.jsonl (for replay --input), stores.json, profiles.jsonl (consent on every channel),
+  products.json, and report.json (rows read and rejected, by reason). GeoLife's stores stand at the
+  places where its users stayed; REES46's and Online Retail's catalogues hold the products seen.
+    --dataset NAME       ${DATASET_NAMES.join(', ')} or all (default all)
+    --max-events N       the first N events of each dataset
+    --from DIR           the datasets folder (default $SCENESTREAM_DATASETS, else ../shared/datasets)
+    --timezone ZONE      every profile's and store's zone, instead of the dataset's
+    --stay-radius M      GeoLife: a stay keeps within M metres of where it began (default 200)
+    --stay-minutes N     GeoLife: and lasts N minutes or more (default 20)`,
   topics: `usage: scenestream topics create|check [--prefix P] [--partitions N] [--replication-factor R]
   Creates the production job's topics that are missing in KAFKA_BROKERS (inputs and dead letters
   kept forever, outputs 7 days), or checks them; see TOPICS_* in the README.`,
@@ -72,6 +89,7 @@ commands:
   replay          recorded events through the pipelines, outputs to files
   load-reference  stores, profiles and products into Redis (or products to a topic)
   topics          create or check the production job's topics
+  datasets        the shared public datasets as replay input, with stores, profiles and products
   simulate        the event simulator
 
 \`scenestream <command> --help\` describes a command; --verbose shows the stack of an unexpected error.
@@ -301,6 +319,7 @@ async function replay(argv: string[]): Promise<number> {
   console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
   for (const f of r.files) console.log(`  ${f}`);
   console.log(`\n${formatSummary(r.summary)}`);
+  if (r.warnings.length > 0) console.log(`\n${r.warnings.map((w) => `warning: ${w}`).join('\n')}`);
   return 0;
 }
 
@@ -392,6 +411,42 @@ async function topics(argv: string[]): Promise<number> {
   }
 }
 
+async function datasets(argv: string[]): Promise<number> {
+  const { values } = parseCommand(() =>
+    parseArgs({
+      args: argv,
+      options: {
+        help: { type: 'boolean', short: 'h' }, out: { type: 'string' }, dataset: { type: 'string' }, 'max-events': { type: 'string' }, from: { type: 'string' },
+        timezone: { type: 'string' }, 'stay-radius': { type: 'string' }, 'stay-minutes': { type: 'string' },
+      },
+    }),
+  );
+  if (values.help === true) return help('datasets');
+  if (values.out === undefined) throw new UsageError('missing --out DIR');
+  const which = values.dataset ?? 'all';
+  const names = which === 'all' ? DATASET_NAMES : DATASET_NAMES.filter((n) => n === which);
+  if (names.length === 0) throw new UsageError(`--dataset must be one of ${DATASET_NAMES.join(', ')} or all, got ${JSON.stringify(which)}`);
+  if (values.timezone !== undefined && !isValidTimeZone(values.timezone)) throw new UsageError(`--timezone must be an IANA zone such as Asia/Shanghai, got ${JSON.stringify(values.timezone)}`);
+  const maxEvents = count('max-events', values['max-events']);
+  const radiusM = count('stay-radius', values['stay-radius']);
+  const minutes = count('stay-minutes', values['stay-minutes']);
+  for (const dataset of names) {
+    const dir = join(values.out, dataset);
+    const r = await convertDataset({
+      dataset,
+      out: dir,
+      ...(values.from !== undefined ? { from: values.from } : {}),
+      ...(maxEvents !== undefined ? { maxEvents } : {}),
+      ...(values.timezone !== undefined ? { timezone: values.timezone } : {}),
+      stays: { ...(radiusM !== undefined ? { radiusM } : {}), ...(minutes !== undefined ? { minDurationMs: minutes * 60_000 } : {}) },
+    });
+    const stays = r.stays !== undefined ? ` (at ${r.stays} stays)` : '';
+    console.log(`${dataset}: ${r.events} events, ${r.stores} stores${stays}, ${r.profiles} profiles, ${r.products} products; ${rejectedTotal(r.report)} rows rejected (report.json) -> ${dir}`);
+    console.log(`  scenestream replay --input ${r.files.events} --stores ${r.files.stores} --profiles ${r.files.profiles} --products ${r.files.products} --out ${join(dir, 'replay')}`);
+  }
+  return 0;
+}
+
 /** `connect`, with a failure as one `SS_ERR_SERVICE_UNAVAILABLE` line naming the service and where it was looked for. */
 async function reach<T>(service: string, where: string, connect: () => Promise<T>): Promise<T> {
   try {
@@ -462,6 +517,8 @@ export async function main(argv: string[]): Promise<number> {
         return await loadReference(rest);
       case 'topics':
         return await topics(rest);
+      case 'datasets':
+        return await datasets(rest);
       case '--help':
       case '-h':
       case 'help':

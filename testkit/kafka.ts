@@ -69,11 +69,11 @@ export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000)
   return messages;
 }
 
-/** Polls until `cond()` or throws after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/** Polls until `cond()` or throws after `timeoutMs` (with `context()`, e.g. a worker's logs, in the message). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, context?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${context === undefined ? '' : `:\n${context()}`}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
