@@ -16,7 +16,8 @@ import { DEFAULT_PARAMS } from '../pipelines/params.js';
 import { upliftStats } from '../pipelines/uplift.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
-import { main as simulatorMain } from './simulateCli.js';
+import { formatEffects, formatResponses, main as simulatorMain, onOff, parseEffects } from './simulateCli.js';
+import { DEFAULT_RESPONSE_EFFECTS, type ResponseEffects } from '../simulator/respond.js';
 import { generateWorld } from '../simulator/world.js';
 import { catalogueProducts } from '../simulator/catalogue.js';
 import { convertDataset, DATASET_NAMES } from '../simulator/datasets/convert.js';
@@ -40,6 +41,7 @@ import { segmentSeries, SegmentTally } from './segmentSizes.js';
 /** Each command's usage, shown by `scenestream <command> --help` and after a bad flag. */
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
   run: `usage: scenestream run [--customers N] [--days D] [--seed S] [--speed X] [--config campaign.json] [--exit] [--quiet]
+                        [--history on|off] [--respond on|off] [--effects SCENE=PP,...]
        SCENESTREAM_MODE=kafka scenestream run [--config campaign.json] [--instances N]
   The main job. Embedded (default): a simulated city through the retail pipelines, with offers
   printed as they happen (in each customer's local time, the zone named), metrics on /metrics and
@@ -48,6 +50,9 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
     --speed X            simulated ms per real ms (default 3600; 0 = flat out)
     --config FILE        a campaign file, reloaded when it changes
     --exit               stop when the simulation ends   --quiet   no offer lines
+    --history on|off     a year of purchases before the start, every RFM segment (default on)
+    --respond on|off     customers respond to offers (default on)
+    --effects S=PP,...   conversion points an offer adds, per scene (default ${formatEffects(DEFAULT_RESPONSE_EFFECTS)})
   With SCENESTREAM_MODE=kafka: consumes clickstream, pos and location from KAFKA_BROKERS with state
   in REDIS_URL (see README).
     --instances N (1)    N instances of the Kafka job, one process each, in one consumer group;
@@ -177,6 +182,17 @@ function count(flag: string, v: string | undefined, min = 1): number | undefined
   return Number(v);
 }
 
+/** The main job's simulator flags (`--history`, `--respond`, `--effects`), as `scenestream simulate` reads them. */
+function simulatorFlags(values: { history?: string | undefined; respond?: string | undefined; effects?: string | undefined }): { history: boolean; respond: boolean; effects: ResponseEffects } {
+  try {
+    const respond = onOff('respond', values.respond) ?? true;
+    if (!respond && values.effects !== undefined) throw new UsageError('--effects applies to --respond on only');
+    return { history: onOff('history', values.history) ?? true, respond, effects: values.effects === undefined ? DEFAULT_RESPONSE_EFFECTS : parseEffects(values.effects) };
+  } catch (e) {
+    throw isScenestreamError(e, 'SS_ERR_CONFIG') ? new UsageError(e.message.replace(/^SS_ERR_CONFIG: /, '')) : e;
+  }
+}
+
 function campaignFrom(path: string | undefined, metrics: Metrics): { source: CampaignSource; reload?: CampaignHandle['reload']; close(): void } {
   if (path === undefined) return { source: staticCampaign(), close: () => {} };
   const handle = openCampaign(path, {
@@ -201,6 +217,9 @@ async function run(argv: string[]): Promise<number> {
       exit: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       instances: { type: 'string' },
+      history: { type: 'string' },
+      respond: { type: 'string' },
+      effects: { type: 'string' },
     },
   }),
   );
@@ -223,6 +242,7 @@ async function run(argv: string[]): Promise<number> {
   const customers = count('customers', values.customers);
   const days = count('days', values.days);
   const speed = count('speed', values.speed, 0) ?? 3600;
+  const { history, respond, effects } = simulatorFlags(values);
   const world = generateWorld({ ...(values.seed !== undefined ? { seed: values.seed } : {}), ...(customers !== undefined ? { customers } : {}) });
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
@@ -255,6 +275,8 @@ async function run(argv: string[]): Promise<number> {
       executor = exec;
     },
     ...(days !== undefined ? { days } : {}),
+    history,
+    ...(respond ? { respond: { effects, campaign: campaign.source } } : {}),
     speed,
     campaign: campaign.source,
     signal: abort.signal,
@@ -277,7 +299,8 @@ async function run(argv: string[]): Promise<number> {
     },
   });
   const events = Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`\nprocessed ${events} in ${result.seconds.toFixed(1)} s; dead letters: ${result.deadLetters}\n\n${formatSummary(result.summary)}\n\n${formatSegments(await profiles.segmentSizes())}\n`);
+  const responded = result.responses === null ? '' : `\n\n${formatResponses(result.responses)}`;
+  console.log(`\nprocessed ${events} in ${result.seconds.toFixed(1)} s; dead letters: ${result.deadLetters}\n\n${formatSummary(result.summary)}${responded}\n\n${formatSegments(await profiles.segmentSizes())}\n`);
   if (!values.exit && !abort.signal.aborted) {
     console.log(`still serving ${server.url} (Ctrl-C to stop)`);
     await new Promise<void>((res) => abort.signal.addEventListener('abort', () => res(), { once: true }));
