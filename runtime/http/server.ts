@@ -127,7 +127,8 @@ export interface ServerOptions {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Path parameters up to 1,024 characters reach the routes, which bound their own (the profile API answers 400, not fastify's bare 414).
   const logger = opts.logger === undefined || opts.logger === false ? false : redactingLogger(opts.logger === true ? {} : opts.logger);
-  const app = Fastify({ logger, maxParamLength: 1024 });
+  // routerOptions: the top-level maxParamLength is deprecated (FSTDEP022, a warning at every start).
+  const app = Fastify({ logger, routerOptions: { maxParamLength: 1024 } });
   await app.register(metricsPlugin, opts.beforeScrape === undefined ? { metrics: opts.metrics } : { metrics: opts.metrics, beforeScrape: opts.beforeScrape });
   await app.register(healthPlugin, { ...(opts.health !== undefined ? { health: opts.health } : {}), ...(opts.ready !== undefined ? { ready: opts.ready } : {}) });
   for (const [path, body] of Object.entries(opts.json ?? {})) {
