@@ -30,8 +30,7 @@ import { Metrics } from './metrics.js';
 import { ProfileCache, RedisProducts, RedisProfiles, RedisStores } from './redis/reference.js';
 import { ReferenceFeed } from './redis/referenceFeed.js';
 import { StoreFeed } from './redis/storeFeed.js';
-import { boughtTogetherTopics, retailJobOptions } from './retailJob.js';
-import type { LiveProfile } from '../pipelines/profile.js';
+import { boughtTogetherTopics, retailJobOptions, tallyingProfilesView } from './retailJob.js';
 import { RetailMetrics } from './retailMetrics.js';
 import { segmentSeries, SegmentTally } from './segmentSizes.js';
 
@@ -285,21 +284,10 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
         await webhook.deliverAll((values as Offer[]).filter((o) => o.channel === 'push'), jobConfig.pushConcurrency);
       }
     };
-    // Profiles are a view (written to Redis with the checkpoint, never delivered): the tally reads them there.
+    // Profiles are a view (written to Redis with the checkpoint, never delivered): the tally reads
+    // them there, and each claimed task's whole state.
     const profilesView = base.views?.[RETAIL_SINKS.profiles];
-    const views =
-      profilesView === undefined
-        ? base.views
-        : {
-            ...base.views,
-            [RETAIL_SINKS.profiles]: {
-              ...profilesView,
-              writes: (partition: number, values: readonly unknown[]) => {
-                for (const v of values) tally.observe(v as LiveProfile);
-                return profilesView.writes(partition, values);
-              },
-            },
-          };
+    const views = profilesView === undefined ? base.views : { ...base.views, [RETAIL_SINKS.profiles]: tallyingProfilesView(profilesView, tally, campaign) };
     const running = new KafkaJob({
       ...base,
       ...(views !== undefined ? { views } : {}),

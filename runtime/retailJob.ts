@@ -10,6 +10,8 @@ import { renderProfile, type LiveProfile, type ProfileState } from '../pipelines
 import { PROFILE_STATE, PROFILE_STEP } from '../pipelines/retail.js';
 import { staticCampaign } from '../pipelines/campaign.js';
 import { fromPlain } from '../engine/plain.js';
+import type { StateSnapshot } from '../engine/state.js';
+import type { SegmentTally } from './segmentSizes.js';
 import type { JobOptions, JobSink, JobView } from './kafka/job.js';
 import { profileViews } from './redis/liveProfiles.js';
 import type { RedisCommands } from './redis/checkpoints.js';
@@ -152,15 +154,34 @@ export function retailTopics(prefix = ''): { readonly inputs: string[]; readonly
  * parameters).
  */
 export function profilesView(job: string, campaign: CampaignSource = staticCampaign()): JobView {
-  const table = `${PROFILE_STEP}/${PROFILE_STATE}`;
   return {
     id: (v) => (v as LiveProfile).customerId,
     writes: (partition, values) => profileViews(job, partition, values as LiveProfile[]),
-    rebuild: (partition, state) => {
-      const params = campaign.current().params.profile;
-      return profileViews(job, partition, (state.tables[table] ?? []).map(([key, v]) => renderProfile(key, fromPlain(v) as ProfileState, params)));
-    },
+    rebuild: (partition, state) => profileViews(job, partition, profilesOfState(state, campaign)),
   };
+}
+
+/**
+ * The profiles view, also feeding `tally` (the campaign segments' sizes, production.ts): each
+ * task's whole state when this instance claims it, its profiles as they are written with each
+ * checkpoint, and none of them once the task is released.
+ */
+export function tallyingProfilesView(view: JobView, tally: SegmentTally, campaign: CampaignSource = staticCampaign()): JobView {
+  return {
+    ...view,
+    writes: (partition, values) => {
+      for (const v of values) tally.observe(v as LiveProfile, partition);
+      return view.writes(partition, values);
+    },
+    claimed: (partition, state, owner) => tally.claimed(partition, profilesOfState(state, campaign), owner),
+    released: (partition, owner) => tally.released(partition, owner),
+  };
+}
+
+/** Every customer's live profile held in a task's state, rendered with the campaign's current profile parameters. */
+export function profilesOfState(state: StateSnapshot, campaign: CampaignSource = staticCampaign()): LiveProfile[] {
+  const params = campaign.current().params.profile;
+  return (state.tables[`${PROFILE_STEP}/${PROFILE_STATE}`] ?? []).map(([key, v]) => renderProfile(key, fromPlain(v) as ProfileState, params));
 }
 
 /** The retail pipelines as a Kafka job: inputs clickstream, pos, location; outputs per sink; profiles to Redis. */

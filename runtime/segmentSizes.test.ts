@@ -34,6 +34,22 @@ describe('segment sizes', () => {
     expect(tally.sizes(segmentsOf({ vip: 'tier = platinum' }))).toEqual({ vip: 1 });
   });
 
+  it('per task: a claimed task counts its whole state at once, a release forgets it, a stale release leaves a newer claim', () => {
+    const tally = new SegmentTally();
+    const vip = segmentsOf({ vip: 'tier >= gold' });
+    tally.claimed(0, [profile('a', 'gold', 1), profile('b', 'silver', 1)], 'x:1');
+    tally.claimed(1, [profile('c', 'platinum', 1)], 'x:2');
+    expect([tally.size, tally.sizes(vip).vip]).toEqual([3, 2]);
+    tally.observe(profile('b', 'gold', 2, 2_000), 0); // b's latest, written with a checkpoint of task 0
+    expect(tally.sizes(vip).vip).toBe(3);
+    tally.released(1, 'x:2'); // partition 1 moved to another instance
+    expect([tally.size, tally.sizes(vip).vip]).toEqual([2, 2]);
+    // Partition 0 claimed again (a newer task of this process) before the old task's release ran.
+    tally.claimed(0, [profile('a', 'gold', 1)], 'x:3');
+    tally.released(0, 'x:1');
+    expect([tally.size, tally.sizes(vip).vip]).toEqual([1, 1]);
+  });
+
   it('scenestream_segment_customers{segment,kind}: read at each scrape; a segment dropped by a reload leaves no series; a failed read keeps the last', async () => {
     const m = new Metrics({ processMetrics: false });
     const tally = new SegmentTally();

@@ -138,6 +138,17 @@ export interface JobView {
    * checkpoint is written then.
    */
   rebuild?(partition: number, state: StateSnapshot): CheckpointViews;
+  /**
+   * This instance took a task: its whole restored state (every entity of the view it holds), before
+   * the task reads anything. With {@link released}, lets a process keep a figure over the entities
+   * of the tasks it owns (the campaign segments' sizes), right after restarts and moves.
+   */
+  claimed?(partition: number, state: StateSnapshot, owner: string): void;
+  /**
+   * This instance gave a task up (revoked, fenced or stopped): forget what {@link claimed} and
+   * writes told of it, unless a later claim of the partition (another `owner`) came first.
+   */
+  released?(partition: number, owner: string): void;
 }
 
 /**
@@ -478,6 +489,7 @@ export class KafkaJob {
     const loaded = await this.retry(`claim task ${partition}`, 'redis', () => this.store.claim(partition, task!.owner));
     executor.restoreParts(loaded.state, loaded.meta);
     backend.drainChanges(); // restoring is not a change
+    for (const view of Object.values(this.opts.views ?? {})) view.claimed?.(partition, loaded.state, task.owner);
     task.offsets = { ...loaded.offsets };
     task.checkpointed = { ...loaded.offsets };
     this.log('info', `task ${partition}: resumed at ${JSON.stringify(task.offsets)} (epoch ${loaded.epoch})`);
@@ -502,6 +514,7 @@ export class KafkaJob {
         if (task.dropped) return;
       }
       task.dropped = true;
+      for (const view of Object.values(this.opts.views ?? {})) view.released?.(partition, task.owner);
       try {
         await this.store.release(partition, task.owner);
       } catch {
@@ -853,7 +866,13 @@ export class KafkaJob {
         this.stats.fenced++;
         this.log('warn', `task ${task.partition}: fenced (${e.message}); dropping it`);
         task.dropped = true;
-        this.tasks.delete(task.partition);
+        // Only if the task map still holds this task: a newer task of this instance for the same
+        // partition (claimed after this one was dropped) is what fenced it, and stays.
+        const pending = this.tasks.get(task.partition);
+        if (pending !== undefined && (await pending.catch(() => undefined)) === task) {
+          this.tasks.delete(task.partition);
+          for (const view of Object.values(this.opts.views ?? {})) view.released?.(task.partition, task.owner);
+        }
         return;
       }
       throw e;

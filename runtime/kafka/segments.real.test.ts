@@ -6,10 +6,14 @@
 import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateCampaign } from '../../pipelines/campaign.js';
-import type { Decision } from '../../schemas/index.js';
-import { retailTestInput, runPartitioned, waitFor } from '../../testkit/kafka.js';
+import type { ClickEvent, Decision } from '../../schemas/index.js';
+import type { LiveProfile } from '../../pipelines/profile.js';
+import { RETAIL_SINKS } from '../../pipelines/retail.js';
+import type { SimRecord } from '../../simulator/life.js';
+import { SegmentTally } from '../segmentSizes.js';
+import { produceRecords, retailTestInput, runPartitioned, waitFor } from '../../testkit/kafka.js';
 import { loadServiceConfig } from '../config.js';
-import { retailJobOptions } from '../retailJob.js';
+import { retailJobOptions, tallyingProfilesView } from '../retailJob.js';
 import { broadcast } from './broadcast.js';
 import { KafkaJob } from './job.js';
 
@@ -48,5 +52,33 @@ describe('segment targeting in the Kafka job (real Kafka and Redis)', () => {
       await job.stop();
       await feed.stop();
     }
+
+    // A restart: a new process's tally counts each task's whole restored state when it claims it
+    // (here on the first record after the restart), not only the customers who change afterwards.
+    const extra: SimRecord[] = records
+      .filter((r): r is SimRecord & { topic: 'clickstream'; value: ClickEvent } => r.topic === 'clickstream')
+      .slice(-60)
+      .map((r, i) => ({ topic: 'clickstream', value: { ...r.value, eventId: `restart-${i}`, type: 'page_view', productId: null, category: null, price: null, quantity: null } }));
+    const all = [...records, ...extra];
+    const reference = new SegmentTally();
+    // The profiles as the input leaves them (not the horizon's expiries that the end of input fires).
+    const lastTs = Math.max(...all.map((r) => r.value.ts));
+    for (const p of (runPartitioned(options().graph, all, PARTITIONS).get(RETAIL_SINKS.profiles) ?? []) as LiveProfile[]) if (p.asOf <= lastTs) reference.observe(p);
+    const segments = parsed.campaign.segments;
+    const tally = new SegmentTally();
+    const base = options();
+    const restarted = new KafkaJob({ ...base, views: { ...base.views, [RETAIL_SINKS.profiles]: tallyingProfilesView(base.views![RETAIL_SINKS.profiles]!, tally, campaign) } });
+    try {
+      await restarted.start();
+      await produceRecords(kafka, extra, prefix);
+      await waitFor(() => restarted.stats.eventsIn >= extra.length && restarted.partitions().length === PARTITIONS, 60_000, 'the restarted job to claim every task');
+      expect(tally.size).toBe(reference.size);
+      expect(tally.sizes(segments)).toEqual(reference.sizes(segments));
+      expect(Object.values(tally.sizes(segments)).some((n) => n > 0)).toBe(true);
+    } finally {
+      await restarted.stop();
+    }
+    // Released with the tasks on stop: this process holds no customers any more.
+    expect(tally.size).toBe(0);
   });
 });
