@@ -1,6 +1,6 @@
 import type { KeyedStream, Pipeline } from '../stream/stream.js';
 import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
-import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
+import { attribution, type AttributionEvent, type PurchaseInput, type SegmentChange } from './attribution.js';
 import { buildGlobalBoughtTogether, type BoughtTogetherIndex, type BoughtTogetherLookup, type GlobalBoughtTogetherOptions } from './boughtTogether.js';
 import { staticCampaign, type CampaignSource } from './campaign.js';
 import { browseAbandonment, browseAbandonmentInput } from './browseAbandonment.js';
@@ -115,7 +115,11 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
         .filter(isPurchase, { name: 'purchases.tills' })
         .keyBy((e) => e.customerId, { name: 'purchases.tills_by_customer' }),
     );
-  const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs);
+  // The profile comes first so that attribution can say each decision's segment (`attribution.ts`).
+  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
+  profiles.to(RETAIL_SINKS.profiles);
+  const segments = profiles.mapValues((pr): SegmentChange => ({ customerId: pr.customerId, asOf: pr.asOf, segment: pr.segment ?? null }), { name: 'attribute.segments' });
+  const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs, { segments, discountPct: (s) => campaign.current().templates[s].discountPct });
   attributed.to(RETAIL_SINKS.attribution);
 
   const global = opts.globalBoughtTogether;
@@ -126,9 +130,6 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
     recs = { updates: recommend('recommend', recommendationInput(src, triggers), global.table, () => live().recommendations), index };
   }
   recs.updates.to(RETAIL_SINKS.recommendations);
-
-  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
-  profiles.to(RETAIL_SINKS.profiles);
 
   return { sources: src, triggers, decisions, offers: keyedOffers, attribution: attributed, purchases, recommendations: recs.updates, profiles, boughtTogether: recs.index };
 }

@@ -8,10 +8,10 @@
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Summary } from '../pipelines/attribution.js';
 import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import { DEFAULT_PARAMS } from '../pipelines/params.js';
-import { upliftStats } from '../pipelines/uplift.js';
+import type { SceneSummary } from '../pipelines/attribution.js';
+import { MEASURED_SEGMENTS, MEASUREMENT_DEFAULTS, type MeasuredSummary, type MeasureReport } from '../pipelines/measurement.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from './simulateCli.js';
@@ -27,7 +27,7 @@ import { quietKafkajsTimerWarning } from './kafka/logging.js';
 import { loadApiTokens } from './http/profileApi.js';
 import { MemoryProfileStore } from './profileStore.js';
 import type { LiveProfile } from '../pipelines/profile.js';
-import { Metrics } from './metrics.js';
+import { Metrics, setMeasurementSettings } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
 
@@ -122,30 +122,56 @@ export function formatSegments(sizes: Readonly<Record<string, number>>, known?: 
   return `RFM segments (${total} customers with a purchase in the horizon${known !== undefined ? ` of ${known}` : ''}): ${parts.length > 0 ? parts.join(', ') : 'none yet'}`;
 }
 
-/** Decisions per arm below which the end-of-run table prints "not enough data" rather than an uplift. */
-export const MIN_DECISIONS_PER_ARM = 30;
+/** Decisions per arm below which the end-of-run table prints "not enough data" rather than an uplift (the campaign's default `measurement.minPerArm`). */
+export const MIN_DECISIONS_PER_ARM = MEASUREMENT_DEFAULTS.minPerArm;
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const pp = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const money = (x: number | null): string => (x === null ? '-' : x.toFixed(2));
+const signed = (x: number | null, digits: number): string => (x === null ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`);
+
+/** Rates of both arms with their sizes, and the uplift with its interval or "not enough data". */
+function rateCells(r: MeasureReport, minPerArm: number): string {
+  const rates = `${pct(r.sent.rate).padStart(7)} of ${String(r.sent.decisions).padEnd(5)}${pct(r.holdout.rate).padStart(7)} of ${String(r.holdout.decisions).padEnd(5)}`;
+  const uplift = r.enoughData ? `${pp(r.upliftPp!)} pp [${pp(r.upliftPpLow!)}, ${pp(r.upliftPpHigh!)}]` : `not enough data (< ${minPerArm} per group)`;
+  return `${rates}  ${uplift}`;
+}
+
+/** Incremental conversions and revenue, discount cost and ROI of one row (dashes without enough data). */
+function valueCells(r: MeasureReport): string {
+  return `${signed(r.incrementalConversions, 1).padStart(12)}${signed(r.incrementalRevenue, 2).padStart(14)}${money(r.discountCost).padStart(12)}${(r.roi === null ? '-' : `${(100 * r.roi).toFixed(0)}%`).padStart(9)}`;
+}
 
 /**
- * The per-scene table printed at the end of a run: triggers, sends and suppressions, then the
- * conversion rates of the sent and holdout groups with their sizes, and the uplift in percentage
- * points with its 95 % interval (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not
- * enough data" while either group has fewer than {@link MIN_DECISIONS_PER_ARM} decisions.
+ * The tables printed at the end of a run, from `summary.json`'s figures:
+ *
+ * 1. per scene: triggers, sends and suppressions, the conversion rates of the sent and holdout
+ *    groups with their sizes, and the uplift in percentage points with its 95 % interval
+ *    (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not enough data" while either
+ *    group has fewer than the campaign's `measurement.minPerArm` decisions;
+ * 2. per scene and for the whole campaign: incremental conversions and revenue, the discount cost
+ *    and the ROI, amounts in the campaign's currency;
+ * 3. per RFM segment at decision time (segments with decisions only): rates and uplift.
  */
-export function formatSummary(s: Summary): string {
-  const rows = SCENES.map((scene) => {
-    const x = s.scenes[scene];
+export function formatSummary(s: MeasuredSummary): string {
+  const m = s.measurement;
+  const counts = (name: string, x: Pick<SceneSummary, 'triggers' | 'sent' | 'suppressed'>, r: MeasureReport) => {
     const sup = x.suppressed;
-    const a = x.attribution;
-    const u = upliftStats({ decisions: a.sent, converted: a.sentConverted, revenue: 0 }, { decisions: a.holdout, converted: a.holdoutConverted, revenue: 0 }, 0, MIN_DECISIONS_PER_ARM);
-    const rates = `${pct(u.treatedRate).padStart(7)} of ${String(a.sent).padEnd(5)}${pct(u.holdoutRate).padStart(7)} of ${String(a.holdout).padEnd(5)}`;
-    const uplift = u.enoughData ? `${pp(u.upliftPp!)} pp [${pp(u.upliftPpLow!)}, ${pp(u.upliftPpHigh!)}]` : `not enough data (< ${MIN_DECISIONS_PER_ARM} per group)`;
-    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
-  });
+    return `${name.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rateCells(r, m.minPerArm)}`;
+  };
+  const all = Object.values(s.scenes).reduce(
+    (a, x) => ({ triggers: a.triggers + x.triggers, sent: a.sent + x.sent, suppressed: { holdout: a.suppressed.holdout + x.suppressed.holdout, no_consent: a.suppressed.no_consent + x.suppressed.no_consent, quiet_hours: a.suppressed.quiet_hours + x.suppressed.quiet_hours, frequency_cap: a.suppressed.frequency_cap + x.suppressed.frequency_cap } }),
+    { triggers: 0, sent: 0, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } },
+  );
+  const rows = [...SCENES.map((scene) => counts(scene, s.scenes[scene], m.scenes[scene])), counts('campaign (all scenes)', all, m.campaign)];
   const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
-  return [head, ...rows].join('\n');
+  const valueHead = `${`value (${m.currency})`.padEnd(21)}${'incr. conv.'.padStart(12)}${'incr. revenue'.padStart(14)}${'discount'.padStart(12)}${'ROI'.padStart(9)}`;
+  const valueRows = [...SCENES.map((scene) => `${scene.padEnd(21)}${valueCells(m.scenes[scene])}`), `${'campaign (all scenes)'.padEnd(21)}${valueCells(m.campaign)}`];
+  const segments = MEASURED_SEGMENTS.filter((g) => m.segments[g].sent.decisions + m.segments[g].holdout.decisions > 0);
+  const segmentHead = `${'RFM segment'.padEnd(21)}${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
+  const segmentRows = segments.map((g) => `${g.padEnd(21)}${rateCells(m.segments[g], m.minPerArm)}`);
+  const notes = `ROI = (incremental revenue - discount cost) / discount cost; attribution window ${m.attributionWindowMs / 3_600_000} h`;
+  return [head, ...rows, '', valueHead, ...valueRows, ...(segmentRows.length > 0 ? ['', segmentHead, ...segmentRows] : []), '', notes].join('\n');
 }
 
 function count(flag: string, v: string | undefined, min = 1): number | undefined {
@@ -214,7 +240,10 @@ async function run(argv: string[]): Promise<number> {
   const server = await startServer({
     metrics,
     screens: hub,
-    beforeScrape: () => executor !== undefined && metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false }),
+    beforeScrape: () => {
+      if (executor !== undefined) metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false });
+      setMeasurementSettings(metrics, campaign.source.current().measurement);
+    },
     profiles: { store: profiles, tokens: loadApiTokens(), campaign: () => campaign.source.current(), ...(campaign.reload !== undefined ? { reload: campaign.reload } : {}) },
   });
   const abort = new AbortController();

@@ -1,5 +1,6 @@
-import { summarise, type AttributionEvent, type Summary } from '../pipelines/attribution.js';
-import { staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import type { AttributionEvent } from '../pipelines/attribution.js';
+import { measurementSettings, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { summariseMeasured, type MeasuredSummary } from '../pipelines/measurement.js';
 import { profilesFrom } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Decision } from '../schemas/index.js';
@@ -47,7 +48,8 @@ export interface EmbeddedRunSummary {
   readonly outputs: Record<string, number>;
   readonly deadLetters: number;
   readonly seconds: number;
-  readonly summary: Summary;
+  /** Per scene, and the measurement with the campaign current at the end. */
+  readonly summary: MeasuredSummary;
 }
 
 /**
@@ -59,7 +61,10 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   const t0 = performance.now();
   const world = opts.world ?? generateWorld(opts);
   const p = pipeline('retail');
-  buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles), products: opts.products ?? new LiveProducts(catalogueProducts(world.catalogue)) }, campaign: opts.campaign ?? staticCampaign() });
+  const campaign = opts.campaign ?? staticCampaign();
+  // The window is read when the graph is built (a reload changes it at the next start).
+  const attributionWindowMs = campaign.current().params.decisions.attributionMs;
+  buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles), products: opts.products ?? new LiveProducts(catalogueProducts(world.catalogue)) }, campaign });
   const graph = p.build();
   const clock = new VirtualClock(0);
   const outputs: Record<string, number> = {};
@@ -124,5 +129,5 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   ending = true;
   exec.end();
   if (m !== undefined) for (const s of sourceIds) m.watermarkLag.set({ source: s }, 0);
-  return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summarise(decisions, attributed) };
+  return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summariseMeasured(decisions, attributed, { ...measurementSettings(campaign.current()), attributionWindowMs }) };
 }
