@@ -369,6 +369,14 @@ describe('campaign measurement section', () => {
     expect(measurementSettings(r.campaign)).toEqual({ minPerArm: 30, currency: 'EUR', attributionWindowMs: 3_600_000 });
   });
 
+  it("docs/measurement.md's campaign example is the defaults, and valid", () => {
+    const doc = readFileSync(new URL('../docs/measurement.md', import.meta.url), 'utf8');
+    const block = /## Configuration \(campaign file\)\n\n```json\n([\s\S]*?)```/.exec(doc)![1]!;
+    const r = parseCampaign(block, 'docs/measurement.md');
+    if (!r.ok) throw r.error;
+    expect(measurementSettings(r.value)).toEqual(measurementSettings(DEFAULT_CAMPAIGN));
+  });
+
   it('names a bad minimum, a currency that is not an ISO 4217 code, and an unknown field', () => {
     expect(problemsOf({ measurement: { minPerArm: 0, currency: 'euro', window: 5 } }).map((p) => p.message)).toEqual([
       'measurement.window is not a known field (expected one of: minPerArm, currency)',
