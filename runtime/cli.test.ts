@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { freePort } from '../testkit/cli.js';
+import { freePort, runCliInProcess } from '../testkit/cli.js';
 import type { Decision, Scene } from '../schemas/index.js';
 import type { AttributionEvent } from '../pipelines/attribution.js';
 import { summariseMeasured } from '../pipelines/measurement.js';
@@ -13,16 +13,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
 /** Runs the CLI in process: its exit code and what it wrote. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCliInProcess(main, argv);
 
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
 

@@ -6,6 +6,7 @@
  *   scenestream replay     the retail pipelines over a JSONL file, outputs to a directory
  *   scenestream simulate   the event simulator
  */
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
@@ -47,9 +48,13 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
     --instances N (1)    N instances of the Kafka job, one process each, in one consumer group;
                          instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]`,
   replay: `usage: scenestream replay --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl]
-                         [--products products.json] [--config campaign.json]
+                         [--products products.json] [--config campaign.json] [--compare other.json]
   Replays recorded events through the retail pipelines in event time and writes the outputs
-  (triggers, decisions, offers, recommendations, bought_together, summary, dead_letters) to DIR.`,
+  (triggers, decisions, offers, recommendations, bought_together, summary, dead_letters) to DIR.
+    --compare FILE       backtest a campaign change: replays the same input under FILE too (outputs
+                         in DIR/compare/) and prints, per scene, triggers, sends, suppressions by
+                         reason and projected incremental conversions of --config (or the defaults)
+                         against FILE side by side, also written to DIR/compare.json`,
   'load-reference': `usage: scenestream load-reference [--stores stores.json] [--profiles profiles.jsonl] [--products products.json [--products-to redis|topic]]
   Puts stores (a GEO set), customer profiles (redis-om HASHes) and the product catalogue into
   REDIS_URL for production mode; --stores and --products replace the whole catalogue, which running
@@ -291,19 +296,35 @@ async function replay(argv: string[]): Promise<number> {
   const { values } = parseCommand(() =>
     parseArgs({
       args: argv,
-      options: { help: { type: 'boolean', short: 'h' }, input: { type: 'string' }, out: { type: 'string' }, stores: { type: 'string' }, profiles: { type: 'string' }, products: { type: 'string' }, config: { type: 'string' } },
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        stores: { type: 'string' },
+        profiles: { type: 'string' },
+        products: { type: 'string' },
+        config: { type: 'string' },
+        compare: { type: 'string' },
+      },
     }),
   );
   if (values.help === true) return help('replay');
   if (values.input === undefined || values.out === undefined) throw new UsageError(`missing ${values.input === undefined ? '--input FILE' : '--out DIR'}`);
-  const r = await replayFiles({
+  const options = {
     input: values.input,
     out: values.out,
     ...(values.stores !== undefined ? { stores: values.stores } : {}),
     ...(values.profiles !== undefined ? { profiles: values.profiles } : {}),
     ...(values.products !== undefined ? { products: values.products } : {}),
     ...(values.config !== undefined ? { config: values.config } : {}),
-  });
+  };
+  if (values.compare !== undefined) {
+    const { backtestFiles, formatBacktest } = await import('./backtest.js');
+    const b = await backtestFiles({ ...options, compare: values.compare });
+    console.log(`replayed ${b.baseline.events} events under both campaigns: ${values.out} (baseline), ${join(values.out, 'compare')} (candidate)\n\n${formatBacktest(b.backtest)}\n\n  ${b.file}`);
+    return 0;
+  }
+  const r = await replayFiles(options);
   console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
   for (const f of r.files) console.log(`  ${f}`);
   console.log(`\n${formatSummary(r.summary)}`);

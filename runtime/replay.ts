@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { AttributionEvent } from '../pipelines/attribution.js';
 import { summariseMeasured, type MeasuredSummary } from '../pipelines/measurement.js';
 import { boughtTogetherJsonl } from '../pipelines/boughtTogether.js';
-import { measurementSettings, readCampaignFile, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { measurementSettings, readCampaignFile, staticCampaign, type Campaign, type CampaignSource } from '../pipelines/campaign.js';
 import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
@@ -196,6 +196,8 @@ export interface ReplayFilesOptions {
 }
 
 export interface ReplayFilesResult extends ReplayResult {
+  /** The campaign replayed with (`--config`, or SCENES.md's defaults). */
+  readonly campaign: Campaign;
   readonly files: readonly string[];
   readonly rejected: readonly Rejected[];
   readonly events: number;
@@ -232,7 +234,7 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesRes
   ];
   await write('dead_letters.jsonl', dead.map((d) => `${JSON.stringify(d)}\n`).join(''));
   await write('profiles.jsonl', finalProfiles(result.outputs[RETAIL_SINKS.profiles] as LiveProfile[], result.endTs).map((p) => `${JSON.stringify(p)}\n`).join(''));
-  return { ...result, files, rejected, events: records.length };
+  return { ...result, campaign: campaign.current(), files, rejected, events: records.length };
 }
 
 /**
