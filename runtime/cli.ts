@@ -142,9 +142,9 @@ function rateCells(r: MeasureReport, minPerArm: number): string {
   return `${rates}  ${uplift}`;
 }
 
-/** Incremental conversions and revenue, discount cost and ROI of one row (dashes without enough data). */
+/** Relative uplift, incremental conversions and revenue, discount cost and ROI of one row (dashes without enough data). */
 function valueCells(r: MeasureReport): string {
-  return `${signed(r.incrementalConversions, 1).padStart(12)}${signed(r.incrementalRevenue, 2).padStart(14)}${money(r.discountCost).padStart(12)}${(r.roi === null ? '-' : `${(100 * r.roi).toFixed(0)}%`).padStart(9)}`;
+  return `${(r.relativeUplift === null ? '-' : `${r.relativeUplift >= 0 ? '+' : ''}${(100 * r.relativeUplift).toFixed(0)}%`).padStart(10)}${signed(r.incrementalConversions, 1).padStart(12)}${signed(r.incrementalRevenue, 2).padStart(14)}${money(r.discountCost).padStart(12)}${(r.roi === null ? '-' : `${(100 * r.roi).toFixed(0)}%`).padStart(9)}`;
 }
 
 /**
@@ -154,8 +154,8 @@ function valueCells(r: MeasureReport): string {
  *    groups with their sizes, and the uplift in percentage points with its 95 % interval
  *    (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not enough data" while either
  *    group has fewer than the campaign's `measurement.minPerArm` decisions;
- * 2. per scene and for the whole campaign: incremental conversions and revenue, the discount cost
- *    and the ROI, amounts in the campaign's currency;
+ * 2. per scene and for the whole campaign: relative uplift, incremental conversions and revenue,
+ *    the discount cost and the ROI, amounts in the campaign's currency;
  * 3. per RFM segment at decision time (segments with decisions only): rates and uplift.
  */
 export function formatSummary(s: MeasuredSummary): string {
@@ -170,7 +170,7 @@ export function formatSummary(s: MeasuredSummary): string {
   );
   const rows = [...SCENES.map((scene) => counts(scene, s.scenes[scene], m.scenes[scene])), counts('campaign (all scenes)', all, m.campaign)];
   const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
-  const valueHead = `${`value (${m.currency})`.padEnd(21)}${'incr. conv.'.padStart(12)}${'incr. revenue'.padStart(14)}${'discount'.padStart(12)}${'ROI'.padStart(9)}`;
+  const valueHead = `${`value (${m.currency})`.padEnd(21)}${'relative'.padStart(10)}${'incr. conv.'.padStart(12)}${'incr. revenue'.padStart(14)}${'discount'.padStart(12)}${'ROI'.padStart(9)}`;
   const valueRows = [...SCENES.map((scene) => `${scene.padEnd(21)}${valueCells(m.scenes[scene])}`), `${'campaign (all scenes)'.padEnd(21)}${valueCells(m.campaign)}`];
   const segments = MEASURED_SEGMENTS.filter((g) => m.segments[g].sent.decisions + m.segments[g].holdout.decisions > 0);
   const segmentHead = `${'RFM segment'.padEnd(21)}${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
