@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import { DEFAULT_PARAMS } from '../pipelines/params.js';
 import type { SceneSummary } from '../pipelines/attribution.js';
-import { MEASURED_SEGMENTS, MEASUREMENT_DEFAULTS, type MeasuredSummary, type MeasureReport } from '../pipelines/measurement.js';
+import { MEASURED_SEGMENTS, type MeasuredSummary, type MeasureReport } from '../pipelines/measurement.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { main as simulatorMain } from './simulateCli.js';
@@ -126,9 +126,6 @@ export function formatSegments(sizes: Readonly<Record<string, number>>, known?: 
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);
   return `RFM segments (${total} customers with a purchase in the horizon${known !== undefined ? ` of ${known}` : ''}): ${parts.length > 0 ? parts.join(', ') : 'none yet'}`;
 }
-
-/** Decisions per arm below which the end-of-run table prints "not enough data" rather than an uplift (the campaign's default `measurement.minPerArm`). */
-export const MIN_DECISIONS_PER_ARM = MEASUREMENT_DEFAULTS.minPerArm;
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const pp = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
