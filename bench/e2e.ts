@@ -40,6 +40,7 @@ import { toKafkaMessage } from '../simulator/kafka.js';
 import { generateEvents } from '../simulator/life.js';
 import { generateWorld } from '../simulator/world.js';
 import { allCheckpointed, healthz, referenceRun } from '../testkit/workers.js';
+import { KEEP_FOREVER } from '../testkit/kafka.js';
 import { fmt, machine } from './machine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -68,11 +69,7 @@ interface Row {
 
 /** Unlimited retention: the pre-produced input carries old timestamps, which retention.ms would delete. */
 async function createBenchTopics(admin: Admin, topics: readonly string[]): Promise<void> {
-  const configEntries = [
-    { name: 'retention.ms', value: '-1' },
-    { name: 'retention.bytes', value: '-1' },
-  ];
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries })), waitForLeaders: true });
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries: [...KEEP_FOREVER] })), waitForLeaders: true });
 }
 
 const PHASES: readonly JobPhase[] = ['decode', 'pipeline', 'encode', 'produce', 'checkpoint'];

@@ -240,11 +240,16 @@ async function poll(what: string, timeoutMs: number, cond: () => Promise<boolean
 }
 
 /**
- * The example campaign, measured with a minimum of 1 decision per group and in EUR: 80 customers
+ * The example campaign with named segments, measured with a minimum of 1 decision per group and in EUR: 80 customers
  * have a handful of holdout decisions, so the uplift panels (which show nothing below the minimum,
  * as the end-of-run table says "not enough data") have figures to check.
  */
-const campaignText = JSON.stringify({ ...(JSON.parse(readFileSync(join(ROOT, 'campaign.example.json'), 'utf8')) as object), measurement: { minPerArm: 1, currency: 'EUR' } });
+const campaignText = JSON.stringify({
+  ...(JSON.parse(readFileSync(join(ROOT, 'campaign.example.json'), 'utf8')) as object),
+  // Named segments, so that the segment panel has series of both kinds.
+  segments: { vip: 'tier >= gold', buyers: 'frequency >= 1' },
+  measurement: { minPerArm: 1, currency: 'EUR' },
+});
 
 describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
   let tmp = '';

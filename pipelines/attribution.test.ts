@@ -185,6 +185,15 @@ describe('summarise (SCENES §7 summary.json)', () => {
     discountPct: 0,
   });
 
+  it('counts suppressed.segment in every scene only with targeting (or once a decision was suppressed so)', () => {
+    const d = (scene: Scene, reason: Decision['reason']): Decision => ({ decisionId: `d${++n}`, scene, customerId: 'u', ts: T0, outcome: reason === null ? 'sent' : 'suppressed', reason, channel: 'push', offerId: null });
+    expect(Object.keys(summarise([d('commute', 'holdout')], []).scenes.commute.suppressed)).toEqual(['holdout', 'no_consent', 'quiet_hours', 'frequency_cap']);
+    expect(summarise([d('commute', 'holdout')], [], { segmentReason: true }).scenes.cart_abandonment.suppressed.segment).toBe(0);
+    const s = summarise([d('commute', 'segment'), d('commute', 'segment')], []).scenes;
+    expect(s.commute).toMatchObject({ triggers: 2, sent: 0, suppressed: { segment: 2, holdout: 0 } });
+    expect(s.cart_abandonment.suppressed.segment).toBe(0);
+  });
+
   it('has exactly §7\'s shape with all five scenes, zeros included', () => {
     const s = summarise([], []);
     expect(JSON.parse(JSON.stringify(s))).toEqual({

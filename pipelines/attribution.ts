@@ -242,10 +242,17 @@ export interface Summary {
   readonly scenes: Record<Scene, SceneSummary>;
 }
 
+/**
+ * Suppressed decisions by reason: SCENES.md §4's four always, `segment` (issue 13) only in the
+ * summary of a campaign whose offers target or exclude segments, so that a summary without them
+ * keeps §7's shape.
+ */
+export type SuppressedCounts = Record<Exclude<SuppressionReason, 'segment'>, number> & { segment?: number };
+
 export interface SceneSummary {
   readonly triggers: number;
   readonly sent: number;
-  readonly suppressed: Record<SuppressionReason, number>;
+  readonly suppressed: SuppressedCounts;
   readonly attribution: SceneAttribution;
 }
 
@@ -295,19 +302,24 @@ export function attributionTotals(events: Iterable<AttributionEvent>): Record<Sc
  * SCENES.md §7's `summary.json` from the decisions and the closed attribution windows: per scene
  * `triggers` (= decisions, one per trigger), `sent`, `suppressed` by reason, and `attribution`
  * (sent, sentConverted, holdout, holdoutConverted, uplift): exactly §7's shape, so the revenue of §6
- * is not in it (see {@link attributionTotals}). Pure: replay calls it once at the end of input.
+ * is not in it (see {@link attributionTotals}); `segmentReason` adds `suppressed.segment` (a
+ * campaign with targeting; see {@link SuppressedCounts}). Pure: replay calls it once at the end of input.
  */
-export function summarise(decisions: Iterable<Decision>, events: Iterable<AttributionEvent>): Summary {
+export function summarise(decisions: Iterable<Decision>, events: Iterable<AttributionEvent>, opts: { readonly segmentReason?: boolean } = {}): Summary {
   const totals = attributionTotals(events);
+  const withSegment = opts.segmentReason === true;
   const counts = Object.fromEntries(
-    SCENES.map((s) => [s, { triggers: 0, sent: 0, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } }]),
-  ) as Record<Scene, { triggers: number; sent: number; suppressed: Record<SuppressionReason, number> }>;
+    SCENES.map((s) => [s, { triggers: 0, sent: 0, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0, ...(withSegment ? { segment: 0 } : {}) } }]),
+  ) as Record<Scene, { triggers: number; sent: number; suppressed: SuppressedCounts }>;
   for (const d of decisions) {
     const c = counts[d.scene];
     c.triggers++;
     if (d.outcome === 'sent') c.sent++;
+    else if (d.reason === 'segment') c.suppressed.segment = (c.suppressed.segment ?? 0) + 1;
     else if (d.reason !== null) c.suppressed[d.reason]++;
   }
+  // A reload may have added targeting the option did not know of: then every scene has the count.
+  if (!withSegment && SCENES.some((s) => counts[s].suppressed.segment !== undefined)) for (const s of SCENES) counts[s].suppressed.segment ??= 0;
   const scenes = Object.fromEntries(
     SCENES.map((s) => {
       const t = totals[s];

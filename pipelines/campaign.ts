@@ -44,6 +44,11 @@
  *   Quiet hours may wrap midnight (`22:00` to `07:00`); commute windows may not. Strings rather than
  *   minutes because a marketer reads `"22:00"` at a glance and cannot confuse it with a duration.
  * - Durations are integer milliseconds (`...Ms`), distances metres, speeds m/s.
+ * - `segments` names boolean rules over the live profile (`"vip": "rfm.segment in [champions, loyal]
+ *   and tier >= gold"`, `segments.ts`), parsed when the file loads; `offers.<scene>.targets` and
+ *   `excludes` list segment names. A decision of a scene whose offer names segments is suppressed
+ *   as `segment` when the customer is in none of its targets or in one of its excludes
+ *   (`decisions.ts`). A bad rule is reported as `segments.<name> at column C, field F: ...`.
  * - Unknown keys are rejected with their path (a typo must not silently fall back to a default).
  *
  * Every problem in the file is reported, each as a dotted path and a sentence
@@ -65,8 +70,9 @@
  *   dwell is judged with the dwell current at the ping that would fire; cooldowns run from the
  *   last trigger as recorded, judged with the cooldown current at the later record; a commute
  *   window remembers "fired today" by its bounds.
- * - The decision step (`decisions.*` except `attributionMs`, offer templates) reads the campaign for
- *   every trigger: offers made before keep their title, discount and expiry.
+ * - The decision step (`decisions.*` except `attributionMs`, offer templates, segments and
+ *   targeting) reads the campaign for every trigger: offers made before keep their title, discount
+ *   and expiry; a reloaded segment rule judges the triggers decided after the reload.
  * - Recommendations (`recommendations.*` except `retentionMs`) apply from a customer's next event.
  * - Read only when the graph is built (a state's TTL, a window's size are part of the graph):
  *   `decisions.attributionMs` and `recommendations.retentionMs`; they change at the next start.
@@ -86,6 +92,8 @@ import { titleProblems } from './products.js';
 import { DEFAULT_PARAMS, type DecisionParams, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
 import type { ProfileParams } from './profile.js';
 import type { RecommendationParams } from './recommendations.js';
+import { isRfmSegment } from './rfm.js';
+import { parseSegmentRule, type CampaignSegment, type SegmentTargeting } from './segments.js';
 
 /** A validated campaign: resolved parameters and templates, deeply frozen. */
 export interface Campaign {
@@ -95,6 +103,10 @@ export interface Campaign {
   readonly templates: OfferTemplates;
   /** How results are measured: minimum sample per arm and currency (`measurement`; the window is `decisions.attributionMs`). */
   readonly measurement: MeasurementParams;
+  /** The named segments (`segments`), in the file's order; none by default. */
+  readonly segments: readonly CampaignSegment[];
+  /** Per scene, the segments its offer targets and excludes (`offers.<scene>.targets|excludes`). */
+  readonly targeting: Readonly<Record<Scene, SegmentTargeting>>;
   /** The first 16 hex digits of the sha256 of the file's text: which version is live, in logs. */
   readonly digest: string;
   /** Where it came from (a file path, or `<defaults>` / `<inline>`). */
@@ -479,14 +491,109 @@ const DEFAULT_VALUES: CampaignValues = {
 
 const digestOf = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
 
+// ---------------------------------------------------------------------------------------------
+// Segments: a map of names to rules, and each offer's targets and excludes. Validated beside the
+// walker (their keys are the user's names, not a fixed spec), with the same kind of problems.
+
+/** A segment's name: it is a metric label and a path of the profile API, beside the RFM segments. */
+const SEGMENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const TARGETING_KEYS = ['targets', 'excludes'] as const;
+
+interface SplitSegments {
+  /** The file without `segments` and without the offers' `targets` and `excludes`. */
+  readonly rest: unknown;
+  readonly segments: unknown;
+  readonly targeting: ReadonlyArray<{ readonly scene: string; readonly key: (typeof TARGETING_KEYS)[number]; readonly raw: unknown }>;
+}
+
+function splitSegments(json: unknown): SplitSegments {
+  if (!isPlainObject(json)) return { rest: json, segments: undefined, targeting: [] };
+  const { segments, ...rest } = json;
+  const targeting: Array<SplitSegments['targeting'][number]> = [];
+  if (isPlainObject(rest.offers)) {
+    const offers: Record<string, unknown> = {};
+    for (const [scene, tpl] of Object.entries(rest.offers)) {
+      if (!isPlainObject(tpl)) {
+        offers[scene] = tpl;
+        continue;
+      }
+      const { targets, excludes, ...template } = tpl;
+      if (targets !== undefined) targeting.push({ scene, key: 'targets', raw: targets });
+      if (excludes !== undefined) targeting.push({ scene, key: 'excludes', raw: excludes });
+      offers[scene] = template;
+    }
+    rest.offers = offers;
+  }
+  return { rest, segments, targeting };
+}
+
+/**
+ * Where column `column` of segment `name`'s rule is in the file's text, as the CLI shows a JSON
+ * error (1-based line and column); undefined without the text or if the rule is not found as written.
+ */
+function rulePosition(text: string | undefined, name: string, rule: string, column: number): { line: number; column: number } | undefined {
+  if (text === undefined) return undefined;
+  const key = text.indexOf(JSON.stringify(name));
+  const at = key < 0 ? -1 : text.indexOf(JSON.stringify(rule), key);
+  if (at < 0) return undefined;
+  // The opening quote, then the rule's text up to the column as JSON escapes it.
+  const pos = at + 1 + JSON.stringify(rule.slice(0, column - 1)).length - 2;
+  const before = text.slice(0, pos);
+  return { line: before.split('\n').length, column: pos - before.lastIndexOf('\n') };
+}
+
+/** Parses the segments and the offers' targeting, adding what is wrong to `problems`. */
+function segmentProblems(split: SplitSegments, problems: ConfigProblem[], text?: string): { segments: CampaignSegment[]; targeting: Record<Scene, SegmentTargeting> } {
+  const bad = (field: string, message: string): void => {
+    problems.push({ field, message: `${field} ${message}` });
+  };
+  const segments: CampaignSegment[] = [];
+  if (split.segments !== undefined && !isPlainObject(split.segments)) bad('segments', `must be an object of segment names to rules (got ${describe(split.segments)})`);
+  else {
+    for (const [name, rule] of Object.entries(split.segments ?? {})) {
+      const field = `segments.${name}`;
+      if (!SEGMENT_NAME.test(name)) bad(field, 'is not a segment name: lower-case letters, digits and _, starting with a letter, at most 64');
+      else if (isRfmSegment(name)) bad(field, 'is the name of an RFM segment; name it otherwise (rfm.segment = ' + name + ' reads that one)');
+      else if (typeof rule !== 'string') bad(field, `must be a rule such as "rfm.segment in [champions, loyal] and tier >= gold" (got ${describe(rule)})`);
+      else {
+        const r = parseSegmentRule(rule);
+        if (r.ok) segments.push({ name, rule, expr: r.expr });
+        else {
+          const inFile = rulePosition(text, name, rule, r.problem.column);
+          const where = inFile === undefined ? '' : ` (line ${inFile.line}, column ${inFile.column} of the file)`;
+          bad(field, `at column ${r.problem.column}${where}${r.problem.field !== undefined ? `, field ${r.problem.field}` : ''}: ${r.problem.message}`);
+        }
+      }
+    }
+  }
+  const names = new Set(Object.keys(isPlainObject(split.segments) ? split.segments : {}));
+  const targeting = Object.fromEntries(SCENES.map((s) => [s, { targets: [] as string[], excludes: [] as string[] }])) as Record<Scene, { targets: string[]; excludes: string[] }>;
+  for (const { scene, key, raw } of split.targeting) {
+    const field = `offers.${scene}.${key}`;
+    if (!(SCENES as readonly string[]).includes(scene)) continue; // the walker reports the unknown scene
+    if (!Array.isArray(raw)) {
+      bad(field, `must be an array of segment names (got ${describe(raw)})`);
+      continue;
+    }
+    raw.forEach((n: unknown, i) => {
+      if (typeof n !== 'string' || !names.has(n)) bad(`${field}.${i}`, `must name a segment of this file (${names.size > 0 ? [...names].join(', ') : 'it defines none'}) (got ${describe(n)})`);
+      else if (raw.indexOf(n) !== i) bad(`${field}.${i}`, `repeats an earlier entry (got ${describe(n)})`);
+      else targeting[scene as Scene][key].push(n);
+    });
+  }
+  return { segments, targeting };
+}
+
 /**
  * Validates parsed JSON as a campaign file. Returns the frozen campaign, or every problem found.
  * `text` (the file's text) only feeds the digest; by default the canonical JSON of `json`.
  */
 export function validateCampaign(json: unknown, source = '<inline>', text?: string): { ok: true; campaign: Campaign } | { ok: false; problems: ConfigProblem[] } {
   const w = new Walker();
+  const split = splitSegments(json);
   // The walker's output mirrors FILE_SPEC, which is typed against CampaignValues field by field.
-  const values = w.walk(FILE_SPEC as unknown as AnySpec, json, DEFAULT_VALUES, '') as CampaignValues | undefined;
+  const values = w.walk(FILE_SPEC as unknown as AnySpec, split.rest, DEFAULT_VALUES, '') as CampaignValues | undefined;
+  const segments = segmentProblems(split, w.problems, text);
   if (values === undefined || w.problems.length > 0) return { ok: false, problems: w.problems };
   const titles = SCENES.flatMap((scene) =>
     titleProblems(values.offers[scene].title, values.offers[scene].fallbackTitle).map((p) => ({ field: `offers.${scene}.${p.field}`, message: `offers.${scene}.${p.field} ${p.message}` })),
@@ -497,6 +604,8 @@ export function validateCampaign(json: unknown, source = '<inline>', text?: stri
     params: { scenes: values.scenes, decisions: values.decisions, recommendations: values.recommendations, profile: values.profile, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },
     templates: values.offers,
     measurement: values.measurement,
+    segments: segments.segments,
+    targeting: segments.targeting,
     digest: digestOf(text ?? JSON.stringify(json)),
     source,
   };
@@ -552,6 +661,11 @@ export function readCampaignFile(path: string): Result<Campaign> {
     return { ok: false, error: ssError('SS_ERR_CONFIG', `campaign ${path}: cannot be read: ${why}`, { field: '$', cause }) };
   }
   return parseCampaign(text, path);
+}
+
+/** Whether an offer of the campaign targets or excludes a segment (decisions may then be suppressed as `segment`). */
+export function hasTargeting(c: Campaign): boolean {
+  return SCENES.some((s) => c.targeting[s].targets.length > 0 || c.targeting[s].excludes.length > 0);
 }
 
 /** SCENES.md's defaults as a campaign (no file). */

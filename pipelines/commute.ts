@@ -14,12 +14,12 @@ import { isAcceptedPing, liveStoreIndex } from './stores.js';
 export type CommuteParams = SceneParams['commute'];
 
 interface LastPing {
-  readonly ts: number;
-  readonly lat: number;
-  readonly lon: number;
+  ts: number;
+  lat: number;
+  lon: number;
 }
 
-/** What the step keeps per customer. */
+/** What the step keeps per customer: owned by the step and changed in place (then touched). */
 interface CommuteState {
   /** The last accepted ping (largest ts so far). */
   readonly last: LastPing;
@@ -113,24 +113,30 @@ export function commute<E extends LocationEvent>(
       const { maxGapMs, minSpeedMps, storeWithinM } = p;
       const prev = customers.get(key);
       if (prev !== undefined && e.ts < prev.last.ts) return; // older than the last ping: it pairs with nothing
-      const fired: Record<string, number> = {};
-      for (const [w, ts] of Object.entries(prev?.fired ?? {})) if (e.ts - ts < FIRED_RETENTION_MS) fired[w] = ts;
-      if (prev !== undefined) {
-        const gap = e.ts - prev.last.ts;
+      let s: CommuteState;
+      if (prev === undefined) {
+        s = { last: { ts: e.ts, lat: e.lat, lon: e.lon }, fired: {} };
+        customers.set(key, s);
+      } else {
+        s = prev;
+        for (const w in s.fired) if (e.ts - s.fired[w]! >= FIRED_RETENTION_MS) delete s.fired[w];
+        const gap = e.ts - s.last.ts;
         if (gap > 0 && gap <= maxGapMs) {
-          const speed = e.speedMps ?? haversineM(prev.last.lat, prev.last.lon, e.lat, e.lon) / (gap / 1000);
+          const speed = e.speedMps ?? haversineM(s.last.lat, s.last.lon, e.lat, e.lon) / (gap / 1000);
           const w = speed >= minSpeedMps ? windowOf(key, e.ts, p) : null;
-          if (w !== null && fired[w] === undefined) {
+          if (w !== null && s.fired[w] === undefined) {
             const nearest = storesNow().nearest(e.lat, e.lon, storeWithinM, 1)[0];
             if (nearest !== undefined) {
               ctx.emit({ scene: 'commute', customerId: key, ts: e.ts, storeId: nearest.circle.id, productIds: [], category: null, eventId: e.eventId }, e.ts);
-              fired[w] = e.ts;
+              s.fired[w] = e.ts;
             }
           }
         }
+        s.last.ts = e.ts;
+        s.last.lat = e.lat;
+        s.last.lon = e.lon;
+        customers.touch(key);
       }
-      const s: CommuteState = { last: { ts: e.ts, lat: e.lat, lon: e.lon }, fired };
-      customers.set(key, s);
       if (cleanupAt.get(key) === undefined) {
         const at = relevantUntil(s, maxGapMs);
         cleanupAt.set(key, at);

@@ -3,11 +3,13 @@ import { ssError } from '../schemas/errors.js';
 import type { KeyedStream, Stream } from '../stream/stream.js';
 import { DELIVERY_CHANNELS, SCENES, type Decision, type DeliveryChannel, type Offer, type Scene, type SuppressionReason, type Trigger } from '../schemas/index.js';
 import { isValidTimeZone, offsetMs } from './localTime.js';
-import { resolveProfile, type ProfileLookup } from './deps.js';
+import { resolveProfile, type ProfileLookup, type ResolvedProfile } from './deps.js';
 import { inHoldout } from './holdout.js';
 import { checkOfferTemplates, decisionIdOf, DEFAULT_OFFER_TEMPLATES, offerIdOf, type OfferTemplates } from './offers.js';
 import { DEFAULT_PARAMS, type DecisionParams } from './params.js';
 import { NO_PRODUCTS, renderTitle, type ProductLookup } from './products.js';
+import type { LiveProfile } from './profile.js';
+import { referenceFacts, sameFacts, segmentFacts, targetingAllows, type CampaignSegment, type SegmentFacts, type SegmentTargeting } from './segments.js';
 import { storeDirectory, type StoreCatalog } from './stores.js';
 
 const DAY_MS = 86_400_000;
@@ -19,6 +21,10 @@ export interface DecisionConfig {
   readonly templates: OfferTemplates;
   /** Timezone of a customer with no profile (or with a timezone the platform does not know). */
   readonly defaultTimezone: string;
+  /** The campaign's named segments (none by default). */
+  readonly segments?: readonly CampaignSegment[];
+  /** Per scene, the segments its offer targets and excludes (none by default: every customer). */
+  readonly targeting?: Readonly<Partial<Record<Scene, SegmentTargeting>>>;
 }
 
 export const DECISION_DEFAULTS: DecisionConfig = {
@@ -37,6 +43,8 @@ export interface DecisionStreams {
 
 /** Name of the decision step's side output that carries the offers. */
 export const OFFERS_OUTPUT = 'offers';
+
+const isTrigger = (e: Trigger | LiveProfile): e is Trigger => 'scene' in e;
 
 const SCENE_RANK: Readonly<Record<Scene, number>> = Object.fromEntries(SCENES.map((s, i) => [s, i])) as Record<Scene, number>;
 
@@ -107,12 +115,16 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  *
  * **Exactly one decision per trigger**, `ts` = the trigger's ts. The first check that applies
  * suppresses:
- * 1. `holdout`: {@link inHoldout}(customerId, salt, ratio);
- * 2. `no_consent`: the profile has not consented to the scene's channel (`params.channels`); a
+ * 1. `segment` (issue 13): the scene's offer names segments it `targets` (the customer is in none
+ *    of them) or `excludes` (the customer is in one), judged on the customer's live profile as of
+ *    the trigger's ts (below). First, so that the holdout group of a targeted offer is drawn from
+ *    the customers it targets, like the group it is compared with;
+ * 2. `holdout`: {@link inHoldout}(customerId, salt, ratio);
+ * 3. `no_consent`: the profile has not consented to the scene's channel (`params.channels`); a
  *    customer with no profile has no consent (SCENES.md §2);
- * 3. `quiet_hours`: the channel is one of `params.quietChannels` (push, sms, email) and local time
+ * 4. `quiet_hours`: the channel is one of `params.quietChannels` (push, sms, email) and local time
  *    is in `[22:00, 07:00)`;
- * 4. `frequency_cap`: the customer already has `capPerDay` (3) sent offers in the local calendar
+ * 5. `frequency_cap`: the customer already has `capPerDay` (3) sent offers in the local calendar
  *    day of the trigger's ts, or `capPerScenePerDay` (1) of this scene.
  *
  * Local time is the profile's timezone; a customer without a profile, or whose profile names a zone
@@ -128,6 +140,16 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  * deterministic: `offerId` from (scene, customerId, ts) exactly as §4 says (see
  * {@link offerIdOf} for the consequence), `decisionId` from those and the storeId.
  *
+ * **The live profile.** With `liveProfiles` (the profile step's output, keyed by customer), the
+ * step keeps, per customer, the {@link SegmentFacts} of each profile version it has not yet
+ * passed (usually one or two: a version is dropped once a later one is at or before the
+ * watermark). A trigger at `t` is judged on the last version with `asOf <= t`: the profile step
+ * applies every record up to a watermark before this step's watermark reaches it (the engine fires
+ * a step's timers before passing the watermark on), so that version holds every click, till and
+ * trigger of the customer with ts <= t, however the input was batched: embedded, replay and the
+ * Kafka job decide alike. A customer with no version yet (or a late trigger older than every
+ * version kept: the earliest is used) is judged on {@link referenceFacts}.
+ *
  * ```text
  * triggers (u): commute@t(s2)  cart@t  commute@t(s1)        watermark passes t
  * decisions:                                                cart@t, commute@t(s1), commute@t(s2)
@@ -142,7 +164,14 @@ export interface TitleLookups {
   readonly stores?: StoreCatalog;
 }
 
-export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles: ProfileLookup, config: DecisionConfigSource = DECISION_DEFAULTS, lookups: TitleLookups = {}): DecisionStreams {
+export function decide(
+  stepId: string,
+  triggers: KeyedStream<Trigger>,
+  profiles: ProfileLookup,
+  config: DecisionConfigSource = DECISION_DEFAULTS,
+  lookups: TitleLookups = {},
+  liveProfiles?: KeyedStream<LiveProfile>,
+): DecisionStreams {
   const current = typeof config === 'function' ? config : () => config;
   const products = lookups.products ?? NO_PRODUCTS;
   const stores = storeDirectory(lookups.stores ?? []);
@@ -157,23 +186,51 @@ export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles:
     return ok ? tz : current().defaultTimezone;
   };
 
-  const decisions = triggers.process<Decision>(
+  const input: KeyedStream<Trigger | LiveProfile> = liveProfiles === undefined ? triggers : triggers.mergeKeyed(liveProfiles);
+  const decisions = input.process<Decision>(
     stepId,
     (state) => {
       const pending = state.list<Trigger>('pending');
       const sent = state.value<SentToday>('sent');
+      /** Profile versions not yet passed, asOf ascending (see "The live profile"). */
+      const facts = state.value<SegmentFacts[]>('facts');
+
+      const factsAt = (key: string, t: Trigger, ref: ResolvedProfile): SegmentFacts => {
+        const versions = facts.get(key);
+        if (versions === undefined || versions.length === 0) return referenceFacts(ref, t.ts);
+        let chosen = versions[0]!;
+        for (const v of versions) if (v.asOf <= t.ts) chosen = v;
+        return chosen;
+      };
+
+      /** Drops the versions a later one at or before `wm` supersedes. */
+      const prune = (key: string, versions: SegmentFacts[], wm: number): void => {
+        let keepFrom = 0;
+        for (let i = 1; i < versions.length; i++) if (versions[i]!.asOf <= wm) keepFrom = i;
+        facts.set(key, keepFrom === 0 ? versions : versions.slice(keepFrom));
+      };
+
+      const onProfile = (p: LiveProfile, ctx: ProcessContext<Decision>): void => {
+        const next = segmentFacts(p);
+        const versions = facts.get(ctx.key) ?? [];
+        const last = versions[versions.length - 1];
+        if (last !== undefined && sameFacts(last, next)) return;
+        prune(ctx.key, last !== undefined && last.asOf >= next.asOf ? [...versions.slice(0, -1), next] : [...versions, next], ctx.watermark);
+      };
 
       const decideOne = (t: Trigger, ctx: ProcessContext<Decision>): void => {
         // Read per trigger: a reloaded campaign applies to the next trigger decided.
-        const { params: p, templates, defaultTimezone } = current();
+        const { params: p, templates, defaultTimezone, segments = [], targeting = {} } = current();
         const key = ctx.key;
         const channel = p.channels[t.scene];
         const profile = resolveProfile(profiles, t.customerId, defaultTimezone);
         const { day, msOfDay } = localTime(t.ts, zoneOf(profile.timezone));
         const today = sent.get(key);
         const counts = today !== undefined && today.day === day ? today : undefined;
+        const target = targeting[t.scene];
         let reason: SuppressionReason | null = null;
-        if (inHoldout(t.customerId, p.holdoutSalt, p.holdoutRatio)) reason = 'holdout';
+        if (target !== undefined && !targetingAllows(target, segments, factsAt(key, t, profile), t.ts)) reason = 'segment';
+        else if (inHoldout(t.customerId, p.holdoutSalt, p.holdoutRatio)) reason = 'holdout';
         else if (!profile.consent[channel]) reason = 'no_consent';
         else if (p.quietChannels.includes(channel) && inLocalWindow(msOfDay, p.quietHours.startMin, p.quietHours.endMin)) reason = 'quiet_hours';
         else if ((counts?.total ?? 0) >= p.capPerDay || (counts?.scenes[t.scene] ?? 0) >= p.capPerScenePerDay) reason = 'frequency_cap';
@@ -218,7 +275,12 @@ export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles:
       };
 
       return {
-        onElement(t, ctx) {
+        onElement(e, ctx) {
+          if (!isTrigger(e)) {
+            onProfile(e, ctx);
+            return;
+          }
+          const t = e;
           if (t.ts <= ctx.watermark) {
             decideOne(t, ctx);
             return;
@@ -235,6 +297,8 @@ export function decide(stepId: string, triggers: KeyedStream<Trigger>, profiles:
             list.filter((t) => t.ts > ts),
           );
           for (const t of due) decideOne(t, ctx);
+          const versions = facts.get(ctx.key);
+          if (versions !== undefined && versions.length > 1) prune(ctx.key, versions, ts);
         },
       };
     },

@@ -14,11 +14,12 @@ export type DormantReactivationParams = SceneParams['dormantReactivation'];
 export type DormantInput = ClickEvent | KnownPosEvent;
 
 /** What the step keeps per customer. */
+/** What the step keeps per customer: owned by the step and changed in place (then touched). */
 interface DormantState {
   /** ts of the latest purchase seen in the events, or null. */
-  readonly lastPurchase: number | null;
+  lastPurchase: number | null;
   /** ts of the last trigger while it still holds back the next one, or null. */
-  readonly lastFired: number | null;
+  lastFired: number | null;
 }
 
 /** Evidence first: a purchase at the same ts as an app_open is known at that app_open. */
@@ -74,26 +75,34 @@ export function dormantReactivation<E extends DormantInput>(
   return events.process<Trigger>(stepId, (state) => {
     const customers = state.value<DormantState>('customers');
 
-    const save = (key: string, s: DormantState) => {
-      if (s.lastPurchase === null && s.lastFired === null) customers.delete(key);
-      else customers.set(key, s);
+    /** Writes `lastPurchase` and `lastFired` into the customer's state, or deletes it when both are null. */
+    const save = (key: string, prev: DormantState | undefined, lastPurchase: number | null, lastFired: number | null) => {
+      if (lastPurchase === null && lastFired === null) customers.delete(key);
+      else if (prev === undefined) customers.set(key, { lastPurchase, lastFired });
+      else {
+        prev.lastPurchase = lastPurchase;
+        prev.lastFired = lastFired;
+        customers.touch(key);
+      }
     };
 
     const apply = (key: string, e: DormantInput, { dormantMs, cooldownMs }: DormantReactivationParams, ctx: ProcessContext<Trigger>) => {
       const t = e.ts;
-      const prev = customers.get(key) ?? { lastPurchase: null, lastFired: null };
-      const lastFired = prev.lastFired !== null && t - prev.lastFired < cooldownMs ? prev.lastFired : null;
+      const prev = customers.get(key);
+      const prevPurchase = prev?.lastPurchase ?? null;
+      const prevFired = prev?.lastFired ?? null;
+      const lastFired = prevFired !== null && t - prevFired < cooldownMs ? prevFired : null;
       if (isPurchase(e)) {
-        save(key, { lastPurchase: Math.max(prev.lastPurchase ?? -Infinity, t), lastFired });
+        save(key, prev, Math.max(prevPurchase ?? -Infinity, t), lastFired);
         return;
       }
       if (!('type' in e) || e.type !== 'app_open') return;
       const fromProfile = lastPurchaseOf(key);
-      const known = prev.lastPurchase === null ? fromProfile : fromProfile === null ? prev.lastPurchase : Math.max(prev.lastPurchase, fromProfile);
+      const known = prevPurchase === null ? fromProfile : fromProfile === null ? prevPurchase : Math.max(prevPurchase, fromProfile);
       if (known !== null && known <= t - dormantMs && lastFired === null) {
         ctx.emit({ scene: 'dormant_reactivation', customerId: key, ts: t, storeId: null, productIds: [], category: null, eventId: e.eventId }, t);
-        save(key, { lastPurchase: prev.lastPurchase, lastFired: t });
-      } else if (lastFired !== prev.lastFired) save(key, { lastPurchase: prev.lastPurchase, lastFired });
+        save(key, prev, prevPurchase, t);
+      } else if (lastFired !== prevFired) save(key, prev, prevPurchase, lastFired);
     };
 
     return {

@@ -201,7 +201,7 @@ export interface MeasuredSummary extends Summary {
   readonly measurement: Measurement;
 }
 
-/** {@link summarise} plus {@link measure}: what replay writes and the main job prints at the end. */
-export function summariseMeasured(decisions: Iterable<Decision>, events: readonly AttributionEvent[], settings: MeasurementSettings): MeasuredSummary {
-  return { ...summarise(decisions, events), measurement: measure(events, settings) };
+/** {@link summarise} (with its options) plus {@link measure}: what replay writes and the main job prints at the end. */
+export function summariseMeasured(decisions: Iterable<Decision>, events: readonly AttributionEvent[], settings: MeasurementSettings, opts: Parameters<typeof summarise>[2] = {}): MeasuredSummary {
+  return { ...summarise(decisions, events, opts), measurement: measure(events, settings) };
 }

@@ -69,8 +69,9 @@ export interface RetailStreams {
  * stream, one decision per trigger with its offer (§4), and attribution against the holdout group
  * (§6), and recommendations (§5: bought-together counts from till baskets, suggestions per customer,
  * updates for a store's screens when a proximity trigger fires there), and the live customer
- * profile (`profile.ts`: RFM, segment, interests, cart). Sinks: `triggers`, `decisions`, `offers`,
- * `attribution`, `recommendations`, `profiles`.
+ * profile (`profile.ts`: RFM, segment, interests, cart), which also feeds the decision step (the
+ * campaign's segment targeting, judged on the profile as of each trigger's ts: `decisions.ts`).
+ * Sinks: `triggers`, `decisions`, `offers`, `attribution`, `recommendations`, `profiles`.
  *
  * Every step reads the campaign's current parameters once per record or timer it handles (the
  * scenes, through getters; see `live.ts`), the decision step once per trigger, so a reloaded
@@ -98,10 +99,21 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   );
   triggers.to(RETAIL_SINKS.triggers);
 
-  const { decisions, offers } = decide('decide', triggers, opts.deps.profiles, () => {
-    const c = campaign.current();
-    return { params: c.params.decisions, templates: c.templates, defaultTimezone: c.params.defaultTimezone };
-  }, { ...(opts.deps.products !== undefined ? { products: opts.deps.products } : {}), stores: opts.deps.stores });
+  // The live profile feeds the decision step (segment targeting, judged as of each trigger's ts).
+  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
+  profiles.to(RETAIL_SINKS.profiles);
+
+  const { decisions, offers } = decide(
+    'decide',
+    triggers,
+    opts.deps.profiles,
+    () => {
+      const c = campaign.current();
+      return { params: c.params.decisions, templates: c.templates, defaultTimezone: c.params.defaultTimezone, segments: c.segments, targeting: c.targeting };
+    },
+    { ...(opts.deps.products !== undefined ? { products: opts.deps.products } : {}), stores: opts.deps.stores },
+    profiles,
+  );
   decisions.to(RETAIL_SINKS.decisions);
   const keyedOffers = offers as KeyedStream<Offer>;
   keyedOffers.to(RETAIL_SINKS.offers);
@@ -115,9 +127,7 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
         .filter(isPurchase, { name: 'purchases.tills' })
         .keyBy((e) => e.customerId, { name: 'purchases.tills_by_customer' }),
     );
-  // The profile comes first so that attribution can say each decision's segment (`attribution.ts`).
-  const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
-  profiles.to(RETAIL_SINKS.profiles);
+  // Each decision's RFM segment as of its ts, from the live profile (`attribution.ts`).
   const segments = profiles.mapValues((pr): SegmentChange => ({ customerId: pr.customerId, asOf: pr.asOf, segment: pr.segment ?? null }), { name: 'attribute.segments' });
   const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs, { segments, discountPct: (s) => campaign.current().templates[s].discountPct });
   attributed.to(RETAIL_SINKS.attribution);

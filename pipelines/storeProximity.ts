@@ -16,7 +16,7 @@ interface Visit {
   /** ts of the inside ping that opened the visit. */
   readonly start: number;
   /** Whether the visit has fired (at most once per visit). */
-  readonly fired: boolean;
+  fired: boolean;
 }
 
 /** What the step keeps per customer. */
@@ -97,18 +97,25 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
     const customers = state.value<ProximityState>('customers');
     const cleanupAt = state.value<number>('cleanupAt');
 
-    /** Stores the state, or deletes it when nothing in it can matter at or after `now`. */
-    const save = (key: string, s: ProximityState, now: number, cooldownMs: number, ctx: ProcessContext<Trigger>) => {
-      const lastFired: Record<string, number> = {};
+    /**
+     * Keeps the state (owned by the step, changed in place), or deletes it when nothing in it can
+     * matter at or after `now`; cooldowns that have passed are dropped.
+     */
+    const save = (key: string, s: ProximityState, isNew: boolean, now: number, cooldownMs: number, ctx: ProcessContext<Trigger>) => {
       let until = -Infinity;
-      for (const [id, ts] of Object.entries(s.lastFired)) {
-        if (now - ts >= cooldownMs) continue;
-        lastFired[id] = ts;
-        until = Math.max(until, ts + cooldownMs);
+      for (const id in s.lastFired) {
+        const ts = s.lastFired[id]!;
+        if (now - ts >= cooldownMs) delete s.lastFired[id];
+        else until = Math.max(until, ts + cooldownMs);
       }
-      const open = Object.keys(s.visits).length > 0;
+      let open = false;
+      for (const _ in s.visits) {
+        open = true;
+        break;
+      }
       if (!open && until === -Infinity) customers.delete(key);
-      else customers.set(key, { visits: s.visits, lastFired });
+      else if (isNew) customers.set(key, s);
+      else customers.touch(key);
       const prev = cleanupAt.get(key);
       if (prev === until) return;
       if (prev !== undefined) ctx.deleteEventTimer(prev, CLEANUP_TAG);
@@ -129,19 +136,20 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
         .map((h) => h.circle.id)
         .sort();
       if (prev === undefined && inside.length === 0) return;
-      const visits: Record<string, Visit> = {};
-      const lastFired = { ...(prev?.lastFired ?? {}) };
+      const s: ProximityState = prev ?? { visits: {}, lastFired: {} };
+      // Open visits of stores not holding this ping are ended by it.
+      for (const id in s.visits) if (!inside.includes(id)) delete s.visits[id];
       for (const id of inside) {
-        const v = prev?.visits[id] ?? { start: t, fired: false };
-        const lf = lastFired[id];
+        let v = s.visits[id];
+        if (v === undefined) s.visits[id] = v = { start: t, fired: false };
+        const lf = s.lastFired[id];
         if (!v.fired && t - v.start >= D && (lf === undefined || t - lf >= cooldownMs)) {
           ctx.emit({ scene: 'store_proximity', customerId: key, ts: t, storeId: id, productIds: [], category: null, eventId: e.eventId }, t);
-          lastFired[id] = t;
-          visits[id] = { start: v.start, fired: true };
-        } else visits[id] = v;
+          s.lastFired[id] = t;
+          v.fired = true;
+        }
       }
-      // Open visits of stores not holding this ping are left out: the ping ended them.
-      save(key, { visits, lastFired }, t, cooldownMs, ctx);
+      save(key, s, prev === undefined, t, cooldownMs, ctx);
     };
 
     return {
@@ -152,7 +160,7 @@ export function storeProximity<E extends LocationEvent>(stepId: string, pings: K
         if (tag !== CLEANUP_TAG || cleanupAt.get(ctx.key) !== ts) return;
         const s = customers.get(ctx.key);
         cleanupAt.delete(ctx.key);
-        if (s !== undefined) save(ctx.key, s, ts, current().cooldownMs, ctx);
+        if (s !== undefined) save(ctx.key, s, false, ts, current().cooldownMs, ctx);
       },
     };
   }, { order: eventTimeOrder<E>({ holds: (e) => current().accepted(e) }) });

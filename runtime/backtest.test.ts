@@ -91,7 +91,8 @@ describe('scenestream replay --compare (backtest)', () => {
     expect((await readFile(join(out, 'compare/decisions.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(3);
     // The console table, each figure "baseline -> candidate (difference)".
     const row = r.out.split('\n').find((l) => l.startsWith('cart_abandonment'));
-    expect(row).toMatch(/^cart_abandonment +5 -> 3 \(-2\) +3 -> 2 \(-1\) +2 -> 1 \(-1\) +0 -> 0 \(0\) +0 -> 0 \(0\) +0 -> 0 \(0\) +0\.5 -> 0\.3 \(-0\.2\)$/);
+    // Columns: triggers, sent, then each suppression reason (holdout, no_consent, quiet_hours, frequency_cap, segment), then the projection.
+    expect(row).toMatch(/^cart_abandonment +5 -> 3 \(-2\) +3 -> 2 \(-1\) +2 -> 1 \(-1\)( +0 -> 0 \(0\)){4} +0\.5 -> 0\.3 \(-0\.2\)$/);
     expect(r.out).toContain(`backtest: baseline ${join(dir, 'a.json')} (cart-30min) -> candidate ${join(dir, 'b.json')} (cart-60min)`);
     expect(r.out).toContain(join(out, 'compare.json'));
   });

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort, runCliInProcess } from '../testkit/cli.js';
-import type { Decision, Scene } from '../schemas/index.js';
-import type { AttributionEvent } from '../pipelines/attribution.js';
-import { summariseMeasured } from '../pipelines/measurement.js';
+import { SCENES, type Decision, type Scene } from '../schemas/index.js';
+import type { AttributionEvent, Summary } from '../pipelines/attribution.js';
+import { measure, summariseMeasured } from '../pipelines/measurement.js';
 import { formatSegments, formatSummary, localStamp, main } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ss-cli-'));
@@ -19,7 +19,7 @@ const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
 
 describe('the CLI explains itself', () => {
   it('every command has --help (exit 0, its usage on stdout)', async () => {
-    for (const command of ['run', 'replay', 'load-reference', 'topics']) {
+    for (const command of ['run', 'replay', 'load-reference', 'topics', 'datasets']) {
       const r = await cli(command, '--help');
       expect([r.code, r.err]).toEqual([0, '']);
       expect(r.out).toMatch(new RegExp(`^usage: scenestream ${command} `));
@@ -33,10 +33,18 @@ describe('the CLI explains itself', () => {
       [['run', '--bogus'], /^scenestream run: Unknown option '--bogus'/],
       [['run', '--speed', 'fast'], /^scenestream run: --speed must be an integer >= 0, got "fast"/],
       [['run', '--speed', '-1'], /^scenestream run: .*--speed/],
+      [['run', '--history', 'maybe'], /^scenestream run: --history must be on or off, got "maybe"/],
+      [['run', '--effects', 'cart=5'], /^scenestream run: --effects: unknown scene cart \(one of cart_abandonment, /],
+      [['run', '--effects', 'commute:5'], /^scenestream run: --effects must be scene=points pairs/],
+      [['run', '--respond', 'off', '--effects', 'commute=1'], /^scenestream run: --effects applies to --respond on only/],
       [['replay', '--out', 'x'], /^scenestream replay: missing --input FILE/],
       [['topics', 'delete'], /^scenestream topics: expected create or check, got "delete"/],
       [['load-reference'], /^scenestream load-reference: nothing to load/],
       [['load-reference', '--products', 'p.json', '--products-to', 'ftp'], /^scenestream load-reference: --products-to must be redis or topic/],
+      [['datasets', '--dataset', 'rees46'], /^scenestream datasets: missing --out DIR/],
+      [['datasets', '--out', 'x', '--dataset', 'movielens'], /^scenestream datasets: --dataset must be one of geolife, instacart, online-retail, rees46 or all, got "movielens"/],
+      [['datasets', '--out', 'x', '--timezone', 'Mars/Olympus'], /^scenestream datasets: --timezone must be an IANA zone/],
+      [['datasets', '--out', 'x', '--max-events', '0'], /^scenestream datasets: --max-events must be an integer >= 1/],
     ] as const) {
       const r = await cli(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
@@ -82,6 +90,20 @@ describe('the CLI explains itself', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/not valid JSON at line 4, column 3: /);
     noStack(r.err);
+  });
+});
+
+describe('scenestream datasets', () => {
+  it('converts a dataset into a folder of replay input and says how to replay it; a missing dataset file is one line, exit 1', async () => {
+    const out = join(tmp, 'datasets');
+    const r = await cli('datasets', '--dataset', 'rees46', '--max-events', '50', '--out', out);
+    expect([r.code, r.err]).toEqual([0, '']);
+    const dir = join(out, 'rees46');
+    expect(r.out.split('\n')[0]).toMatch(new RegExp(`^rees46: 50 events, 0 stores, \\d+ profiles, \\d+ products; 0 rows rejected \\(report.json\\) -> ${dir}$`));
+    expect(r.out.split('\n')[1]).toBe(`  scenestream replay --input ${dir}/events.jsonl --stores ${dir}/stores.json --profiles ${dir}/profiles.jsonl --products ${dir}/products.json --out ${dir}/replay`);
+    const missing = await cli('datasets', '--dataset', 'geolife', '--from', join(tmp, 'none'), '--out', out);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toBe(`scenestream datasets: cannot read ${join(tmp, 'none', 'geolife', 'geolife_sample.txt.gz')}: no such file or directory\n`);
   });
 });
 
@@ -134,6 +156,21 @@ describe('the end-of-run table', () => {
     expect(row('none', at)).toMatch(/74\.4% of 129 +50\.0% of 2 +not enough data/);
     expect(row('loyal', at)).toBeUndefined();
     expect(lines.at(-1)).toBe('ROI = (incremental revenue - discount cost) / discount cost; attribution window 24 h');
+  });
+});
+
+describe('the end-of-run table with targeting', () => {
+  it('has a segment column when the summary counts segment suppressions, in the campaign row too', () => {
+    const scenes = Object.fromEntries(
+      SCENES.map((s) => [s, { triggers: 5, sent: 1, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0, segment: s === 'commute' ? 4 : 0 }, attribution: { sent: 1, sentConverted: 0, holdout: 0, holdoutConverted: 0, uplift: 0 } }]),
+    ) as Summary['scenes'];
+    const measurement = measure([], { minPerArm: 30, currency: 'CNY', attributionWindowMs: 86_400_000 });
+    const [head, ...rows] = formatSummary({ scenes, measurement }).split('\n');
+    expect(head).toMatch(/^scene +triggers +sent +segment +holdout +consent/);
+    expect(rows.find((l) => l.startsWith('commute'))).toMatch(/^commute +5 +1 +4 +0 +0/);
+    expect(rows.find((l) => l.startsWith('campaign (all scenes)'))).toMatch(/^campaign \(all scenes\) +25 +5 +4 +0 +0/);
+    const without = formatSummary({ scenes: Object.fromEntries(SCENES.map((s) => [s, { ...scenes[s], suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } }])) as Summary['scenes'], measurement });
+    expect(without.split('\n')[0]).not.toMatch(/segment/);
   });
 });
 

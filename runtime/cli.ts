@@ -5,6 +5,7 @@
  *                          Redis with SCENESTREAM_MODE=kafka
  *   scenestream replay     the retail pipelines over a JSONL file, outputs to a directory
  *   scenestream simulate   the event simulator
+ *   scenestream datasets   the shared public datasets as replay input
  */
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,9 +16,13 @@ import type { SceneSummary } from '../pipelines/attribution.js';
 import { MEASURED_SEGMENTS, type MeasuredSummary, type MeasureReport } from '../pipelines/measurement.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
-import { main as simulatorMain } from './simulateCli.js';
+import { formatEffects, formatResponses, main as simulatorMain, onOff, parseEffects } from './simulateCli.js';
+import { DEFAULT_RESPONSE_EFFECTS, type ResponseEffects } from '../simulator/respond.js';
 import { generateWorld } from '../simulator/world.js';
 import { catalogueProducts } from '../simulator/catalogue.js';
+import { convertDataset, DATASET_NAMES } from '../simulator/datasets/convert.js';
+import { rejectedTotal } from '../simulator/datasets/report.js';
+import { isValidTimeZone } from '../pipelines/localTime.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { ScreenHub } from './channels/screens.js';
 import type { Executor } from '../engine/executor.js';
@@ -31,10 +36,12 @@ import type { LiveProfile } from '../pipelines/profile.js';
 import { Metrics, setMeasurementSettings } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
+import { segmentSeries, SegmentTally } from './segmentSizes.js';
 
 /** Each command's usage, shown by `scenestream <command> --help` and after a bad flag. */
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
   run: `usage: scenestream run [--customers N] [--days D] [--seed S] [--speed X] [--config campaign.json] [--exit] [--quiet]
+                        [--history on|off] [--respond on|off] [--effects SCENE=PP,...]
        SCENESTREAM_MODE=kafka scenestream run [--config campaign.json] [--instances N]
   The main job. Embedded (default): a simulated city through the retail pipelines, with offers
   printed as they happen (in each customer's local time, the zone named), metrics on /metrics and
@@ -43,6 +50,9 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
     --speed X            simulated ms per real ms (default 3600; 0 = flat out)
     --config FILE        a campaign file, reloaded when it changes
     --exit               stop when the simulation ends   --quiet   no offer lines
+    --history on|off     a year of purchases before the start, every RFM segment (default on)
+    --respond on|off     customers respond to offers (default on)
+    --effects S=PP,...   conversion points an offer adds, per scene (default ${formatEffects(DEFAULT_RESPONSE_EFFECTS)})
   With SCENESTREAM_MODE=kafka: consumes clickstream, pos and location from KAFKA_BROKERS with state
   in REDIS_URL (see README).
     --instances N (1)    N instances of the Kafka job, one process each, in one consumer group;
@@ -60,6 +70,18 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   REDIS_URL for production mode; --stores and --products replace the whole catalogue, which running
   jobs apply within STORES_REFRESH_MS / PRODUCTS_REFRESH_MS. --products-to topic writes the products
   to the compacted topic <TOPICS_PREFIX>products instead (for PRODUCTS_FROM=topic).`,
+  datasets: `usage: scenestream datasets --out DIR [--dataset NAME|all] [--max-events N] [--from DIR] [--timezone ZONE]
+                           [--stay-radius M] [--stay-minutes N]
+  Converts the shared public datasets into replay input, one folder DIR/<dataset> each:
+  events.jsonl (for replay --input), stores.json, profiles.jsonl (consent on every channel),
+  products.json, and report.json (rows read and rejected, by reason). GeoLife's stores stand at the
+  places where its users stayed; REES46's and Online Retail's catalogues hold the products seen.
+    --dataset NAME       ${DATASET_NAMES.join(', ')} or all (default all)
+    --max-events N       the first N events of each dataset
+    --from DIR           the datasets folder (default $SCENESTREAM_DATASETS, else ../shared/datasets)
+    --timezone ZONE      every profile's and store's zone, instead of the dataset's
+    --stay-radius M      GeoLife: a stay keeps within M metres of where it began (default 200)
+    --stay-minutes N     GeoLife: and lasts N minutes or more (default 20)`,
   topics: `usage: scenestream topics create|check [--prefix P] [--partitions N] [--replication-factor R]
   Creates the production job's topics that are missing in KAFKA_BROKERS (inputs and dead letters
   kept forever, outputs 7 days), or checks them; see TOPICS_* in the README.`,
@@ -72,6 +94,7 @@ commands:
   replay          recorded events through the pipelines, outputs to files
   load-reference  stores, profiles and products into Redis (or products to a topic)
   topics          create or check the production job's topics
+  datasets        the shared public datasets as replay input, with stores, profiles and products
   simulate        the event simulator
 
 \`scenestream <command> --help\` describes a command; --verbose shows the stack of an unexpected error.
@@ -147,26 +170,40 @@ function valueCells(r: MeasureReport): string {
 /**
  * The tables printed at the end of a run, from `summary.json`'s figures:
  *
- * 1. per scene: triggers, sends and suppressions, the conversion rates of the sent and holdout
- *    groups with their sizes, and the uplift in percentage points with its 95 % interval
- *    (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not enough data" while either
- *    group has fewer than the campaign's `measurement.minPerArm` decisions;
+ * 1. per scene and for the whole campaign: triggers, sends and suppressions (`segment` only for a
+ *    campaign with targeting), the conversion rates of the sent and holdout groups with their
+ *    sizes, and the uplift in percentage points with its 95 % interval (Newcombe's hybrid score
+ *    interval, `pipelines/uplift.ts`), or "not enough data" while either group has fewer than the
+ *    campaign's `measurement.minPerArm` decisions;
  * 2. per scene and for the whole campaign: relative uplift, incremental conversions and revenue,
  *    the discount cost and the ROI, amounts in the campaign's currency;
  * 3. per RFM segment at decision time (segments with decisions only): rates and uplift.
  */
 export function formatSummary(s: MeasuredSummary): string {
   const m = s.measurement;
+  // The segment column only for a campaign with targeting (its summary counts them).
+  const withSegment = SCENES.some((scene) => s.scenes[scene].suppressed.segment !== undefined);
   const counts = (name: string, x: Pick<SceneSummary, 'triggers' | 'sent' | 'suppressed'>, r: MeasureReport) => {
     const sup = x.suppressed;
-    return `${name.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rateCells(r, m.minPerArm)}`;
+    const segment = withSegment ? String(sup.segment ?? 0).padStart(8) : '';
+    return `${name.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${segment}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rateCells(r, m.minPerArm)}`;
   };
   const all = Object.values(s.scenes).reduce(
-    (a, x) => ({ triggers: a.triggers + x.triggers, sent: a.sent + x.sent, suppressed: { holdout: a.suppressed.holdout + x.suppressed.holdout, no_consent: a.suppressed.no_consent + x.suppressed.no_consent, quiet_hours: a.suppressed.quiet_hours + x.suppressed.quiet_hours, frequency_cap: a.suppressed.frequency_cap + x.suppressed.frequency_cap } }),
-    { triggers: 0, sent: 0, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } },
+    (a, x) => ({
+      triggers: a.triggers + x.triggers,
+      sent: a.sent + x.sent,
+      suppressed: {
+        holdout: a.suppressed.holdout + x.suppressed.holdout,
+        no_consent: a.suppressed.no_consent + x.suppressed.no_consent,
+        quiet_hours: a.suppressed.quiet_hours + x.suppressed.quiet_hours,
+        frequency_cap: a.suppressed.frequency_cap + x.suppressed.frequency_cap,
+        ...(withSegment ? { segment: (a.suppressed.segment ?? 0) + (x.suppressed.segment ?? 0) } : {}),
+      },
+    }),
+    { triggers: 0, sent: 0, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } } as Pick<SceneSummary, 'triggers' | 'sent' | 'suppressed'>,
   );
   const rows = [...SCENES.map((scene) => counts(scene, s.scenes[scene], m.scenes[scene])), counts('campaign (all scenes)', all, m.campaign)];
-  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
+  const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${withSegment ? 'segment'.padStart(8) : ''}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
   const valueHead = `${`value (${m.currency})`.padEnd(21)}${'relative'.padStart(10)}${'incr. conv.'.padStart(12)}${'incr. revenue'.padStart(14)}${'discount'.padStart(12)}${'ROI'.padStart(9)}`;
   const valueRows = [...SCENES.map((scene) => `${scene.padEnd(21)}${valueCells(m.scenes[scene])}`), `${'campaign (all scenes)'.padEnd(21)}${valueCells(m.campaign)}`];
   const segments = MEASURED_SEGMENTS.filter((g) => m.segments[g].sent.decisions + m.segments[g].holdout.decisions > 0);
@@ -180,6 +217,17 @@ function count(flag: string, v: string | undefined, min = 1): number | undefined
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   return Number(v);
+}
+
+/** The main job's simulator flags (`--history`, `--respond`, `--effects`), as `scenestream simulate` reads them. */
+function simulatorFlags(values: { history?: string | undefined; respond?: string | undefined; effects?: string | undefined }): { history: boolean; respond: boolean; effects: ResponseEffects } {
+  try {
+    const respond = onOff('respond', values.respond) ?? true;
+    if (!respond && values.effects !== undefined) throw new UsageError('--effects applies to --respond on only');
+    return { history: onOff('history', values.history) ?? true, respond, effects: values.effects === undefined ? DEFAULT_RESPONSE_EFFECTS : parseEffects(values.effects) };
+  } catch (e) {
+    throw isScenestreamError(e, 'SS_ERR_CONFIG') ? new UsageError(e.message.replace(/^SS_ERR_CONFIG: /, '')) : e;
+  }
 }
 
 function campaignFrom(path: string | undefined, metrics: Metrics): { source: CampaignSource; reload?: CampaignHandle['reload']; close(): void } {
@@ -206,6 +254,9 @@ async function run(argv: string[]): Promise<number> {
       exit: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       instances: { type: 'string' },
+      history: { type: 'string' },
+      respond: { type: 'string' },
+      effects: { type: 'string' },
     },
   }),
   );
@@ -228,6 +279,7 @@ async function run(argv: string[]): Promise<number> {
   const customers = count('customers', values.customers);
   const days = count('days', values.days);
   const speed = count('speed', values.speed, 0) ?? 3600;
+  const { history, respond, effects } = simulatorFlags(values);
   const world = generateWorld({ ...(values.seed !== undefined ? { seed: values.seed } : {}), ...(customers !== undefined ? { customers } : {}) });
   const metrics = new Metrics();
   const retail = new RetailMetrics(metrics);
@@ -236,6 +288,8 @@ async function run(argv: string[]): Promise<number> {
   const hub = new ScreenHub({ stores: world.stores, products });
   const campaign = campaignFrom(values.config, metrics);
   const profiles = new MemoryProfileStore();
+  const tally = new SegmentTally();
+  metrics.readSegmentSizes(async () => segmentSeries(await profiles.segmentSizes(), tally.sizes(campaign.source.current().segments)));
   // Per-step counters (records, late records, timers...) copied from the executor at each scrape;
   // outputs are counted as they are delivered (below), not again here.
   let executor: Executor | undefined;
@@ -261,6 +315,8 @@ async function run(argv: string[]): Promise<number> {
       executor = exec;
     },
     ...(days !== undefined ? { days } : {}),
+    history,
+    ...(respond ? { respond: { effects, campaign: campaign.source } } : {}),
     speed,
     campaign: campaign.source,
     signal: abort.signal,
@@ -268,7 +324,11 @@ async function run(argv: string[]): Promise<number> {
     onOutput: (sink, v, atEnd) => {
       retail.observe(sink, v); // every sink's outputs, profiles included (one latency observation each)
       // Profiles as the city stands when the simulation ends, not after the end fired a year of expiries.
-      if (sink === RETAIL_SINKS.profiles) return atEnd ? undefined : profiles.put(v as LiveProfile);
+      if (sink === RETAIL_SINKS.profiles) {
+        if (atEnd) return;
+        profiles.put(v as LiveProfile);
+        return tally.observe(v as LiveProfile);
+      }
       if (sink === RETAIL_SINKS.offers) hub.publishOffer(v as Offer);
       if (sink === RETAIL_SINKS.offers && !values.quiet) console.log(formatOffer(v as Offer, zones.get((v as Offer).customerId) ?? DEFAULT_PARAMS.defaultTimezone));
       if (sink === RETAIL_SINKS.recommendations && (v as RecommendationUpdate).storeId !== null) hub.publish(v as RecommendationUpdate);
@@ -279,7 +339,8 @@ async function run(argv: string[]): Promise<number> {
     },
   });
   const events = Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`\nprocessed ${events} in ${result.seconds.toFixed(1)} s; dead letters: ${result.deadLetters}\n\n${formatSummary(result.summary)}\n\n${formatSegments(await profiles.segmentSizes())}\n`);
+  const responded = result.responses === null ? '' : `\n\n${formatResponses(result.responses)}`;
+  console.log(`\nprocessed ${events} in ${result.seconds.toFixed(1)} s; dead letters: ${result.deadLetters}\n\n${formatSummary(result.summary)}${responded}\n\n${formatSegments(await profiles.segmentSizes())}\n`);
   if (!values.exit && !abort.signal.aborted) {
     console.log(`still serving ${server.url} (Ctrl-C to stop)`);
     await new Promise<void>((res) => abort.signal.addEventListener('abort', () => res(), { once: true }));
@@ -325,6 +386,7 @@ async function replay(argv: string[]): Promise<number> {
   console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
   for (const f of r.files) console.log(`  ${f}`);
   console.log(`\n${formatSummary(r.summary)}`);
+  if (r.warnings.length > 0) console.log(`\n${r.warnings.map((w) => `warning: ${w}`).join('\n')}`);
   return 0;
 }
 
@@ -416,6 +478,42 @@ async function topics(argv: string[]): Promise<number> {
   }
 }
 
+async function datasets(argv: string[]): Promise<number> {
+  const { values } = parseCommand(() =>
+    parseArgs({
+      args: argv,
+      options: {
+        help: { type: 'boolean', short: 'h' }, out: { type: 'string' }, dataset: { type: 'string' }, 'max-events': { type: 'string' }, from: { type: 'string' },
+        timezone: { type: 'string' }, 'stay-radius': { type: 'string' }, 'stay-minutes': { type: 'string' },
+      },
+    }),
+  );
+  if (values.help === true) return help('datasets');
+  if (values.out === undefined) throw new UsageError('missing --out DIR');
+  const which = values.dataset ?? 'all';
+  const names = which === 'all' ? DATASET_NAMES : DATASET_NAMES.filter((n) => n === which);
+  if (names.length === 0) throw new UsageError(`--dataset must be one of ${DATASET_NAMES.join(', ')} or all, got ${JSON.stringify(which)}`);
+  if (values.timezone !== undefined && !isValidTimeZone(values.timezone)) throw new UsageError(`--timezone must be an IANA zone such as Asia/Shanghai, got ${JSON.stringify(values.timezone)}`);
+  const maxEvents = count('max-events', values['max-events']);
+  const radiusM = count('stay-radius', values['stay-radius']);
+  const minutes = count('stay-minutes', values['stay-minutes']);
+  for (const dataset of names) {
+    const dir = join(values.out, dataset);
+    const r = await convertDataset({
+      dataset,
+      out: dir,
+      ...(values.from !== undefined ? { from: values.from } : {}),
+      ...(maxEvents !== undefined ? { maxEvents } : {}),
+      ...(values.timezone !== undefined ? { timezone: values.timezone } : {}),
+      stays: { ...(radiusM !== undefined ? { radiusM } : {}), ...(minutes !== undefined ? { minDurationMs: minutes * 60_000 } : {}) },
+    });
+    const stays = r.stays !== undefined ? ` (at ${r.stays} stays)` : '';
+    console.log(`${dataset}: ${r.events} events, ${r.stores} stores${stays}, ${r.profiles} profiles, ${r.products} products; ${rejectedTotal(r.report)} rows rejected (report.json) -> ${dir}`);
+    console.log(`  scenestream replay --input ${r.files.events} --stores ${r.files.stores} --profiles ${r.files.profiles} --products ${r.files.products} --out ${join(dir, 'replay')}`);
+  }
+  return 0;
+}
+
 /** `connect`, with a failure as one `SS_ERR_SERVICE_UNAVAILABLE` line naming the service and where it was looked for. */
 async function reach<T>(service: string, where: string, connect: () => Promise<T>): Promise<T> {
   try {
@@ -486,6 +584,8 @@ export async function main(argv: string[]): Promise<number> {
         return await loadReference(rest);
       case 'topics':
         return await topics(rest);
+      case 'datasets':
+        return await datasets(rest);
       case '--help':
       case '-h':
       case 'help':

@@ -1,10 +1,11 @@
 import type { AttributionEvent } from '../pipelines/attribution.js';
-import { measurementSettings, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { hasTargeting, measurementSettings, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
 import { summariseMeasured, type MeasuredSummary } from '../pipelines/measurement.js';
 import { profilesFrom } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Decision } from '../schemas/index.js';
-import { generateEvents } from '../simulator/life.js';
+import { generateEvents, worldStartMs, type EventOptions } from '../simulator/life.js';
+import { respondingEvents, type RespondOptions, type ResponsePlan } from '../simulator/respond.js';
 import { generateWorld, type World, type WorldOptions } from '../simulator/world.js';
 import { catalogueProducts } from '../simulator/catalogue.js';
 import { LiveProducts, type ProductLookup } from '../pipelines/products.js';
@@ -20,6 +21,13 @@ export interface EmbeddedRunOptions extends WorldOptions {
   /** The product catalogue (else the simulated world's, named by `catalogueProducts`). */
   readonly products?: ProductLookup;
   readonly days?: number;
+  /** Purchase histories before the start (`simulator/history.ts`); default false. Replayed flat out, before pacing starts. */
+  readonly history?: boolean;
+  /**
+   * Customers respond to offers (`simulator/respond.ts`), decided under `respond.campaign` (give
+   * the job's own); absent, nobody responds. Costs one in-process pass over the city first, caught up in pacing.
+   */
+  readonly respond?: RespondOptions;
   /** Simulated milliseconds per real millisecond; 0 runs as fast as possible. */
   readonly speed?: number;
   readonly campaign?: CampaignSource;
@@ -50,6 +58,8 @@ export interface EmbeddedRunSummary {
   readonly seconds: number;
   /** Per scene, and the measurement with the campaign current at the end. */
   readonly summary: MeasuredSummary;
+  /** How customers responded to offers, when they did. */
+  readonly responses: ResponsePlan | null;
 }
 
 /**
@@ -60,8 +70,8 @@ export interface EmbeddedRunSummary {
 export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<EmbeddedRunSummary> {
   const t0 = performance.now();
   const world = opts.world ?? generateWorld(opts);
-  const p = pipeline('retail');
   const campaign = opts.campaign ?? staticCampaign();
+  const p = pipeline('retail');
   // The window is read when the graph is built (a reload changes it at the next start).
   const attributionWindowMs = campaign.current().params.decisions.attributionMs;
   buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles), products: opts.products ?? new LiveProducts(catalogueProducts(world.catalogue)) }, campaign });
@@ -103,14 +113,19 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   opts.onWorld?.(world, exec);
   const events: Record<string, number> = {};
   const speed = opts.speed ?? 0;
+  const eventOpts: EventOptions = { ...(opts.days !== undefined ? { days: opts.days } : {}), ...(opts.history !== undefined ? { history: opts.history } : {}) };
+  const responding = opts.respond === undefined ? null : respondingEvents(world, eventOpts, opts.respond);
+  // Pacing runs from the first event of the world's days, due when the run began: the history
+  // before them goes through flat out, and the time the first pass of responses took is caught up
+  // in the first simulated hours rather than added to the run.
+  const startMs = worldStartMs(world);
   let simStart: number | undefined;
-  const realStart = performance.now();
-  for (const r of generateEvents(world, opts.days !== undefined ? { days: opts.days } : {})) {
+  for (const r of responding === null ? generateEvents(world, eventOpts) : responding.events()) {
     if (opts.signal?.aborted === true) break;
     const ts = r.value.ts;
-    if (speed > 0) {
+    if (speed > 0 && ts >= startMs) {
       simStart ??= ts;
-      const ahead = (ts - simStart) / speed - (performance.now() - realStart);
+      const ahead = (ts - simStart) / speed - (performance.now() - t0);
       if (ahead > 20) await new Promise((res) => setTimeout(res, ahead));
     }
     if (ts > clock.now()) clock.set(ts);
@@ -129,5 +144,12 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   ending = true;
   exec.end();
   if (m !== undefined) for (const s of sourceIds) m.watermarkLag.set({ source: s }, 0);
-  return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summariseMeasured(decisions, attributed, { ...measurementSettings(campaign.current()), attributionWindowMs }) };
+  return {
+    events,
+    outputs,
+    deadLetters,
+    seconds: (performance.now() - t0) / 1000,
+    summary: summariseMeasured(decisions, attributed, { ...measurementSettings(campaign.current()), attributionWindowMs }, { segmentReason: hasTargeting(campaign.current()) }),
+    responses: responding?.plan ?? null,
+  };
 }

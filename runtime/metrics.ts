@@ -7,6 +7,7 @@
  * (source, sink, step, scene, outcome, reason, channel), never customer ids.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SegmentSize } from './segmentSizes.js';
 import type { ErrorCode } from '../schemas/errors.js';
 
 export interface MetricsOptions {
@@ -82,6 +83,9 @@ export class Metrics {
   readonly eventTimeBehind: Gauge<'source'>;
   /** Failed attempts of the Kafka job's operations (retried), by operation and service. */
   readonly operationFailures: Counter<'operation' | 'service'>;
+  /** Customers per segment (`kind` rfm or campaign), read at each scrape from {@link Metrics.readSegmentSizes}. */
+  readonly segmentCustomers: Gauge<'segment' | 'kind'>;
+  private segmentSizes: (() => Promise<readonly SegmentSize[]>) | undefined;
 
   /** What {@link recordExecutorStats} last copied, per executor, to turn totals into increments. */
   private readonly copied = new WeakMap<ExecutorStatsSource, Map<string, number>>();
@@ -133,6 +137,31 @@ export class Metrics {
     this.consumerLag = new Gauge({ name: 'scenestream_consumer_lag_records', help: 'Records of an input partition not yet consumed by this instance (log end offset minus next offset).', labelNames: ['topic', 'partition'], registers });
     this.operationFailures = new Counter({ name: 'scenestream_operation_failures_total', help: "Failed (and retried) attempts of the Kafka job's operations: claim, prefetch, produce, deliver, checkpoint, rewrite.", labelNames: ['operation', 'service'], registers });
     this.inputGapRecords = new Counter({ name: 'scenestream_input_gap_records_total', help: 'Input records deleted (retention, truncation) before the job read them.', labelNames: ['topic', 'partition'], registers });
+    const sizes = (): (() => Promise<readonly SegmentSize[]>) | undefined => this.segmentSizes;
+    this.segmentCustomers = new Gauge({
+      name: 'scenestream_segment_customers',
+      help: "Customers per segment: kind rfm, the RFM segments (production mode: the whole job's, from Redis); kind campaign, the live campaign's named segments (production mode: of this instance's partitions).",
+      labelNames: ['segment', 'kind'],
+      registers,
+      async collect() {
+        const read = sizes();
+        if (read === undefined) return;
+        let series: readonly SegmentSize[];
+        try {
+          series = await read();
+        } catch {
+          return; // Redis away: the scrape still answers, with the last sizes (the outage has its own metrics)
+        }
+        // Reset first: a segment the reloaded campaign no longer names leaves no stale series.
+        this.reset();
+        for (const s of series) this.set({ segment: s.segment, kind: s.kind }, s.customers);
+      },
+    });
+  }
+
+  /** Where `scenestream_segment_customers` reads its series at each scrape (a failed read leaves the last values). */
+  readSegmentSizes(read: () => Promise<readonly SegmentSize[]>): void {
+    this.segmentSizes = read;
   }
 
   /** Counts one dead-lettered record (from the executor's `onDeadLetter`, where the code is known). */

@@ -32,7 +32,9 @@ import { ProfileCache, RedisProducts, RedisProfiles, RedisStores } from './redis
 import { ReferenceFeed } from './redis/referenceFeed.js';
 import { StoreFeed } from './redis/storeFeed.js';
 import { boughtTogetherTopics, retailJobOptions } from './retailJob.js';
+import type { LiveProfile } from '../pipelines/profile.js';
 import { RetailMetrics } from './retailMetrics.js';
+import { segmentSeries, SegmentTally } from './segmentSizes.js';
 
 /** How long the delivery ledger may take to read the offers topic when it rebuilds itself. */
 const LEDGER_REBUILD_TIMEOUT_MS = 120_000;
@@ -285,6 +287,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     liveCampaign = campaign;
     attributionWindowMs = campaign.current().params.decisions.attributionMs;
     liveProfiles.connect(new RedisProfileStore(redis, base.name, inputPartitions(kafka, base.sources[TOPICS.clickstream]!.topic)));
+    const tally = new SegmentTally();
+    metrics.readSegmentSizes(async () => segmentSeries(await liveProfiles.segmentSizes(), tally.sizes(campaign.current().segments)));
     const observe = (sink: string) => async (values: readonly unknown[]) => {
       // Attribution is read back from its topic, across all instances (below).
       if (sink === RETAIL_SINKS.attribution) return;
@@ -293,8 +297,24 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
         await webhook.deliverAll((values as Offer[]).filter((o) => o.channel === 'push'), jobConfig.pushConcurrency);
       }
     };
+    // Profiles are a view (written to Redis with the checkpoint, never delivered): the tally reads them there.
+    const profilesView = base.views?.[RETAIL_SINKS.profiles];
+    const views =
+      profilesView === undefined
+        ? base.views
+        : {
+            ...base.views,
+            [RETAIL_SINKS.profiles]: {
+              ...profilesView,
+              writes: (partition: number, values: readonly unknown[]) => {
+                for (const v of values) tally.observe(v as LiveProfile);
+                return profilesView.writes(partition, values);
+              },
+            },
+          };
     const running = new KafkaJob({
       ...base,
+      ...(views !== undefined ? { views } : {}),
       ...(jobConfig.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: jobConfig.checkpointIntervalMs } : {}),
       ...(jobConfig.partitionsConsumedConcurrently !== undefined ? { partitionsConsumedConcurrently: jobConfig.partitionsConsumedConcurrently } : {}),
       maxEventAheadMs: jobConfig.maxEventAheadMs,

@@ -1,11 +1,11 @@
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SCENES, validate, type Decision, type Offer, type SchemaName, type Trigger } from '../schemas/index.js';
 import { simulate } from '../simulator/simulate.js';
 import { main } from './cli.js';
-import { replayFiles } from './replay.js';
+import { referenceWarnings, replayFiles } from './replay.js';
 
 const readLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
 
@@ -125,6 +125,60 @@ describe('scenestream replay', () => {
     const dead = await readLines(join(dir, 'e/dead_letters.jsonl'));
     expect(dead).toHaveLength(3);
     expect(await readFile(join(dir, 'e/triggers.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'd/triggers.jsonl'), 'utf8'));
+  });
+  it('says in summary.json and on the console why scenes could not fire or be sent for lack of stores or profiles', async () => {
+    const { input, profiles, stores } = args('w');
+    const withAll = await replayFiles(args('w0'));
+    expect(withAll.warnings).toEqual([]);
+    expect(Object.keys(JSON.parse(await readFile(join(dir, 'w0/summary.json'), 'utf8')) as object)).toEqual(['scenes', 'measurement']); // no warnings key
+
+    const noStores = await replayFiles({ input, profiles, out: join(dir, 'w1') });
+    expect(noStores.summary.scenes.store_proximity.triggers + noStores.summary.scenes.commute.triggers).toBe(0);
+    const pings = (await readLines(input)).filter((l) => (l as { topic: string }).topic === 'location').length;
+    const summary = JSON.parse(await readFile(join(dir, 'w1/summary.json'), 'utf8')) as { scenes: object; warnings: string[] };
+    expect(summary.warnings).toEqual([`no stores loaded: store_proximity and commute cannot fire on the ${pings} location events (give --stores)`]);
+    expect(Object.keys(summary)).toEqual(['scenes', 'measurement', 'warnings']);
+
+    let out = '';
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
+    try {
+      expect(await main(['replay', '--input', input, '--stores', stores, '--out', join(dir, 'w2')])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    const decisions = (await readLines(join(dir, 'w2/decisions.jsonl'))) as Decision[];
+    const notHeldOut = decisions.filter((d) => d.reason !== 'holdout');
+    expect(notHeldOut.length).toBeGreaterThan(0);
+    expect(notHeldOut.every((d) => d.reason === 'no_consent')).toBe(true);
+    expect(out).toContain(`\nwarning: no profiles loaded: every decision not held out (${notHeldOut.length}) was suppressed as no_consent, since a customer without a profile consents to no channel (give --profiles)\n`);
+    expect(out).not.toContain('no stores loaded');
+  });
+});
+
+describe('referenceWarnings', () => {
+  const decision = (customerId: string, reason: Decision['reason']): Decision => ({
+    decisionId: `d-${customerId}-${String(reason)}`,
+    scene: 'cart_abandonment',
+    customerId,
+    ts: 0,
+    outcome: reason === null ? 'sent' : 'suppressed',
+    reason,
+    channel: 'push',
+    offerId: reason === null ? 'o' : null,
+  });
+  const profile = (customerId: string) => ({ customerId, tier: 'basic' as const, timezone: 'UTC', consent: { push: true, sms: false, email: false, in_store: false }, lastPurchaseTs: null });
+  const store = { storeId: 's', name: 's', lat: 0, lon: 0, radiusM: 150, timezone: 'UTC' };
+
+  it('names the customers without a profile when only some have one; says nothing when nothing was missing', () => {
+    const decisions = [decision('a', null), decision('b', 'no_consent'), decision('b', 'no_consent'), decision('c', 'no_consent'), decision('d', 'holdout')];
+    expect(referenceWarnings([], { stores: [], profiles: [profile('a')] }, decisions)).toEqual([
+      '2 customers have no profile: their 3 decisions were suppressed as no_consent (a customer without a profile consents to no channel)',
+    ]);
+    // b and c have profiles that refuse push: no_consent by their own choice, nothing missing.
+    expect(referenceWarnings([], { stores: [store], profiles: ['a', 'b', 'c'].map(profile) }, decisions)).toEqual([]);
+    // Till transactions need no store.
+    const pos = { topic: 'pos', value: { ts: 0 }, line: 1 };
+    expect(referenceWarnings([pos], { stores: [], profiles: [] }, [])).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { AttributionEvent } from '../pipelines/attribution.js';
 import { summariseMeasured, type MeasuredSummary } from '../pipelines/measurement.js';
 import { boughtTogetherJsonl } from '../pipelines/boughtTogether.js';
-import { measurementSettings, readCampaignFile, staticCampaign, type Campaign, type CampaignSource } from '../pipelines/campaign.js';
+import { hasTargeting, measurementSettings, readCampaignFile, staticCampaign, type Campaign, type CampaignSource } from '../pipelines/campaign.js';
 import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
@@ -173,7 +173,7 @@ export function replayRecords(records: readonly InputRecord[], deps: RetailDeps,
     exec.push(r.topic, r.value);
   }
   exec.end();
-  const summary = summariseMeasured(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[], measurementSettings(campaign.current()));
+  const summary = summariseMeasured(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[], measurementSettings(campaign.current()), { segmentReason: hasTargeting(campaign.current()) });
   const endTs = sorted.length > 0 ? sorted[sorted.length - 1]!.r.value.ts : -Infinity;
   return { outputs, summary, deadLetters, boughtTogether: retail.boughtTogether.table(), endTs };
 }
@@ -201,6 +201,40 @@ export interface ReplayFilesResult extends ReplayResult {
   readonly files: readonly string[];
   readonly rejected: readonly Rejected[];
   readonly events: number;
+  /** Why scenes could not fire or be sent for lack of reference data ({@link referenceWarnings}); also in `summary.json` when any. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * What a replay could not do for lack of reference data, one sentence each, so that a run of real
+ * data without it says why its summary is empty rather than leaving the reader to guess:
+ *
+ * - location events but no stores: store_proximity and commute (both need a store) cannot fire;
+ * - decisions suppressed as `no_consent` for customers without a profile (SCENES.md §2: no profile,
+ *   no consent on any channel): with no profiles at all, every decision not held out.
+ *
+ * Only what the input would have needed: pos events without stores, or no triggers without
+ * profiles, say nothing.
+ */
+export function referenceWarnings(
+  records: readonly InputRecord[],
+  reference: { readonly stores: readonly Store[]; readonly profiles: readonly CustomerProfile[] },
+  decisions: readonly Decision[],
+): string[] {
+  const known = new Set(reference.profiles.map((p) => p.customerId));
+  const warnings: string[] = [];
+  const pings = records.filter((r) => r.topic === TOPICS.location).length;
+  if (pings > 0 && reference.stores.length === 0) warnings.push(`no stores loaded: store_proximity and commute cannot fire on the ${pings} location events (give --stores)`);
+  const unknown = decisions.filter((d) => d.reason === 'no_consent' && !known.has(d.customerId));
+  if (unknown.length > 0) {
+    const customers = new Set(unknown.map((d) => d.customerId)).size;
+    warnings.push(
+      known.size === 0
+        ? `no profiles loaded: every decision not held out (${unknown.length}) was suppressed as no_consent, since a customer without a profile consents to no channel (give --profiles)`
+        : `${customers} customers have no profile: their ${unknown.length} decisions were suppressed as no_consent (a customer without a profile consents to no channel)`,
+    );
+  }
+  return warnings;
 }
 
 /** `scenestream replay`: files in, files out. */
@@ -216,6 +250,7 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesRes
   const products = o.products !== undefined ? new LiveProducts(await readProducts(o.products)) : undefined;
   const { records, rejected } = await readEvents(o.input);
   const result = replayRecords(records, { stores, profiles: profilesFrom(profiles), ...(products !== undefined ? { products } : {}) }, campaign);
+  const warnings = referenceWarnings(records, { stores, profiles }, result.outputs[RETAIL_SINKS.decisions] as Decision[]);
   await mkdir(o.out, { recursive: true });
   const files: string[] = [];
   const write = async (name: string, text: string) => {
@@ -227,14 +262,15 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesRes
     await write(file, (result.outputs[sink] ?? []).map((v) => `${toJson(schema, v as never)}\n`).join(''));
   }
   await write('bought_together.jsonl', boughtTogetherJsonl(result.boughtTogether));
-  await write('summary.json', `${JSON.stringify(result.summary, null, 2)}\n`);
+  // `warnings` only when there is something to say, so a replay with its reference data writes §7's shape unchanged.
+  await write('summary.json', `${JSON.stringify(warnings.length > 0 ? { ...result.summary, warnings } : result.summary, null, 2)}\n`);
   const dead = [
     ...rejected.map((r) => ({ line: r.line, code: r.code, field: r.field, message: r.message })),
     ...result.deadLetters.map((d) => ({ line: null, source: d.source, code: d.error.code, field: d.error.field ?? null, message: d.error.message })),
   ];
   await write('dead_letters.jsonl', dead.map((d) => `${JSON.stringify(d)}\n`).join(''));
   await write('profiles.jsonl', finalProfiles(result.outputs[RETAIL_SINKS.profiles] as LiveProfile[], result.endTs).map((p) => `${JSON.stringify(p)}\n`).join(''));
-  return { ...result, campaign: campaign.current(), files, rejected, events: records.length };
+  return { ...result, campaign: campaign.current(), files, rejected, events: records.length, warnings };
 }
 
 /**

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromJson } from '../schemas/index.js';
 import { loadServiceConfig } from './config.js';
-import { main, parseCli } from './simulateCli.js';
+import { DEFAULT_RESPONSE_EFFECTS } from '../simulator/respond.js';
+import { formatEffects, main, parseCli, parseEffects } from './simulateCli.js';
+
+/** What the command adds to every simulation by default: histories, and customers who respond. */
+const PRODUCT_DEFAULTS = { history: true, respond: { effects: DEFAULT_RESPONSE_EFFECTS, campaign: expect.anything() } };
 
 describe('parseCli', () => {
   it('maps the flags onto simulate() options', () => {
@@ -15,19 +19,28 @@ describe('parseCli', () => {
       days: 3,
       start: '2025-06-02',
       dir: 'out',
+      ...PRODUCT_DEFAULTS,
     });
     const brokers = loadServiceConfig().kafkaBrokers;
-    expect(parseCli(['--kafka', '--rate', '250', '--topics-prefix', 'sim.'])).toEqual({ kafka: { brokers, rate: 250, topicsPrefix: 'sim.', prepare: expect.any(Function) } });
-    expect(parseCli(['--kafka'])).toEqual({ kafka: { brokers, rate: 1000, topicsPrefix: '', prepare: expect.any(Function) } });
+    expect(parseCli(['--kafka', '--rate', '250', '--topics-prefix', 'sim.'])).toEqual({ kafka: { brokers, rate: 250, topicsPrefix: 'sim.', prepare: expect.any(Function) }, ...PRODUCT_DEFAULTS });
+    expect(parseCli(['--kafka'])).toEqual({ kafka: { brokers, rate: 1000, topicsPrefix: '', prepare: expect.any(Function) }, ...PRODUCT_DEFAULTS });
   });
 
   it('writes to stdout when no sink is given, and --help is null', () => {
-    expect(parseCli([])).toEqual({ out: '-' });
+    expect(parseCli([])).toEqual({ out: '-', ...PRODUCT_DEFAULTS });
     expect(parseCli(['--help'])).toBeNull();
   });
 
+  it('turns histories and responses off, and takes effects in points per scene', () => {
+    expect(parseCli(['--history', 'off', '--respond', 'off'])).toEqual({ out: '-', history: false });
+    const opts = parseCli(['--effects', 'cart_abandonment=12.5,commute=0']);
+    expect(opts?.respond?.effects).toEqual({ ...DEFAULT_RESPONSE_EFFECTS, cart_abandonment: 0.125, commute: 0 });
+    expect(parseEffects(formatEffects(DEFAULT_RESPONSE_EFFECTS))).toEqual(DEFAULT_RESPONSE_EFFECTS);
+  });
+
   it('rejects bad flags with SS_ERR_CONFIG', () => {
-    for (const argv of [['--customers', 'ten'], ['--days', '0'], ['--rate', '5'], ['--kafka', '--rate', 'fast'], ['--what'], ['stray']]) {
+    const bad = [['--history', 'yes'], ['--effects', 'cart=5'], ['--effects', 'commute=101'], ['--effects', 'commute'], ['--respond', 'off', '--effects', 'commute=1'], ['--config', '/nonexistent/campaign.json']];
+    for (const argv of [['--customers', 'ten'], ['--days', '0'], ['--rate', '5'], ['--kafka', '--rate', 'fast'], ['--what'], ['stray'], ...bad]) {
       expect(() => parseCli(argv)).toThrow(/SS_ERR_CONFIG/);
     }
   });

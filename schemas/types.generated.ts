@@ -127,9 +127,9 @@ export type Outcome = 'sent' | 'suppressed';
 /** The symbols of `Outcome`, in schema order. */
 export const OUTCOMES = ['sent', 'suppressed'] as const satisfies readonly Outcome[];
 
-export type SuppressionReason = 'holdout' | 'no_consent' | 'quiet_hours' | 'frequency_cap';
+export type SuppressionReason = 'holdout' | 'no_consent' | 'quiet_hours' | 'frequency_cap' | 'segment';
 /** The symbols of `SuppressionReason`, in schema order. */
-export const SUPPRESSION_REASONS = ['holdout', 'no_consent', 'quiet_hours', 'frequency_cap'] as const satisfies readonly SuppressionReason[];
+export const SUPPRESSION_REASONS = ['holdout', 'no_consent', 'quiet_hours', 'frequency_cap', 'segment'] as const satisfies readonly SuppressionReason[];
 
 /** The one decision every trigger yields (topic decisions). */
 export interface Decision {

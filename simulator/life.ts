@@ -23,6 +23,7 @@ import { destination, haversineM, offsetM, Polyline, round, type LatLon } from '
 import { createRng, shortHash, type Rng } from './prng.js';
 import { addDays, formatCivilDate, isoWeekday, zonedToEpoch, type CivilDate } from '../pipelines/localTime.js';
 import type { SimCustomer, TravelMode, World } from './world.js';
+import { purchaseHistory } from './history.js';
 
 export type SimRecord =
   | { topic: 'clickstream'; value: ClickEvent }
@@ -34,6 +35,12 @@ export type SimTopic = SimRecord['topic'];
 export interface EventOptions {
   /** Number of simulated days from the world's start date (default 2). */
   days?: number;
+  /**
+   * Each customer's purchases in the year before the start (`history.ts`), so that profiles spread
+   * over every RFM segment. Default false: the library's output stays what goldens recorded; the
+   * command line and the main job turn it on.
+   */
+  history?: boolean;
 }
 
 const SECOND = 1000;
@@ -423,8 +430,7 @@ function customerDay(world: World, c: SimCustomer, lifeRng: Rng, dayIndex: numbe
   const date = addDays(world.startDate, dayIndex);
   const rng = lifeRng.fork(`${c.profile.customerId}/${formatCivilDate(date)}`);
   const b = new DayBuilder(world, rng, date, tz, c);
-  const startMs = zonedToEpoch(world.options.timezone, world.startDate.year, world.startDate.month, world.startDate.day);
-  const lapsed = isLapsed(c, startMs);
+  const lapsed = isLapsed(c, worldStartMs(world));
   const weekday = isoWeekday(date) <= 5;
   const working = weekday && c.commuter && rng.chance(0.92);
   const store = (id: string | undefined): Store | undefined => (id === undefined ? undefined : world.storesById.get(id));
@@ -546,6 +552,17 @@ function* dayByDay(days: number, dayStart: (d: number) => number, day: (d: numbe
   yield* buffer;
 }
 
+/** The world's first instant: local midnight of its start date in the city's zone. */
+export function worldStartMs(world: World): number {
+  const { year, month, day } = world.startDate;
+  return zonedToEpoch(world.options.timezone, year, month, day);
+}
+
+function* chain<T>(first: Iterable<T>, then: Iterable<T>): Generator<T> {
+  yield* first;
+  yield* then;
+}
+
 interface HeapEntry {
   record: SimRecord;
   stream: number;
@@ -613,10 +630,13 @@ export function* generateEvents(world: World, opts: EventOptions = {}): Generato
     const date = addDays(world.startDate, d);
     return zonedToEpoch(tz, date.year, date.month, date.day);
   };
+  const startMs = worldStartMs(world);
+  const historyRng = createRng(world.options.seed).fork('history');
   const streams: Iterator<SimRecord>[] = [
-    ...world.customers.map((c) =>
-      dayByDay(days, (d) => midnight(c.profile.timezone, d), (d) => customerDay(world, c, lifeRng, d)),
-    ),
+    ...world.customers.map((c) => {
+      const life = dayByDay(days, (d) => midnight(c.profile.timezone, d), (d) => customerDay(world, c, lifeRng, d));
+      return opts.history === true ? chain(purchaseHistory(world, c, historyRng.fork(String(c.index)), startMs), life) : life;
+    }),
     ...world.stores.map((s) => dayByDay(days, (d) => midnight(s.timezone, d), (d) => storeDay(world, s, lifeRng, d))),
   ];
   const heap = new MergeHeap();

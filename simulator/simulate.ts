@@ -14,7 +14,8 @@ import { ssError } from '../schemas/errors.js';
 import { productsToJson, profilesToJsonl, storesToJson, writeJsonl } from './jsonl.js';
 import { catalogueProducts } from './catalogue.js';
 import { produceToKafka, type KafkaOptions, type SendSummary } from './kafka.js';
-import { generateEvents, type EventOptions } from './life.js';
+import { generateEvents, type EventOptions, type SimRecord } from './life.js';
+import { respondingEvents, type RespondOptions, type ResponsePlan } from './respond.js';
 import { generateWorld, type World, type WorldOptions } from './world.js';
 
 export interface SimulateOptions extends WorldOptions, EventOptions {
@@ -24,6 +25,12 @@ export interface SimulateOptions extends WorldOptions, EventOptions {
   dir?: string;
   /** Produce the events to Kafka (brokers, pacing, topics). */
   kafka?: KafkaOptions;
+  /**
+   * Customers respond to the offers the engine makes them (`respond.ts`): effects per scene and
+   * the campaign the job will run. Absent: nobody responds (the library's default, which goldens
+   * recorded; the command line turns it on).
+   */
+  respond?: RespondOptions;
 }
 
 export interface SimulateResult {
@@ -33,11 +40,13 @@ export interface SimulateResult {
   /** Files written, in order. */
   files: string[];
   kafka: SendSummary | null;
+  /** How the responses came out, when customers respond. */
+  responses: ResponsePlan | null;
 }
 
-async function writeEventsFile(path: string, world: World, opts: EventOptions): Promise<number> {
+async function writeEventsFile(path: string, events: () => Generator<SimRecord>): Promise<number> {
   const out = createWriteStream(path);
-  const n = await writeJsonl(generateEvents(world, opts), out);
+  const n = await writeJsonl(events(), out);
   out.end();
   await finished(out);
   return n;
@@ -49,35 +58,37 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     throw ssError('SS_ERR_CONFIG', 'nothing to write to: give out, dir or kafka', { field: 'out' });
   }
   const world = generateWorld(opts);
-  const eventOpts: EventOptions = opts.days === undefined ? {} : { days: opts.days };
+  const eventOpts: EventOptions = { ...(opts.days === undefined ? {} : { days: opts.days }), ...(opts.history === undefined ? {} : { history: opts.history }) };
   // Fail on bad event options before anything is written.
   generateEvents(world, eventOpts).next();
-  const result: SimulateResult = { world, written: {}, files: [], kafka: null };
+  const responding = opts.respond === undefined ? null : respondingEvents(world, eventOpts, opts.respond);
+  const events = responding === null ? () => generateEvents(world, eventOpts) : () => responding.events();
+  const result: SimulateResult = { world, written: {}, files: [], kafka: null, responses: responding?.plan ?? null };
 
   if (opts.dir !== undefined) {
     await mkdir(opts.dir, { recursive: true });
     const stores = join(opts.dir, 'stores.json');
     const profiles = join(opts.dir, 'profiles.jsonl');
     const products = join(opts.dir, 'products.json');
-    const events = join(opts.dir, 'events.jsonl');
+    const eventsFile = join(opts.dir, 'events.jsonl');
     await writeFile(stores, storesToJson(world.stores));
     await writeFile(products, productsToJson(catalogueProducts(world.catalogue)));
     await writeFile(profiles, profilesToJsonl(world.profiles));
-    result.written[events] = await writeEventsFile(events, world, eventOpts);
-    result.files.push(stores, profiles, products, events);
+    result.written[eventsFile] = await writeEventsFile(eventsFile, events);
+    result.files.push(stores, profiles, products, eventsFile);
   }
   if (opts.out !== undefined) {
     if (typeof opts.out !== 'string') {
-      result.written['stream'] = await writeJsonl(generateEvents(world, eventOpts), opts.out);
+      result.written['stream'] = await writeJsonl(events(), opts.out);
     } else if (opts.out === '-') {
-      result.written['-'] = await writeJsonl(generateEvents(world, eventOpts), process.stdout);
+      result.written['-'] = await writeJsonl(events(), process.stdout);
     } else {
-      result.written[opts.out] = await writeEventsFile(opts.out, world, eventOpts);
+      result.written[opts.out] = await writeEventsFile(opts.out, events);
       result.files.push(opts.out);
     }
   }
   if (opts.kafka !== undefined) {
-    result.kafka = await produceToKafka(generateEvents(world, eventOpts), opts.kafka);
+    result.kafka = await produceToKafka(events(), opts.kafka);
   }
   return result;
 }

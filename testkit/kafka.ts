@@ -6,7 +6,10 @@ import { Executor } from '../engine/executor.js';
 import type { PipelineGraph } from '../engine/graph.js';
 import { VirtualClock } from '../engine/clock.js';
 import { recordKey, toKafkaMessage } from '../simulator/kafka.js';
-import type { SimRecord } from '../simulator/life.js';
+import { generateEvents, type SimRecord } from '../simulator/life.js';
+import { generateWorld } from '../simulator/world.js';
+import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
+import { retailTopics } from '../runtime/retailJob.js';
 
 /** Helpers for tests against the real broker: unique names, topics, producing and reading back. */
 
@@ -18,8 +21,20 @@ export function testKafka(clientId: string): Kafka {
   return new Kafka({ clientId, brokers: loadServiceConfig().kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
 }
 
+/**
+ * Topic configuration that never deletes by age or size. Simulated input carries event times in the
+ * past (the simulator's world starts in 2025), and the broker's default `retention.ms` (7 days) has
+ * its retention check (every 5 minutes) delete such segments minutes after they were produced: a
+ * test's input vanished mid-run (a kill -9 run with nothing left to read, a job reading half).
+ */
+export const KEEP_FOREVER: ReadonlyArray<{ name: string; value: string }> = [
+  { name: 'retention.ms', value: '-1' },
+  { name: 'retention.bytes', value: '-1' },
+];
+
+/** Creates topics for a test (one replica, {@link KEEP_FOREVER}) and waits for their leaders. */
 export async function createTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })), waitForLeaders: false });
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [...KEEP_FOREVER] })), waitForLeaders: false });
   await waitForLeaders(admin, topics, 60_000);
 }
 
@@ -69,11 +84,11 @@ export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000)
   return messages;
 }
 
-/** Polls until `cond()` or throws after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/** Polls until `cond()` or throws after `timeoutMs` (with `context()`, e.g. a worker's logs, in the message). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, context?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${context === undefined ? '' : `:\n${context()}`}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -115,4 +130,31 @@ export function referenceRun(graph: (partition: number) => PipelineGraph, record
 /** {@link referenceRun}'s outputs per sink. */
 export function runPartitioned(graph: (partition: number) => PipelineGraph, records: readonly SimRecord[], partitions: number): Map<string, unknown[]> {
   return referenceRun(graph, records, partitions).outputs;
+}
+
+/** A simulated city's events on fresh retail topics: what a real test of the retail job starts from. */
+export interface RetailTestInput {
+  readonly kafka: Kafka;
+  /** The topics' prefix (`<name>-<unique>.`). */
+  readonly prefix: string;
+  readonly records: readonly SimRecord[];
+  readonly deps: RetailDeps;
+}
+
+/**
+ * Generates a city (`seed`, `customers`, `days`), creates the retail job's topics under a unique
+ * prefix with `partitions` partitions, and produces the city's events to them.
+ */
+export async function retailTestInput(name: string, o: { readonly seed: string; readonly customers: number; readonly days: number; readonly partitions: number }): Promise<RetailTestInput> {
+  const kafka = testKafka(uniqueId(`${name}-test`));
+  const prefix = `${uniqueId(name)}.`;
+  const world = generateWorld({ seed: o.seed, customers: o.customers });
+  const records = [...generateEvents(world, { days: o.days })];
+  const admin = kafka.admin();
+  await admin.connect();
+  const { inputs, outputs } = retailTopics(prefix);
+  await createTopics(admin, [...inputs, ...outputs], o.partitions);
+  await admin.disconnect();
+  await produceRecords(kafka, records, prefix);
+  return { kafka, prefix, records, deps: { stores: world.stores, profiles: profilesFrom(world.profiles) } };
 }

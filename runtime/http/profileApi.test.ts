@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CAMPAIGN, openCampaign, type CampaignHandle } from '../../pipelines/campaign.js';
+import { DEFAULT_CAMPAIGN, openCampaign, validateCampaign, type CampaignHandle } from '../../pipelines/campaign.js';
 import type { LiveProfile } from '../../pipelines/profile.js';
 import { RFM_SEGMENTS } from '../../pipelines/rfm.js';
+import { liveProfile } from '../../testkit/liveProfile.js';
 import { Metrics } from '../metrics.js';
 import { MemoryProfileStore, PendingProfileStore, type ProfileStore } from '../profileStore.js';
 import { loadApiTokens, roleOf } from './profileApi.js';
@@ -15,28 +16,21 @@ const READER = 'reader-token-0123456789';
 const ADMIN = 'admin-token-0123456789ab';
 const HOUR = 3_600_000;
 
-const profile = (customerId: string, segment: LiveProfile['segment'], extra: Partial<LiveProfile> = {}): LiveProfile => ({
-  customerId,
-  asOf: 1_000 * HOUR,
-  lastPurchaseTs: 990 * HOUR,
-  frequency: 3,
-  monetary: 120.5,
-  recencyScore: 5,
-  frequencyScore: 3,
-  monetaryScore: 2,
-  ...(segment !== undefined ? { segment } : {}),
-  topCategories: ['toys'],
-  cartItems: 1,
-  cartQuantity: 2,
-  cartProductIds: ['p1'],
-  tier: 'gold',
-  consentPush: true,
-  consentSms: false,
-  consentEmail: false,
-  consentInStore: false,
-  knownProfile: true,
-  ...extra,
-});
+const profile = (customerId: string, segment: LiveProfile['segment'], extra: Partial<LiveProfile> = {}): LiveProfile =>
+  liveProfile(customerId, {
+    asOf: 1_000 * HOUR,
+    lastPurchaseTs: 990 * HOUR,
+    frequency: 3,
+    monetary: 120.5,
+    frequencyScore: 3,
+    monetaryScore: 2,
+    ...(segment !== undefined ? { segment } : {}),
+    topCategories: ['toys'],
+    cartItems: 1,
+    cartQuantity: 2,
+    cartProductIds: ['p1'],
+    ...extra,
+  });
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -100,6 +94,7 @@ describe('profile API (fastify inject)', () => {
       customerId: 'c1',
       asOf: 1_000 * HOUR,
       segment: 'champions',
+      segments: [],
       rfm: { recency: 5, frequency: 3, monetary: 2 },
       cart: { items: 1, quantity: 2, productIds: ['p1'] },
       timers: [{ scene: 'cart_abandonment', at: 1_000 * HOUR + 1_800_000 }],
@@ -164,6 +159,18 @@ describe('profile API (fastify inject)', () => {
     expect(bad.statusCode).toBe(422);
     expect(bad.json()).toMatchObject({ code: 'SS_ERR_CONFIG' });
     expect(campaign.current().name).toBe('second');
+  });
+
+  it("GET /customers/:id: the live campaign's named segments the customer is in", async () => {
+    const v = validateCampaign({ segments: { vip: 'tier >= gold and rfm.segment = champions', buyers: 'frequency >= 1', big: 'monetary >= 1000' } });
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    const withSegments = await buildServer({ metrics: new Metrics(), profiles: { store, tokens: loadApiTokens({ API_TOKENS: `reader:${READER}` }), campaign: () => v.campaign } });
+    try {
+      expect((await withSegments.inject({ url: '/customers/c1', headers: auth(READER) })).json()).toMatchObject({ segment: 'champions', segments: ['vip', 'buyers'] });
+      expect((await withSegments.inject({ url: '/customers/a1', headers: auth(READER) })).json()).toMatchObject({ segment: 'loyal', segments: ['buyers'] });
+    } finally {
+      await withSegments.close();
+    }
   });
 
   it('POST /campaign/reload: 404 without a campaign file; 503 while the store is not connected', async () => {

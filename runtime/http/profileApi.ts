@@ -4,7 +4,7 @@
  *
  * | route | role | answers |
  * |---|---|---|
- * | `GET /customers/:id` | reader | the profile, its segment, open cart, pending scene timers, cooldowns |
+ * | `GET /customers/:id` | reader | the profile, its RFM segment and campaign segments, open cart, pending scene timers, cooldowns |
  * | `GET /segments` | reader | the segments and their sizes (the RFM segments for now) |
  * | `GET /segments/:name/customers?cursor=&limit=` | reader | the customers of a segment, by customerId, paged |
  * | `POST /campaign/reload` | admin | reloads the campaign file (as its watcher does), answers the live campaign |
@@ -25,6 +25,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import type { Campaign } from '../../pipelines/campaign.js';
 import { LAST_TRIGGER_FIELD, type LiveProfile } from '../../pipelines/profile.js';
 import { isRfmSegment, RFM_SEGMENTS } from '../../pipelines/rfm.js';
+import { segmentFacts, segmentsOf } from '../../pipelines/segments.js';
 import { ERRORS, isScenestreamError, ssError, type ErrorCode, type ScenestreamError } from '../../schemas/errors.js';
 import { SCENES, type Result, type Scene } from '../../schemas/index.js';
 import type { ProfileStore } from '../profileStore.js';
@@ -173,13 +174,16 @@ export const profileApiPlugin: FastifyPluginCallback<ProfileApiOptions> = (app, 
       if (id === '' || id.length > MAX_ID_LENGTH) throw fail('SS_ERR_HTTP_BAD_REQUEST', `a customer id has 1 to ${MAX_ID_LENGTH} characters`, 'id');
       const p = await opts.store.get(id);
       if (p === undefined) throw fail('SS_ERR_HTTP_NOT_FOUND', 'no profile for this customer (the engine has seen no event of it)', 'id');
+      const campaign = opts.campaign();
       return {
         customerId: p.customerId,
         asOf: p.asOf,
         segment: p.segment ?? null,
+        // The live campaign's named segments the customer is in, judged on this profile as of its asOf.
+        segments: segmentsOf(campaign.segments, segmentFacts(p)),
         rfm: { recency: p.recencyScore, frequency: p.frequencyScore, monetary: p.monetaryScore },
         cart: { items: p.cartItems, quantity: p.cartQuantity, productIds: p.cartProductIds },
-        ...timersAndCooldowns(p, opts.campaign()),
+        ...timersAndCooldowns(p, campaign),
         profile: p,
       };
     }),

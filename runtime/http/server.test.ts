@@ -28,6 +28,19 @@ describe('HTTP server', () => {
     for (const r of running.splice(0)) await r.close();
   });
 
+  it('starts without a process warning (no deprecated fastify option: FSTDEP022 printed at every start)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      running.push(await startServer({ metrics: new Metrics({ processMetrics: false }), listen: { host: '127.0.0.1', port: 0 } }));
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('/metrics serves the registry in Prometheus text format, brought up to date before each scrape', async () => {
     const metrics = new Metrics({ processMetrics: false });
     let scrapes = 0;

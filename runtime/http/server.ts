@@ -12,6 +12,7 @@
  * | `HTTP_PORT` | `9464`      | the port Prometheus scrapes (`dashboards/prometheus.yml`: `engine:9464`) |
  * | `HTTP_HOST` | `127.0.0.1` | the address; in a container set `0.0.0.0` so other containers reach it |
  */
+import { redactingLogger, type ServerLogOptions } from './logRedaction.js';
 import Fastify, { type FastifyInstance, type FastifyPluginCallback } from 'fastify';
 import { ssError } from '../../schemas/errors.js';
 import type { Metrics } from '../metrics.js';
@@ -21,13 +22,17 @@ import { profileApiPlugin, type ProfileApiOptions } from './profileApi.js';
 export interface HttpConfig {
   readonly host: string;
   readonly port: number;
+  /** `HTTP_LOG_LEVEL`: fastify's request logging from this level (redacted: `logRedaction.ts`); unset: off. */
+  readonly logLevel?: string;
 }
+
+const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
 export const DEFAULT_HTTP_PORT = 9464;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Reads `HTTP_PORT` and `HTTP_HOST`; an empty variable counts as unset; a bad port is `SS_ERR_CONFIG`. */
+/** Reads `HTTP_PORT`, `HTTP_HOST` and `HTTP_LOG_LEVEL`; an empty variable counts as unset; a bad port or level is `SS_ERR_CONFIG`. */
 export function loadHttpConfig(env: Env = process.env): HttpConfig {
   const portText = env.HTTP_PORT?.trim() ?? '';
   const hostText = env.HTTP_HOST?.trim() ?? '';
@@ -37,7 +42,9 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw ssError('SS_ERR_CONFIG', `HTTP_PORT: '${portText}' is not a TCP port (0-65535)`, { field: 'HTTP_PORT' });
     port = Number(portText);
   }
-  return { host: hostText === '' ? '127.0.0.1' : hostText, port };
+  const level = env.HTTP_LOG_LEVEL?.trim() ?? '';
+  if (level !== '' && !LOG_LEVELS.includes(level)) throw ssError('SS_ERR_CONFIG', `HTTP_LOG_LEVEL: '${level}' is not one of ${LOG_LEVELS.join(', ')}`, { field: 'HTTP_LOG_LEVEL' });
+  return { host: hostText === '' ? '127.0.0.1' : hostText, port, ...(level !== '' ? { logLevel: level } : {}) };
 }
 
 /** The engine's health, as `/healthz` reports it. */
@@ -108,14 +115,20 @@ export interface ServerOptions {
   readonly screensHeartbeatMs?: number;
   /** Serves the profile API (`profileApi.ts`: customers, segments, campaign reload; bearer tokens) when given. */
   readonly profiles?: ProfileApiOptions;
-  /** fastify's request logging (pino); default off: the engine logs its own events. */
-  readonly logger?: boolean;
+  /**
+   * fastify's request logging (pino); default off: the engine logs its own events. On (`true`, or
+   * where to and from which level), it never logs a bearer token or a customer id
+   * (`logRedaction.ts`).
+   */
+  readonly logger?: boolean | ServerLogOptions;
 }
 
 /** The app with its routes, not listening (`app.inject` in tests, or {@link startServer}). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Path parameters up to 1,024 characters reach the routes, which bound their own (the profile API answers 400, not fastify's bare 414).
-  const app = Fastify({ logger: opts.logger ?? false, maxParamLength: 1024 });
+  const logger = opts.logger === undefined || opts.logger === false ? false : redactingLogger(opts.logger === true ? {} : opts.logger);
+  // routerOptions: the top-level maxParamLength is deprecated (FSTDEP022, a warning at every start).
+  const app = Fastify({ logger, routerOptions: { maxParamLength: 1024 } });
   await app.register(metricsPlugin, opts.beforeScrape === undefined ? { metrics: opts.metrics } : { metrics: opts.metrics, beforeScrape: opts.beforeScrape });
   await app.register(healthPlugin, { ...(opts.health !== undefined ? { health: opts.health } : {}), ...(opts.ready !== undefined ? { ready: opts.ready } : {}) });
   for (const [path, body] of Object.entries(opts.json ?? {})) {
@@ -146,8 +159,8 @@ export interface RunningServer {
  * port in use or not allowed is `SS_ERR_CONFIG` naming `HTTP_PORT`.
  */
 export async function startServer(opts: ServerOptions & { readonly listen?: HttpConfig }): Promise<RunningServer> {
-  const { host, port } = opts.listen ?? loadHttpConfig();
-  const app = await buildServer(opts);
+  const { host, port, logLevel } = opts.listen ?? loadHttpConfig();
+  const app = await buildServer(opts.logger === undefined && logLevel !== undefined ? { ...opts, logger: { level: logLevel } } : opts);
   try {
     await app.listen({ host, port });
   } catch (cause) {

@@ -9,14 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attributionTotals, mergeAttribution, type AttributionEvent } from '../../pipelines/attribution.js';
 import { DEFAULT_CAMPAIGN, measurementSettings } from '../../pipelines/campaign.js';
 import { measure } from '../../pipelines/measurement.js';
-import { profilesFrom } from '../../pipelines/deps.js';
 import { SCENES } from '../../schemas/index.js';
-import { generateEvents } from '../../simulator/life.js';
-import { generateWorld } from '../../simulator/world.js';
-import { createTopics, produceRecords, runPartitioned, testKafka, uniqueId, waitFor } from '../../testkit/kafka.js';
+import { retailTestInput, runPartitioned, waitFor } from '../../testkit/kafka.js';
 import { AttributionView } from '../attributionView.js';
 import { loadServiceConfig } from '../config.js';
-import { retailJobOptions, retailTopics } from '../retailJob.js';
+import { retailJobOptions } from '../retailJob.js';
 import { broadcast } from './broadcast.js';
 import { KafkaJob } from './job.js';
 
@@ -28,18 +25,7 @@ describe('attribution across instances (real Kafka and Redis)', () => {
   afterAll(async () => void (await redis.quit()));
 
   it('the attribution topic, summed over partitions, equals the in-process totals; owned partitions split it', async () => {
-    const kafka = testKafka(uniqueId('attr-test'));
-    const prefix = `${uniqueId('attr')}.`;
-    const world = generateWorld({ seed: 'attribution-real', customers: 80 });
-    const records = [...generateEvents(world, { days: 3 })];
-    const deps = { stores: world.stores, profiles: profilesFrom(world.profiles) };
-    const admin = kafka.admin();
-    await admin.connect();
-    const { inputs, outputs } = retailTopics(prefix);
-    await createTopics(admin, [...inputs, ...outputs], PARTITIONS);
-    await admin.disconnect();
-    await produceRecords(kafka, records, prefix);
-
+    const { kafka, prefix, records, deps } = await retailTestInput('attr', { seed: 'attribution-real', customers: 80, days: 3, partitions: PARTITIONS });
     const options = () => retailJobOptions({ kafka, redis, deps, name: `${prefix}job`, topicsPrefix: prefix, tickMs: 200 });
     const expected = (runPartitioned(options().graph, records, PARTITIONS).get('attribution') ?? []) as AttributionEvent[];
     const totals = attributionTotals(expected);

@@ -243,12 +243,12 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
       for (const [i, step] of plan.entries()) {
         const w = worker(`kill9-${i}`, step.kind === 'self' ? [...args, '--crash-after-deliveries', String(step.at)] : args);
         if (step.kind === 'outside') {
-          await waitFor(() => w.progress.eventsIn >= step.at || !w.alive, 90_000, `run ${i} to consume ${step.at} events`);
+          await waitFor(() => w.progress.eventsIn >= step.at || !w.alive, 90_000, `run ${i} to consume ${step.at} events`, () => `${JSON.stringify(w.progress)}\n${w.logs(80)}`);
           expect(w.alive, `run ${i} died before its kill:\n${w.logs()}`).toBe(true);
           w.kill('SIGKILL');
         }
         const exit = await Promise.race([w.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 90_000).unref())]);
-        expect(exit?.signal, `run ${i} (${step.kind} kill at ${step.at}) ended by SIGKILL:\n${w.logs()}`).toBe('SIGKILL');
+        expect(exit?.signal, `run ${i} (${step.kind} kill at ${step.at}) ended by SIGKILL:\n${JSON.stringify(w.progress)}\n${w.logs(80)}`).toBe('SIGKILL');
         dropped += w.progress.duplicatesDropped;
         // The kill came while there was work left: it interrupted processing.
         expect(await allCheckpointed(store, redis, prefix), `run ${i} had finished before its kill`).toBe(false);
@@ -456,12 +456,15 @@ describe('KafkaJob under faults (real Kafka and Redis, worker processes)', () =>
       await producer.disconnect();
       await produceRecords(kafka, data.slice(half), prefix);
 
-      const job = new KafkaJob({ ...retailJobOptions({ kafka, redis, name, topicsPrefix: prefix, tickMs: 200, idleTimeoutMs: IDLE_MS }), maxEventAheadMs: 300_000 });
+      // The job's warnings and errors, shown if it read less than it should (seeks, gaps, rebalances).
+      const said: string[] = [];
+      const log = (level: 'info' | 'warn' | 'error', msg: string) => void (level !== 'info' && said.push(`${level}: ${msg}`));
+      const job = new KafkaJob({ ...retailJobOptions({ kafka, redis, name, topicsPrefix: prefix, tickMs: 200, idleTimeoutMs: IDLE_MS }), maxEventAheadMs: 300_000, log });
       await job.start();
       await waitFor(() => allCheckpointed(store, redis, prefix), 90_000, 'everything checkpointed');
       await job.stop();
       // Read: the good records, and the one from the future (it decodes; the engine refuses it).
-      expect(job.stats.eventsIn).toBe(data.length + 1);
+      expect(job.stats.eventsIn, said.join('\n')).toBe(data.length + 1);
       await expectOutputsEqualReference(prefix, expected);
       await expectStateEqualsReference(store, expected);
       // Each bad record in its input's dead-letter topic, with its own code and a message naming the cause.

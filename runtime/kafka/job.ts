@@ -474,6 +474,7 @@ export class KafkaJob {
     });
     task = new Task(partition, executor, backend, outputs, dlq);
     task.owner = `${this.owner}:${++this.incarnations}`;
+    this.log('info', `task ${partition}: claiming as ${task.owner}`);
     const loaded = await this.retry(`claim task ${partition}`, 'redis', () => this.store.claim(partition, task!.owner));
     executor.restoreParts(loaded.state, loaded.meta);
     backend.drainChanges(); // restoring is not a change

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeConfluent, defaultRegistry, encodeConfluent, type ClickEvent } from '../../schemas/index.js';
 import { loadServiceConfig } from '../config.js';
 import { waitForLeaders } from './topics.js';
+import { KEEP_FOREVER } from '../../testkit/kafka.js';
 
 function decodeClick(bytes: Buffer): { schemaId: number | null; value: ClickEvent } {
   const result = decodeConfluent(bytes, defaultRegistry, 'ClickEvent');
@@ -81,7 +82,7 @@ describe('Kafka (real broker)', () => {
 
   it('creates a 3-partition topic, round-trips Avro ClickEvents through a consumer group, deletes the topic', async () => {
     const created = await admin.createTopics({
-      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: 3, replicationFactor: 1, configEntries: [...KEEP_FOREVER] }], // its records carry 2023 timestamps
       waitForLeaders: false,
     });
     expect(created).toBe(true);

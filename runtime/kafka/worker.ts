@@ -29,9 +29,11 @@
  * after its N-th delivery, which is a crash between deliver and checkpoint (and so after produce)
  * on purpose, where a random kill would land only by luck.
  */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, createCluster } from '@redis/client';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import type { Trigger } from '../../schemas/index.js';
 import { loadServiceConfig } from '../config.js';
 import { ssError } from '../../schemas/errors.js';
@@ -132,31 +134,58 @@ async function connectRedis(args: Args): Promise<Redis> {
   return { commands: client, ledger: client, close: () => client.quit().then(() => undefined) };
 }
 
+/** kafkajs' own log: off, unless WORKER_KAFKA_LOG names a level (error, warn, info, debug) to diagnose a run. */
+function kafkajsLogLevel(): logLevel {
+  const level = process.env.WORKER_KAFKA_LOG?.toUpperCase();
+  return level === 'ERROR' || level === 'WARN' || level === 'INFO' || level === 'DEBUG' ? logLevel[level] : logLevel.NOTHING;
+}
+
+/**
+ * kafkajs' lines on stderr, where the worker's own log goes (stdout carries its progress), or
+ * appended to `<WORKER_KAFKA_LOG_DIR>/worker-<pid>.log` when that is set (a debug log is long).
+ */
+const stderrLogCreator: logCreator = () => ({ namespace, level, log }) => {
+  const { message, timestamp, logger: _logger, ...rest } = log;
+  const line = `${timestamp} kafkajs ${logLevel[level]} ${namespace}: ${message} ${JSON.stringify(rest)}\n`;
+  const dir = process.env.WORKER_KAFKA_LOG_DIR;
+  if (dir === undefined) process.stderr.write(line);
+  else appendFileSync(join(dir, `worker-${process.pid}.log`), line);
+};
+
 async function main(): Promise<void> {
   quietKafkajsTimerWarning();
   const args = parse(process.argv.slice(2));
   const redis = await connectRedis(args);
-  const kafka = new Kafka({ clientId: `worker-${args.name}-${process.pid}`, brokers: loadServiceConfig().kafkaBrokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+  const kafka = new Kafka({ clientId: `worker-${args.name}-${process.pid}`, brokers: loadServiceConfig().kafkaBrokers, logLevel: kafkajsLogLevel(), logCreator: stderrLogCreator, retry: { retries: 10 } });
   const ledger = new RedisLedger(redis.ledger, { ttlSeconds: args.ledgerTtlS, prefix: args.ledgerPrefix });
   let delivered = 0;
   let duplicatesDropped = 0;
+  /** The delivery under way, if any: which id, what it waits for, since when (for a stuck run's diagnosis). */
+  let inFlight: { id: string; waiting: 'ledger' | 'webhook'; sinceMs: number } | null = null;
+  let deliveryCalls = 0;
 
   const webhook = args.webhook;
   const deliverTriggers = async (values: readonly unknown[]): Promise<void> => {
     if (webhook === undefined) return;
+    deliveryCalls++;
     // One at a time, in order: at most one delivery per task is in flight when a crash comes.
     for (const v of values) {
       const id = triggerId(v as Trigger);
+      inFlight = { id, waiting: 'ledger', sinceMs: Date.now() };
       if (!(await ledger.claim(id))) {
+        inFlight = null;
         duplicatesDropped++;
         continue;
       }
+      inFlight = { id, waiting: 'webhook', sinceMs: Date.now() };
       try {
         const res = await fetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, trigger: v }) });
         if (!res.ok) throw ssError('SS_ERR_SERVICE_UNAVAILABLE', `webhook answered ${res.status}`);
       } catch (e) {
         await ledger.release(id).catch(() => undefined);
         throw e;
+      } finally {
+        inFlight = null;
       }
       delivered++;
       if (args.crashAfterDeliveries !== undefined && delivered >= args.crashAfterDeliveries) {
@@ -195,6 +224,8 @@ async function main(): Promise<void> {
         fenced: s.fenced,
         delivered,
         duplicatesDropped,
+        deliveryCalls,
+        inFlight: inFlight === null ? null : { id: inFlight.id, waiting: inFlight.waiting, forMs: Date.now() - inFlight.sinceMs },
         roundTrips: job.store.roundTrips,
       })}\n`,
     );

@@ -25,8 +25,11 @@ async function isGzip(path: string): Promise<boolean> {
  * whatever one read chunk holds: per-line async iteration costs more than parsing the line.
  */
 export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
+  // Sniffed before the stream opens: a missing file is then one rejection of this generator, not
+  // also an 'error' event of a stream nobody listens to yet (an uncaught exception).
+  const gzip = await isGzip(path);
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const input: Readable = (await isGzip(path)) ? raw.pipe(createGunzip()) : raw;
+  const input: Readable = gzip ? raw.pipe(createGunzip()) : raw;
   // A gunzip error (truncated file) must reach the reader, not vanish in the pipe.
   raw.on('error', (e) => input.destroy(e));
   input.setEncoding('utf8');

@@ -46,6 +46,9 @@ export interface OnlineRetailOptions extends LoadOptions {
   closeAfterMs?: number;
 }
 
+/** The file's columns, in order (rows are read by position). */
+const COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'] as const;
+
 const NON_PRODUCT_CODES = new Set(['POST', 'DOT', 'C2', 'M', 'D', 'S', 'B', 'BANK CHARGES', 'AMAZONFEE', 'CRUK']);
 
 export function isNonProductCode(code: string): boolean {
@@ -220,6 +223,7 @@ export function loadOnlineRetail(opts: OnlineRetailOptions = {}): DatasetLoad<Po
         else inv.seen.add(key);
         inv.items.push({ productId: row.stockCode, category: null, quantity: row.quantity, unitPrice: row.unitPrice });
         inv.rows.push({ line, raw });
+        if (opts.onRow !== undefined && fields !== null) opts.onRow(Object.fromEntries(COLUMNS.map((c, i) => [c, fields[i] ?? ''])));
       }
       yield* ready;
       ready.length = 0;

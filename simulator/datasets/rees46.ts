@@ -32,12 +32,13 @@ export function loadRees46(opts: LoadOptions = {}): DatasetLoad<ClickEvent> {
   async function* run(): AsyncGenerator<ClickEvent> {
     report.files.push(path);
     let index: Record<Column, number> | null = null;
+    let header: string[] = [];
     let width = 0;
     for await (const rows of readCsvRows(path)) {
       const out: ClickEvent[] = [];
       for (const { line, raw, fields } of rows) {
         if (index === null) {
-          const header = (fields ?? []).map((h) => h.trim());
+          header = (fields ?? []).map((h) => h.trim());
           const missing = COLUMNS.filter((c) => !header.includes(c));
           if (missing.length > 0) throw ssError('SS_ERR_DATASET_ROW', `rees46 ${path}:${line}: header lacks ${missing.join(', ')}`, { field: missing[0] as string });
           index = Object.fromEntries(COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
@@ -101,6 +102,7 @@ export function loadRees46(opts: LoadOptions = {}): DatasetLoad<ClickEvent> {
         report.emitted++;
         report.events++;
         out.push(event);
+        if (opts.onRow !== undefined) opts.onRow(Object.fromEntries(header.map((h, i) => [h, fields[i] ?? ''])));
       }
       yield* out;
     }

@@ -43,6 +43,12 @@ export interface LoadOptions {
   path?: string;
   /** Called once per rejected row with an `SS_ERR_DATASET_ROW` error. */
   onReject?: (error: ScenestreamError, row: RejectedRow) => void;
+  /**
+   * Called with each row that passed its checks, its columns by header name, for what the events do
+   * not carry (REES46's brand, Online Retail's Description). REES46 and Online Retail only. An
+   * Online Retail row may still be rejected later with its invoice (`invalid_event`).
+   */
+  onRow?: (columns: Readonly<Record<string, string>>) => void;
 }
 
 /** A loader's result: iterate it (once) for the events; `report` is complete when iteration ends. */
