@@ -239,6 +239,18 @@ async function poll(what: string, timeoutMs: number, cond: () => Promise<boolean
   }
 }
 
+/**
+ * The example campaign with named segments, measured with a minimum of 1 decision per group and in EUR: 80 customers
+ * have a handful of holdout decisions, so the uplift panels (which show nothing below the minimum,
+ * as the end-of-run table says "not enough data") have figures to check.
+ */
+const campaignText = JSON.stringify({
+  ...(JSON.parse(readFileSync(join(ROOT, 'campaign.example.json'), 'utf8')) as object),
+  // Named segments, so that the segment panel has series of both kinds.
+  segments: { vip: 'tier >= gold', buyers: 'frequency >= 1' },
+  measurement: { minPerArm: 1, currency: 'EUR' },
+});
+
 describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
   let tmp = '';
   let engine: Proc | undefined;
@@ -275,8 +287,6 @@ describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
     writeFileSync(join(tmp, 'prometheus.yml'), config);
     writeFileSync(join(tmp, 'alerts.yml'), readFileSync(join(DIR, 'alerts.yml'))); // its rule_files
     const campaign = join(tmp, 'campaign.json');
-    // The example campaign with named segments, so that the segment panel has series of both kinds.
-    const campaignText = JSON.stringify({ ...(JSON.parse(readFileSync(join(ROOT, 'campaign.example.json'), 'utf8')) as object), segments: { vip: 'tier >= gold', buyers: 'frequency >= 1' } });
     writeFileSync(campaign, campaignText);
 
     // Prometheus first, so it scrapes the engine from its first second.
@@ -370,6 +380,16 @@ describe('dashboards (live: the main job scraped by a real Prometheus)', () => {
     expect(p99).toBeLessThanOrEqual(30);
     // Triggers and decisions: one decision per trigger.
     expect(await scalar('sum(scenestream_decisions_total)')).toBe(await scalar('sum(scenestream_triggers_total)'));
+  });
+
+  it("the uplift panels compute the engine's figures in PromQL: the campaign row of its end-of-run table, Newcombe's interval in pp", async () => {
+    const row = /^campaign \(all scenes\).* ([+-]\d+\.\d) pp \[([+-]\d+\.\d), ([+-]\d+\.\d)\]$/m.exec(engine!.out);
+    expect(row, engine!.tail()).not.toBeNull();
+    const panel = queries.filter((q) => q.panel === 'Campaign (all scenes): uplift, pp [95% interval]');
+    expect(panel.map((q) => q.refId)).toEqual(['A', 'B', 'C']);
+    for (const [i, q] of panel.entries()) expect((await scalar(q.promql))!.toFixed(1), q.refId).toBe(Number(row![i + 1]).toFixed(1));
+    expect(engine!.out).toMatch(/^value \(EUR\) /m);
+    expect(await scalar('count(scenestream_attribution_currency_info{currency="EUR"})')).toBe(1);
   });
 
   it.each(queries.map((q) => [`${q.board} / ${q.panel} / ${q.refId}`, q] as const))('%s', async (_name, q) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pipeline } from '../stream/stream.js';
 import { SCENES, validate, type ClickEvent, type CustomerProfile, type Decision, type Offer, type PosEvent, type Scene, type Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
-import { attribution, attributionRunningTotals, attributionTotals, buildAttribution, summarise, type AttributionEvent, type AttributionTotalsUpdate } from './attribution.js';
+import { attribution, attributionRunningTotals, attributionTotals, buildAttribution, summarise, type AttributionEvent, type AttributionTotalsUpdate, type SegmentChange } from './attribution.js';
 import { buildDecisions } from './decisions.js';
 import { profilesFrom } from './deps.js';
 import { inHoldout } from './holdout.js';
@@ -71,7 +71,7 @@ describe('attribution (SCENES §6)', () => {
     d.push('pos', till('x', T0 + W + 1, 1, 1));
     expect(d.records<AttributionEvent>('attribution')).toEqual([
       {
-        value: { decisionId: dec.decisionId, scene: 'cart_abandonment', customerId: 'u', group: 'sent', converted: true, revenue: 80, ts: T0 + W, decisionTs: T0 },
+        value: { decisionId: dec.decisionId, scene: 'cart_abandonment', customerId: 'u', group: 'sent', converted: true, revenue: 80, ts: T0 + W, decisionTs: T0, segment: null, discountPct: 0 },
         ts: T0 + W,
         key: 'u',
       },
@@ -181,6 +181,8 @@ describe('summarise (SCENES §7 summary.json)', () => {
     revenue,
     ts: T0 + W,
     decisionTs: T0,
+    segment: null,
+    discountPct: 0,
   });
 
   it('counts suppressed.segment in every scene only with targeting (or once a decision was suppressed so)', () => {
@@ -294,5 +296,57 @@ describe('decisions then attribution, wired as the retail pipeline does', () => 
       suppressed: { holdout: 1, no_consent: 1, quiet_hours: 0, frequency_cap: 0 },
       attribution: { sent: 1, sentConverted: 0, holdout: 1, holdoutConverted: 1, uplift: -1 },
     });
+  });
+});
+
+describe('attribution: segment at decision time and the offer discount', () => {
+  function segDriver(discounts: Partial<Record<Scene, number>> = {}): TestDriver {
+    const p = pipeline('attribution-segment-test');
+    const decisions = p.source<Decision>('decisions-in', { timestamp: (d) => d.ts }).keyBy((d) => d.customerId);
+    const clicks = p.source<ClickEvent>('clickstream', { timestamp: (e) => e.ts }).keyBy((e) => e.customerId);
+    const segments = p.source<SegmentChange>('segments-in', { timestamp: (s) => s.asOf }).keyBy((s) => s.customerId);
+    attribution('attribute', decisions, clicks, W, { segments, discountPct: (s) => discounts[s] ?? 0 }).to('attribution');
+    return TestDriver.of(p);
+  }
+  const seg = (customerId: string, asOf: number, segment: string | null): SegmentChange => ({ customerId, asOf, segment });
+
+  it('records the last segment with asOf <= decision.ts, even when it arrives after the decision; null before any', () => {
+    const d = segDriver();
+    d.push('decisions-in', decision('u', T0, 'sent'));
+    d.push('decisions-in', decision('v', T0, 'holdout'));
+    d.push('segments-in', seg('u', T0 - 10 * HOUR, 'promising'));
+    d.push('segments-in', seg('u', T0, 'champions')); // at the decision's ts: counts
+    d.push('segments-in', seg('u', T0 + 1, 'lost')); // after it: does not
+    d.push('segments-in', seg('v', T0 + HOUR, 'loyal')); // v had none at T0
+    d.end();
+    expect(closed(d).map((e) => [e.customerId, e.segment])).toEqual([
+      ['u', 'champions'],
+      ['v', null],
+    ]);
+  });
+
+  it('keeps the segment across windows: the latest change before a later decision, after older ones were pruned', () => {
+    const d = segDriver();
+    d.push('segments-in', seg('u', T0 - HOUR, 'new_customers'));
+    d.push('decisions-in', decision('u', T0, 'sent'));
+    d.push('segments-in', seg('u', T0 + 2 * W, 'at_risk'));
+    d.push('decisions-in', decision('u', T0 + 3 * W, 'sent'));
+    d.push('decisions-in', decision('u', T0 + 3 * W + HOUR, 'sent'));
+    d.end();
+    expect(closed(d).map((e) => e.segment)).toEqual(['new_customers', 'at_risk', 'at_risk']);
+  });
+
+  it("takes the sent offer's discount from the campaign when the decision arrives; 0 for holdout", () => {
+    const d = segDriver({ cart_abandonment: 10, commute: 25 });
+    d.push('decisions-in', decision('a', T0, 'sent'));
+    d.push('decisions-in', decision('b', T0, 'sent', 'commute'));
+    d.push('decisions-in', decision('c', T0, 'holdout'));
+    d.end();
+    expect(closed(d).map((e) => [e.customerId, e.discountPct])).toEqual([
+      ['a', 10],
+      ['b', 25],
+      ['c', 0],
+    ]);
+    for (const e of closed(d)) expect(validate('AttributionEvent', e).ok).toBe(true);
   });
 });

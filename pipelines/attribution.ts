@@ -34,8 +34,28 @@ interface Open {
   readonly customerId: string;
   readonly group: AttributionGroup;
   readonly ts: number;
+  /** The offer's discount in percent (0 for holdout); absent in state written before it was recorded. */
+  readonly discountPct?: number;
   converted: boolean;
   revenue: number;
+}
+
+/** A customer's RFM segment from the live profile, as of `asOf` (null: no purchase known). */
+export interface SegmentChange {
+  readonly customerId: string;
+  readonly asOf: number;
+  readonly segment: string | null;
+}
+
+/** What attribution reads of the campaign when a decision arrives: the discount of the scene's offer. */
+export type DiscountOf = (scene: Scene) => number;
+
+/** Optional inputs of {@link attribution}: the live profiles' segments, and the offers' discount. */
+export interface AttributionOptions {
+  /** Each customer's segment as it changes (the profile step's output, mapped); absent: every segment is null. */
+  readonly segments?: KeyedStream<SegmentChange>;
+  /** Default: 0 for every scene (no discount cost). */
+  readonly discountPct?: DiscountOf;
 }
 
 interface PendingPurchase {
@@ -43,8 +63,16 @@ interface PendingPurchase {
   readonly revenue: number;
 }
 
-type In = Decision | PurchaseInput;
+type In = Decision | PurchaseInput | SegmentChange;
 const isDecision = (x: In): x is Decision => 'decisionId' in x;
+const isSegmentChange = (x: In): x is SegmentChange => 'asOf' in x;
+
+/** The segment as of `ts`: the last change at or before it (in arrival order among equal `asOf`). */
+function segmentAt(changes: readonly SegmentChange[], ts: number): string | null {
+  let found: SegmentChange | undefined;
+  for (const c of changes) if (c.asOf <= ts && (found === undefined || c.asOf >= found.asOf)) found = c;
+  return found?.segment ?? null;
+}
 
 /**
  * SCENES.md §6, attribution, per customer over decisions and purchases.
@@ -62,8 +90,14 @@ const isDecision = (x: In): x is Decision => 'decisionId' in x;
  * one purchase more than once. A record behind the watermark is applied at once; a late decision
  * misses the purchases already applied before it came.
  *
- * State per customer: open decisions (closed and dropped at their timer) and purchases not yet
- * passed by the watermark, so it stays bounded by the window.
+ * Each closed window also says the customer's RFM segment as of the decision's ts (the last
+ * segment change of the live profile with `asOf <= decision.ts`, looked up when the window closes,
+ * by which time every profile up to then has arrived: deterministic however records interleave),
+ * and the offer's discount in percent as the campaign had it when the decision arrived.
+ *
+ * State per customer: open decisions (closed and dropped at their timer), purchases not yet
+ * passed by the watermark, both bounded by the window; and the segment changes of the last window
+ * plus the one before (one small record for a customer with no decision open).
  *
  * ```text
  * decision(sent)@0   checkout@0 (not counted)   till@24h (counts)   timer@24h -> {converted, revenue}
@@ -74,15 +108,19 @@ export function attribution(
   decisions: KeyedStream<Decision>,
   events: KeyedStream<PurchaseInput>,
   windowMs: number = DEFAULT_PARAMS.decisions.attributionMs,
+  opts: AttributionOptions = {},
 ): KeyedStream<AttributionEvent> {
   if (!(Number.isSafeInteger(windowMs) && windowMs > 0)) {
     throw ssError('SS_ERR_CONFIG', `attribution window is ${String(windowMs)}; it must be an integer > 0 ms`, { stepId, field: 'decisions.attributionMs' });
   }
   const attributed = decisions.filter(isAttributed);
   const purchases = events.filter(isPurchase);
-  return attributed.mergeKeyed(purchases).process<AttributionEvent>(stepId, (state) => {
+  const discountOf = opts.discountPct ?? (() => 0);
+  const inputs: KeyedStream<In> = opts.segments === undefined ? attributed.mergeKeyed(purchases) : attributed.mergeKeyed<PurchaseInput | SegmentChange>(purchases, opts.segments);
+  return inputs.process<AttributionEvent>(stepId, (state) => {
     const open = state.list<Open>('open');
     const pending = state.list<PendingPurchase>('purchases');
+    const segments = state.list<SegmentChange>('segments');
 
     const applyPurchase = (key: string, pu: PendingPurchase): void => {
       const list = open.get(key);
@@ -114,21 +152,45 @@ export function attribution(
         key,
         all.filter((o) => o.ts + windowMs > upTo),
       );
+      const changes = segments.get(key);
       for (const o of closing) {
         const end = o.ts + windowMs;
-        ctx.emit({ decisionId: o.decisionId, scene: o.scene, customerId: o.customerId, group: o.group, converted: o.converted, revenue: o.revenue, ts: end, decisionTs: o.ts }, end);
+        const segment = segmentAt(changes, o.ts);
+        ctx.emit({ decisionId: o.decisionId, scene: o.scene, customerId: o.customerId, group: o.group, converted: o.converted, revenue: o.revenue, ts: end, decisionTs: o.ts, segment, discountPct: o.discountPct ?? 0 }, end);
       }
+      pruneSegments(key, upTo - windowMs);
+    };
+
+    /** Drops the segment changes no open or future decision can need: all but the last at or before `cutoff`, and those after it. */
+    const pruneSegments = (key: string, cutoff: number): void => {
+      const changes = segments.get(key);
+      if (changes.length < 2) return;
+      let keepFrom = -1;
+      for (let i = 0; i < changes.length; i++) if (changes[i]!.asOf <= cutoff && (keepFrom < 0 || changes[i]!.asOf >= changes[keepFrom]!.asOf)) keepFrom = i;
+      if (keepFrom <= 0) return;
+      const last = changes[keepFrom]!;
+      const kept = [last, ...changes.filter((c, i) => i !== keepFrom && c.asOf > cutoff)];
+      if (kept.length < changes.length) segments.set(key, kept);
     };
 
     return {
       onElement(x, ctx) {
+        if (isSegmentChange(x)) {
+          const changes = segments.get(ctx.key);
+          const last = changes[changes.length - 1];
+          // Only changes matter: the default before any is null (no purchase known).
+          if (last === undefined ? x.segment !== null : last.segment !== x.segment || x.asOf < last.asOf) segments.add(ctx.key, { customerId: x.customerId, asOf: x.asOf, segment: x.segment });
+          return;
+        }
         if (isDecision(x)) {
+          const sent = x.outcome === 'sent';
           open.add(ctx.key, {
             decisionId: x.decisionId,
             scene: x.scene,
             customerId: x.customerId,
-            group: x.outcome === 'sent' ? 'sent' : 'holdout',
+            group: sent ? 'sent' : 'holdout',
             ts: x.ts,
+            discountPct: sent ? discountOf(x.scene) : 0,
             converted: false,
             revenue: 0,
           });
@@ -151,8 +213,8 @@ export function attribution(
 }
 
 /** The attribution step of the retail pipeline (step id `attribute`: step ids share one namespace with sink names, so `attribution` stays free for a sink). */
-export function buildAttribution(decisions: KeyedStream<Decision>, events: KeyedStream<PurchaseInput>, windowMs?: number): KeyedStream<AttributionEvent> {
-  return attribution('attribute', decisions, events, windowMs);
+export function buildAttribution(decisions: KeyedStream<Decision>, events: KeyedStream<PurchaseInput>, windowMs?: number, opts?: AttributionOptions): KeyedStream<AttributionEvent> {
+  return attribution('attribute', decisions, events, windowMs, opts);
 }
 
 /** SCENES.md §7's per-scene attribution. */

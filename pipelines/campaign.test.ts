@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isScenestreamError } from '../schemas/errors.js';
-import { DEFAULT_CAMPAIGN, jsonErrorPosition, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
+import { DEFAULT_CAMPAIGN, jsonErrorPosition, measurementSettings, openCampaign, parseCampaign, validateCampaign, type CampaignHandle, type CampaignLog, type ReloadOutcome } from './campaign.js';
 import { DEFAULT_OFFER_TEMPLATES } from './offers.js';
 import { DEFAULT_PARAMS } from './params.js';
 import { RECOMMENDATION_DEFAULTS } from './recommendations.js';
@@ -357,5 +357,34 @@ describe('campaign recommendations section', () => {
     const r = parseCampaign(text, 'campaign.example.json');
     if (!r.ok) throw r.error;
     expect(r.value.params.recommendations).toEqual(RECOMMENDATION_DEFAULTS);
+  });
+});
+
+describe('campaign measurement section', () => {
+  it('defaults to a minimum of 30 decisions per arm and CNY, the window being decisions.attributionMs', () => {
+    expect(DEFAULT_CAMPAIGN.measurement).toEqual({ minPerArm: 30, currency: 'CNY' });
+    expect(measurementSettings(DEFAULT_CAMPAIGN)).toEqual({ minPerArm: 30, currency: 'CNY', attributionWindowMs: 86_400_000 });
+    const r = validateCampaign({ measurement: { currency: 'EUR' }, decisions: { attributionMs: 3_600_000 } });
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    expect(measurementSettings(r.campaign)).toEqual({ minPerArm: 30, currency: 'EUR', attributionWindowMs: 3_600_000 });
+  });
+
+  it("docs/measurement.md's campaign example is the defaults, and valid", () => {
+    const doc = readFileSync(new URL('../docs/measurement.md', import.meta.url), 'utf8');
+    const block = /## Configuration \(campaign file\)\n\n```json\n([\s\S]*?)```/.exec(doc)![1]!;
+    const r = parseCampaign(block, 'docs/measurement.md');
+    if (!r.ok) throw r.error;
+    expect(measurementSettings(r.value)).toEqual(measurementSettings(DEFAULT_CAMPAIGN));
+  });
+
+  it('names a bad minimum, a currency that is not an ISO 4217 code, and an unknown field', () => {
+    expect(problemsOf({ measurement: { minPerArm: 0, currency: 'euro', window: 5 } }).map((p) => p.message)).toEqual([
+      'measurement.window is not a known field (expected one of: minPerArm, currency)',
+      'measurement.minPerArm must be an integer >= 1 (got 0)',
+      'measurement.currency must be an ISO 4217 currency code of three capital letters such as "CNY" (got "euro")',
+    ]);
+    expect(fieldsOf({ measurement: { minPerArm: 2.5, currency: '' } })).toEqual(['measurement.minPerArm', 'measurement.currency']);
+    expect(fieldsOf({ measurement: [] })).toEqual(['measurement']);
+    expect(fieldsOf({ decisions: { attributionMs: 0 } })).toEqual(['decisions.attributionMs']);
   });
 });

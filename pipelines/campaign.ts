@@ -32,6 +32,11 @@
  * - An offer's `title` may name `{product}`, `{category}`, `{price}` (of the offer's first product,
  *   from the product catalogue), `{store}` (the store's name) and `{discount}`; a title with
  *   placeholders needs a `fallbackTitle` without any, used when a placeholder has no value.
+ * - `measurement` says how results are reported (`pipelines/measurement.ts`): `minPerArm`, the
+ *   decisions each arm (sent, holdout) needs before uplift and the figures after it are given
+ *   (default 30; below it "not enough data"), and `currency`, the ISO 4217 code of the input's
+ *   prices shown with every amount (default `CNY`). The attribution window is
+ *   `decisions.attributionMs` (default 24 h).
  * - `recommendations` has the fields of `RecommendationParams` (`topN`, `weights.viewed|carted|bought`,
  *   `halfLifeMs`, `maxHistory`, `maxBought`, `retentionMs`, `decimals`).
  * - Local-time windows (`decisions.quietHours`, `scenes.commute.windows`) are written
@@ -82,6 +87,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { isScenestreamError, ScenestreamError, ssError } from '../schemas/errors.js';
 import { DELIVERY_CHANNELS, SCENES, type DeliveryChannel, type Result, type Scene } from '../schemas/index.js';
 import { DEFAULT_OFFER_TEMPLATES, type OfferTemplate, type OfferTemplates } from './offers.js';
+import { MEASUREMENT_DEFAULTS, type MeasurementParams, type MeasurementSettings } from './measurement.js';
 import { titleProblems } from './products.js';
 import { DEFAULT_PARAMS, type DecisionParams, type LocalWindow, type RetailParams, type SceneParams } from './params.js';
 import type { ProfileParams } from './profile.js';
@@ -95,6 +101,8 @@ export interface Campaign {
   readonly name: string;
   readonly params: RetailParams;
   readonly templates: OfferTemplates;
+  /** How results are measured: minimum sample per arm and currency (`measurement`; the window is `decisions.attributionMs`). */
+  readonly measurement: MeasurementParams;
   /** The named segments (`segments`), in the file's order; none by default. */
   readonly segments: readonly CampaignSegment[];
   /** Per scene, the segments its offer targets and excludes (`offers.<scene>.targets|excludes`). */
@@ -136,6 +144,8 @@ interface NumSpec {
 interface StrSpec {
   readonly kind: 'str';
   readonly nonEmpty: boolean;
+  /** A shape the string must have, and how the message says it. */
+  readonly pattern?: { readonly re: RegExp; readonly says: string };
 }
 interface TimeZoneSpec {
   readonly kind: 'timezone';
@@ -273,6 +283,15 @@ const TEMPLATE_SPEC: ObjectSpec<OfferTemplate> = {
   },
 };
 
+const MEASUREMENT_SPEC: ObjectSpec<MeasurementParams> = {
+  kind: 'object',
+  keyNoun: 'field',
+  fields: {
+    minPerArm: intMin(1),
+    currency: { kind: 'str', nonEmpty: true, pattern: { re: /^[A-Z]{3}$/, says: 'must be an ISO 4217 currency code of three capital letters such as "CNY"' } },
+  },
+};
+
 /** The whole file, as the resolved values it produces. */
 interface CampaignValues {
   readonly name: string;
@@ -283,6 +302,7 @@ interface CampaignValues {
   readonly defaultTimezone: string;
   readonly defaultStoreRadiusM: number;
   readonly offers: OfferTemplates;
+  readonly measurement: MeasurementParams;
 }
 
 const FILE_SPEC: ObjectSpec<CampaignValues> = {
@@ -297,6 +317,7 @@ const FILE_SPEC: ObjectSpec<CampaignValues> = {
     defaultTimezone: { kind: 'timezone' },
     defaultStoreRadiusM: { kind: 'num', min: 0, above: true },
     offers: { kind: 'object', keyNoun: 'scene', fields: Object.fromEntries(SCENES.map((s) => [s, TEMPLATE_SPEC])) as { readonly [S in Scene]: ObjectSpec<OfferTemplate> } },
+    measurement: MEASUREMENT_SPEC,
   },
 };
 
@@ -362,6 +383,7 @@ class Walker {
       }
       case 'str':
         if (typeof raw !== 'string' || (spec.nonEmpty && raw.trim() === '')) return this.bad(path, spec.nonEmpty ? 'must be a non-empty string' : 'must be a string', raw);
+        if (spec.pattern !== undefined && !spec.pattern.re.test(raw)) return this.bad(path, spec.pattern.says, raw);
         return raw;
       case 'timezone':
         if (typeof raw !== 'string' || !isTimeZone(raw)) return this.bad(path, 'must be an IANA timezone name such as "Asia/Shanghai"', raw);
@@ -464,6 +486,7 @@ const DEFAULT_VALUES: CampaignValues = {
   defaultTimezone: DEFAULT_PARAMS.defaultTimezone,
   defaultStoreRadiusM: DEFAULT_PARAMS.defaultStoreRadiusM,
   offers: DEFAULT_OFFER_TEMPLATES,
+  measurement: MEASUREMENT_DEFAULTS,
 };
 
 const digestOf = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
@@ -580,6 +603,7 @@ export function validateCampaign(json: unknown, source = '<inline>', text?: stri
     name: values.name,
     params: { scenes: values.scenes, decisions: values.decisions, recommendations: values.recommendations, profile: values.profile, defaultTimezone: values.defaultTimezone, defaultStoreRadiusM: values.defaultStoreRadiusM },
     templates: values.offers,
+    measurement: values.measurement,
     segments: segments.segments,
     targeting: segments.targeting,
     digest: digestOf(text ?? JSON.stringify(json)),
@@ -650,6 +674,11 @@ export const DEFAULT_CAMPAIGN: Campaign = (() => {
   if (!r.ok) throw campaignError('<defaults>', r.problems);
   return r.campaign;
 })();
+
+/** What the measurement of a campaign's results uses: its `measurement` section and attribution window. */
+export function measurementSettings(c: Campaign): MeasurementSettings {
+  return { ...c.measurement, attributionWindowMs: c.params.decisions.attributionMs };
+}
 
 /** A campaign that never changes (tests, replay). */
 export function staticCampaign(campaign: Campaign = DEFAULT_CAMPAIGN): CampaignSource {

@@ -1,6 +1,6 @@
 import type { KeyedStream, Pipeline } from '../stream/stream.js';
 import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
-import { attribution, type AttributionEvent, type PurchaseInput } from './attribution.js';
+import { attribution, type AttributionEvent, type PurchaseInput, type SegmentChange } from './attribution.js';
 import { buildGlobalBoughtTogether, type BoughtTogetherIndex, type BoughtTogetherLookup, type GlobalBoughtTogetherOptions } from './boughtTogether.js';
 import { staticCampaign, type CampaignSource } from './campaign.js';
 import { browseAbandonment, browseAbandonmentInput } from './browseAbandonment.js';
@@ -127,7 +127,9 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
         .filter(isPurchase, { name: 'purchases.tills' })
         .keyBy((e) => e.customerId, { name: 'purchases.tills_by_customer' }),
     );
-  const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs);
+  // Each decision's RFM segment as of its ts, from the live profile (`attribution.ts`).
+  const segments = profiles.mapValues((pr): SegmentChange => ({ customerId: pr.customerId, asOf: pr.asOf, segment: pr.segment ?? null }), { name: 'attribute.segments' });
+  const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs, { segments, discountPct: (s) => campaign.current().templates[s].discountPct });
   attributed.to(RETAIL_SINKS.attribution);
 
   const global = opts.globalBoughtTogether;

@@ -1,4 +1,5 @@
 import { addAttribution, EMPTY_ATTRIBUTION, mergeAttribution, type AttributionEvent, type SceneAttributionTotals } from '../pipelines/attribution.js';
+import { measure, MeasureGrid, type Measurement, type MeasurementSettings } from '../pipelines/measurement.js';
 import { SCENES, type Scene } from '../schemas/index.js';
 import type { Metrics } from './metrics.js';
 import { setAttribution } from './retailMetrics.js';
@@ -10,6 +11,8 @@ import { setAttribution } from './retailMetrics.js';
  *
  * - {@link totals} of all partitions is the job-wide figure (`GET /attribution`), what a replay of
  *   the same input reports for the windows closed so far.
+ * - {@link measurement} is the job-wide measurement (per scene, per segment, the campaign), the
+ *   same figures as a replay's `summary.json` for the same windows.
  * - {@link exportTo} sets the metrics of the partitions this instance owns, so that summing
  *   `scenestream_attribution_*` over instances (as the marketing dashboard does) counts every
  *   partition once.
@@ -18,6 +21,7 @@ import { setAttribution } from './retailMetrics.js';
  */
 export class AttributionView {
   private readonly byPartition = new Map<number, Map<Scene, SceneAttributionTotals>>();
+  private readonly grids = new Map<number, MeasureGrid>();
   private readonly seen = new Set<string>();
 
   /** One closed window from `partition` of the topic; false for a decision already counted. */
@@ -27,7 +31,17 @@ export class AttributionView {
     let scenes = this.byPartition.get(partition);
     if (scenes === undefined) this.byPartition.set(partition, (scenes = new Map()));
     scenes.set(e.scene, addAttribution(scenes.get(e.scene) ?? EMPTY_ATTRIBUTION, e));
+    let grid = this.grids.get(partition);
+    if (grid === undefined) this.grids.set(partition, (grid = new MeasureGrid()));
+    grid.add(e);
     return true;
+  }
+
+  /** The measurement over all partitions (`GET /attribution`'s `measurement`). */
+  measurement(settings: MeasurementSettings): Measurement {
+    const all = new MeasureGrid();
+    for (const g of this.grids.values()) all.merge(g);
+    return measure(all, settings);
   }
 
   /** Per scene (all five), over the given partitions or all of them. */
@@ -40,8 +54,15 @@ export class AttributionView {
     return out;
   }
 
-  /** Sets the `scenestream_attribution_*` gauges to the totals of `partitions` (those this instance owns). */
+  /** Sets the `scenestream_attribution_*` gauges to the totals of `partitions` (those this instance owns); the other cells seen to 0. */
   exportTo(metrics: Metrics, partitions: Iterable<number>): void {
-    for (const [scene, t] of Object.entries(this.totals(partitions))) setAttribution(metrics, scene, t);
+    const owned = new MeasureGrid();
+    for (const p of partitions) {
+      const g = this.grids.get(p);
+      if (g !== undefined) owned.merge(g);
+    }
+    const zeros: Array<readonly [string, string]> = [];
+    for (const g of this.grids.values()) for (const [scene, segment] of g.cells()) zeros.push([scene, segment]);
+    setAttribution(metrics, owned, zeros);
   }
 }

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { freePort } from '../testkit/cli.js';
-import { SCENES, type Scene } from '../schemas/index.js';
-import type { Summary } from '../pipelines/attribution.js';
+import { freePort, runCliInProcess } from '../testkit/cli.js';
+import { SCENES, type Decision, type Scene } from '../schemas/index.js';
+import type { AttributionEvent, Summary } from '../pipelines/attribution.js';
+import { measure, summariseMeasured } from '../pipelines/measurement.js';
 import { formatSegments, formatSummary, localStamp, main } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ss-cli-'));
@@ -12,16 +13,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
 /** Runs the CLI in process: its exit code and what it wrote. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCliInProcess(main, argv);
 
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m);
 
@@ -124,32 +116,60 @@ describe('console times', () => {
 });
 
 describe('the end-of-run table', () => {
+  /** `sent` and `holdout` decisions of a scene, the first `converted` of each converting for `revenue` each. */
+  const windows = (scene: Scene, segment: string | null, group: 'sent' | 'holdout', n: number, converted: number, revenue: number, discountPct: number): AttributionEvent[] =>
+    Array.from({ length: n }, (_, i) => ({ decisionId: `${scene}-${group}-${i}`, scene, customerId: `c${i}`, group, converted: i < converted, revenue: i < converted ? revenue : 0, ts: 2, decisionTs: 1, segment, discountPct }));
+  const events = [
+    ...windows('cart_abandonment', 'champions', 'sent', 70, 56, 100, 10), // Newcombe's example (a): +20.0 [+5.2, +33.4]
+    ...windows('cart_abandonment', 'champions', 'holdout', 80, 48, 50, 0),
+    ...windows('store_proximity', null, 'sent', 129, 96, 0, 15),
+    ...windows('store_proximity', null, 'holdout', 2, 1, 0, 0),
+  ];
+  const decisions = (scene: Scene, outcome: 'sent' | 'holdout', n: number): Decision[] =>
+    Array.from({ length: n }, (_, i) => ({ decisionId: `${scene}-${outcome}-${i}`, scene, customerId: `c${i}`, ts: 1, outcome: outcome === 'sent' ? 'sent' : 'suppressed', reason: outcome === 'sent' ? null : 'holdout', channel: 'push', offerId: outcome === 'sent' ? `o${i}` : null }));
+  const summary = summariseMeasured([...decisions('cart_abandonment', 'sent', 70), ...decisions('cart_abandonment', 'holdout', 80)], events, { minPerArm: 30, currency: 'EUR', attributionWindowMs: 86_400_000 });
+  const lines = formatSummary(summary).split('\n');
+  const row = (prefix: string, from = 0) => lines.slice(from).find((l) => l.startsWith(prefix));
+
   it('shows conversion rates with group sizes and the uplift with its 95% interval, or "not enough data"', () => {
-    const scene = (sent: number, sentConverted: number, holdout: number, holdoutConverted: number) => ({
-      triggers: sent + holdout,
-      sent,
-      suppressed: { holdout, no_consent: 0, quiet_hours: 0, frequency_cap: 0 },
-      attribution: { sent, sentConverted, holdout, holdoutConverted, uplift: 0 },
-    });
-    const scenes = Object.fromEntries(SCENES.map((s) => [s, scene(0, 0, 0, 0)])) as Record<Scene, ReturnType<typeof scene>>;
-    scenes.cart_abandonment = scene(70, 56, 80, 48); // Newcombe's example (a): +20.0 [+5.2, +33.4]
-    scenes.store_proximity = scene(129, 96, 2, 1);
-    const lines = formatSummary({ scenes } as Summary).split('\n');
-    expect(lines.find((l) => l.startsWith('cart_abandonment'))).toMatch(/80\.0% of 70 +60\.0% of 80 +\+20\.0 pp \[\+5\.2, \+33\.4\]$/);
-    expect(lines.find((l) => l.startsWith('store_proximity'))).toMatch(/74\.4% of 129 +50\.0% of 2 +not enough data \(< 30 per group\)$/);
-    expect(lines.find((l) => l.startsWith('commute'))).toMatch(/- of 0 +- of 0 +not enough data/);
+    expect(row('cart_abandonment')).toMatch(/^cart_abandonment +150 +70 +80 +0 +0 +0 +80\.0% of 70 +60\.0% of 80 +\+20\.0 pp \[\+5\.2, \+33\.4\]$/);
+    expect(row('store_proximity')).toMatch(/74\.4% of 129 +50\.0% of 2 +not enough data \(< 30 per group\)$/);
+    expect(row('commute')).toMatch(/- of 0 +- of 0 +not enough data/);
+  });
+
+  it('shows incremental conversions and revenue, discount cost and ROI per scene and for the campaign, in its currency', () => {
+    const at = lines.findIndex((l) => l.startsWith('value (EUR)'));
+    expect(at).toBeGreaterThan(0);
+    // cart: (56/70 - 48/80) * 70 = 14 conversions; revenue (5600/70 - 2400/80) * 70 = 3500; discount 56 * 100 * 10% = 560;
+    // ROI (3500 - 560) / 560 = 525 %.
+    expect(row('cart_abandonment', at)).toMatch(/^cart_abandonment +\+33% +\+14\.0 +\+3500\.00 +560\.00 +525%$/); // relative: 0.2 / 0.6
+    // store_proximity: 2 holdout decisions, not enough data; its discount cost is 0 (no revenue).
+    expect(row('store_proximity', at)).toMatch(/^store_proximity +- +- +- +0\.00 +-$/);
+    // campaign: sent 152 of 199, holdout 49 of 82: 152 - 49 * 199 / 82 = 33.09 conversions;
+    // revenue 5600 - 2400 * 199 / 82 = -224.39; ROI (-224.39 - 560) / 560 = -140 %.
+    expect(row('campaign (all scenes)', at)).toMatch(/^campaign \(all scenes\) +\+28% +\+33\.1 +-224\.39 +560\.00 +-140%$/); // (152/199 - 49/82) / (49/82)
+  });
+
+  it('shows each RFM segment with decisions, "none" for customers without a purchase known', () => {
+    const at = lines.findIndex((l) => l.startsWith('RFM segment'));
+    expect(row('champions', at)).toMatch(/80\.0% of 70 +60\.0% of 80 +\+20\.0 pp/);
+    expect(row('none', at)).toMatch(/74\.4% of 129 +50\.0% of 2 +not enough data/);
+    expect(row('loyal', at)).toBeUndefined();
+    expect(lines.at(-1)).toBe('ROI = (incremental revenue - discount cost) / discount cost; attribution window 24 h');
   });
 });
 
 describe('the end-of-run table with targeting', () => {
-  it('has a segment column when the summary counts segment suppressions', () => {
+  it('has a segment column when the summary counts segment suppressions, in the campaign row too', () => {
     const scenes = Object.fromEntries(
       SCENES.map((s) => [s, { triggers: 5, sent: 1, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0, segment: s === 'commute' ? 4 : 0 }, attribution: { sent: 1, sentConverted: 0, holdout: 0, holdoutConverted: 0, uplift: 0 } }]),
     ) as Summary['scenes'];
-    const [head, ...rows] = formatSummary({ scenes }).split('\n');
+    const measurement = measure([], { minPerArm: 30, currency: 'CNY', attributionWindowMs: 86_400_000 });
+    const [head, ...rows] = formatSummary({ scenes, measurement }).split('\n');
     expect(head).toMatch(/^scene +triggers +sent +segment +holdout +consent/);
     expect(rows.find((l) => l.startsWith('commute'))).toMatch(/^commute +5 +1 +4 +0 +0/);
-    const without = formatSummary({ scenes: Object.fromEntries(SCENES.map((s) => [s, { ...scenes[s], suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } }])) as Summary['scenes'] });
+    expect(rows.find((l) => l.startsWith('campaign (all scenes)'))).toMatch(/^campaign \(all scenes\) +25 +5 +4 +0 +0/);
+    const without = formatSummary({ scenes: Object.fromEntries(SCENES.map((s) => [s, { ...scenes[s], suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } }])) as Summary['scenes'], measurement });
     expect(without.split('\n')[0]).not.toMatch(/segment/);
   });
 });

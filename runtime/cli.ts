@@ -10,10 +10,10 @@
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Summary } from '../pipelines/attribution.js';
 import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import { DEFAULT_PARAMS } from '../pipelines/params.js';
-import { upliftStats } from '../pipelines/uplift.js';
+import type { SceneSummary } from '../pipelines/attribution.js';
+import { MEASURED_SEGMENTS, type MeasuredSummary, type MeasureReport } from '../pipelines/measurement.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { SCENES, type Offer, type RecommendationUpdate, type Trigger } from '../schemas/index.js';
 import { formatEffects, formatResponses, main as simulatorMain, onOff, parseEffects } from './simulateCli.js';
@@ -33,7 +33,7 @@ import { quietKafkajsTimerWarning } from './kafka/logging.js';
 import { loadApiTokens } from './http/profileApi.js';
 import { MemoryProfileStore } from './profileStore.js';
 import type { LiveProfile } from '../pipelines/profile.js';
-import { Metrics } from './metrics.js';
+import { Metrics, setMeasurementSettings } from './metrics.js';
 import { replayFiles } from './replay.js';
 import { RetailMetrics } from './retailMetrics.js';
 import { segmentSeries, SegmentTally } from './segmentSizes.js';
@@ -58,9 +58,13 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
     --instances N (1)    N instances of the Kafka job, one process each, in one consumer group;
                          instance i serves HTTP on HTTP_PORT + i; logs tagged [instance i]`,
   replay: `usage: scenestream replay --input events.jsonl --out DIR [--stores stores.json] [--profiles profiles.jsonl]
-                         [--products products.json] [--config campaign.json]
+                         [--products products.json] [--config campaign.json] [--compare other.json]
   Replays recorded events through the retail pipelines in event time and writes the outputs
-  (triggers, decisions, offers, recommendations, bought_together, summary, dead_letters) to DIR.`,
+  (triggers, decisions, offers, recommendations, bought_together, summary, dead_letters) to DIR.
+    --compare FILE       backtest a campaign change: replays the same input under FILE too (outputs
+                         in DIR/compare/) and prints, per scene, triggers, sends, suppressions by
+                         reason and projected incremental conversions of --config (or the defaults)
+                         against FILE side by side, also written to DIR/compare.json`,
   'load-reference': `usage: scenestream load-reference [--stores stores.json] [--profiles profiles.jsonl] [--products products.json [--products-to redis|topic]]
   Puts stores (a GEO set), customer profiles (redis-om HASHes) and the product catalogue into
   REDIS_URL for production mode; --stores and --products replace the whole catalogue, which running
@@ -146,34 +150,67 @@ export function formatSegments(sizes: Readonly<Record<string, number>>, known?: 
   return `RFM segments (${total} customers with a purchase in the horizon${known !== undefined ? ` of ${known}` : ''}): ${parts.length > 0 ? parts.join(', ') : 'none yet'}`;
 }
 
-/** Decisions per arm below which the end-of-run table prints "not enough data" rather than an uplift. */
-export const MIN_DECISIONS_PER_ARM = 30;
-
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const pp = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+const money = (x: number | null): string => (x === null ? '-' : x.toFixed(2));
+const signed = (x: number | null, digits: number): string => (x === null ? '-' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`);
+
+/** Rates of both arms with their sizes, and the uplift with its interval or "not enough data". */
+function rateCells(r: MeasureReport, minPerArm: number): string {
+  const rates = `${pct(r.sent.rate).padStart(7)} of ${String(r.sent.decisions).padEnd(5)}${pct(r.holdout.rate).padStart(7)} of ${String(r.holdout.decisions).padEnd(5)}`;
+  const uplift = r.enoughData ? `${pp(r.upliftPp!)} pp [${pp(r.upliftPpLow!)}, ${pp(r.upliftPpHigh!)}]` : `not enough data (< ${minPerArm} per group)`;
+  return `${rates}  ${uplift}`;
+}
+
+/** Relative uplift, incremental conversions and revenue, discount cost and ROI of one row (dashes without enough data). */
+function valueCells(r: MeasureReport): string {
+  return `${(r.relativeUplift === null ? '-' : `${r.relativeUplift >= 0 ? '+' : ''}${(100 * r.relativeUplift).toFixed(0)}%`).padStart(10)}${signed(r.incrementalConversions, 1).padStart(12)}${signed(r.incrementalRevenue, 2).padStart(14)}${money(r.discountCost).padStart(12)}${(r.roi === null ? '-' : `${(100 * r.roi).toFixed(0)}%`).padStart(9)}`;
+}
 
 /**
- * The per-scene table printed at the end of a run: triggers, sends and suppressions (`segment`
- * only for a campaign with targeting), then the
- * conversion rates of the sent and holdout groups with their sizes, and the uplift in percentage
- * points with its 95 % interval (Newcombe's hybrid score interval, `pipelines/uplift.ts`), or "not
- * enough data" while either group has fewer than {@link MIN_DECISIONS_PER_ARM} decisions.
+ * The tables printed at the end of a run, from `summary.json`'s figures:
+ *
+ * 1. per scene and for the whole campaign: triggers, sends and suppressions (`segment` only for a
+ *    campaign with targeting), the conversion rates of the sent and holdout groups with their
+ *    sizes, and the uplift in percentage points with its 95 % interval (Newcombe's hybrid score
+ *    interval, `pipelines/uplift.ts`), or "not enough data" while either group has fewer than the
+ *    campaign's `measurement.minPerArm` decisions;
+ * 2. per scene and for the whole campaign: relative uplift, incremental conversions and revenue,
+ *    the discount cost and the ROI, amounts in the campaign's currency;
+ * 3. per RFM segment at decision time (segments with decisions only): rates and uplift.
  */
-export function formatSummary(s: Summary): string {
+export function formatSummary(s: MeasuredSummary): string {
+  const m = s.measurement;
   // The segment column only for a campaign with targeting (its summary counts them).
   const withSegment = SCENES.some((scene) => s.scenes[scene].suppressed.segment !== undefined);
-  const rows = SCENES.map((scene) => {
-    const x = s.scenes[scene];
+  const counts = (name: string, x: Pick<SceneSummary, 'triggers' | 'sent' | 'suppressed'>, r: MeasureReport) => {
     const sup = x.suppressed;
-    const a = x.attribution;
-    const u = upliftStats({ decisions: a.sent, converted: a.sentConverted, revenue: 0 }, { decisions: a.holdout, converted: a.holdoutConverted, revenue: 0 }, 0, MIN_DECISIONS_PER_ARM);
-    const rates = `${pct(u.treatedRate).padStart(7)} of ${String(a.sent).padEnd(5)}${pct(u.holdoutRate).padStart(7)} of ${String(a.holdout).padEnd(5)}`;
-    const uplift = u.enoughData ? `${pp(u.upliftPp!)} pp [${pp(u.upliftPpLow!)}, ${pp(u.upliftPpHigh!)}]` : `not enough data (< ${MIN_DECISIONS_PER_ARM} per group)`;
     const segment = withSegment ? String(sup.segment ?? 0).padStart(8) : '';
-    return `${scene.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${segment}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rates}  ${uplift}`;
-  });
+    return `${name.padEnd(21)}${String(x.triggers).padStart(9)}${String(x.sent).padStart(6)}${segment}${String(sup.holdout).padStart(9)}${String(sup.no_consent).padStart(8)}${String(sup.quiet_hours).padStart(7)}${String(sup.frequency_cap).padStart(5)}  ${rateCells(r, m.minPerArm)}`;
+  };
+  const all = Object.values(s.scenes).reduce(
+    (a, x) => ({
+      triggers: a.triggers + x.triggers,
+      sent: a.sent + x.sent,
+      suppressed: {
+        holdout: a.suppressed.holdout + x.suppressed.holdout,
+        no_consent: a.suppressed.no_consent + x.suppressed.no_consent,
+        quiet_hours: a.suppressed.quiet_hours + x.suppressed.quiet_hours,
+        frequency_cap: a.suppressed.frequency_cap + x.suppressed.frequency_cap,
+        ...(withSegment ? { segment: (a.suppressed.segment ?? 0) + (x.suppressed.segment ?? 0) } : {}),
+      },
+    }),
+    { triggers: 0, sent: 0, suppressed: { holdout: 0, no_consent: 0, quiet_hours: 0, frequency_cap: 0 } } as Pick<SceneSummary, 'triggers' | 'sent' | 'suppressed'>,
+  );
+  const rows = [...SCENES.map((scene) => counts(scene, s.scenes[scene], m.scenes[scene])), counts('campaign (all scenes)', all, m.campaign)];
   const head = `${'scene'.padEnd(21)}${'triggers'.padStart(9)}${'sent'.padStart(6)}${withSegment ? 'segment'.padStart(8) : ''}${'holdout'.padStart(9)}${'consent'.padStart(8)}${'quiet'.padStart(7)}${'cap'.padStart(5)}  ${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
-  return [head, ...rows].join('\n');
+  const valueHead = `${`value (${m.currency})`.padEnd(21)}${'relative'.padStart(10)}${'incr. conv.'.padStart(12)}${'incr. revenue'.padStart(14)}${'discount'.padStart(12)}${'ROI'.padStart(9)}`;
+  const valueRows = [...SCENES.map((scene) => `${scene.padEnd(21)}${valueCells(m.scenes[scene])}`), `${'campaign (all scenes)'.padEnd(21)}${valueCells(m.campaign)}`];
+  const segments = MEASURED_SEGMENTS.filter((g) => m.segments[g].sent.decisions + m.segments[g].holdout.decisions > 0);
+  const segmentHead = `${'RFM segment'.padEnd(21)}${'converted: sent'.padStart(16)}${'holdout'.padStart(14)}  uplift, 95% interval`;
+  const segmentRows = segments.map((g) => `${g.padEnd(21)}${rateCells(m.segments[g], m.minPerArm)}`);
+  const notes = `ROI = (incremental revenue - discount cost) / discount cost; attribution window ${m.attributionWindowMs / 3_600_000} h`;
+  return [head, ...rows, '', valueHead, ...valueRows, ...(segmentRows.length > 0 ? ['', segmentHead, ...segmentRows] : []), '', notes].join('\n');
 }
 
 function count(flag: string, v: string | undefined, min = 1): number | undefined {
@@ -259,7 +296,10 @@ async function run(argv: string[]): Promise<number> {
   const server = await startServer({
     metrics,
     screens: hub,
-    beforeScrape: () => executor !== undefined && metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false }),
+    beforeScrape: () => {
+      if (executor !== undefined) metrics.recordExecutorStats(executor, 'retail', { sinkOutputs: false });
+      setMeasurementSettings(metrics, campaign.source.current().measurement);
+    },
     profiles: { store: profiles, tokens: loadApiTokens(), campaign: () => campaign.source.current(), ...(campaign.reload !== undefined ? { reload: campaign.reload } : {}) },
   });
   const abort = new AbortController();
@@ -314,19 +354,35 @@ async function replay(argv: string[]): Promise<number> {
   const { values } = parseCommand(() =>
     parseArgs({
       args: argv,
-      options: { help: { type: 'boolean', short: 'h' }, input: { type: 'string' }, out: { type: 'string' }, stores: { type: 'string' }, profiles: { type: 'string' }, products: { type: 'string' }, config: { type: 'string' } },
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        stores: { type: 'string' },
+        profiles: { type: 'string' },
+        products: { type: 'string' },
+        config: { type: 'string' },
+        compare: { type: 'string' },
+      },
     }),
   );
   if (values.help === true) return help('replay');
   if (values.input === undefined || values.out === undefined) throw new UsageError(`missing ${values.input === undefined ? '--input FILE' : '--out DIR'}`);
-  const r = await replayFiles({
+  const options = {
     input: values.input,
     out: values.out,
     ...(values.stores !== undefined ? { stores: values.stores } : {}),
     ...(values.profiles !== undefined ? { profiles: values.profiles } : {}),
     ...(values.products !== undefined ? { products: values.products } : {}),
     ...(values.config !== undefined ? { config: values.config } : {}),
-  });
+  };
+  if (values.compare !== undefined) {
+    const { backtestFiles, formatBacktest } = await import('./backtest.js');
+    const b = await backtestFiles({ ...options, compare: values.compare });
+    console.log(`replayed ${b.baseline.events} events under both campaigns: ${values.out} (baseline), ${join(values.out, 'compare')} (candidate)\n\n${formatBacktest(b.backtest)}\n\n  ${b.file}`);
+    return 0;
+  }
+  const r = await replayFiles(options);
   console.log(`replayed ${r.events} events (${r.rejected.length} rejected lines, ${r.deadLetters.length} dead letters) into ${values.out}:`);
   for (const f of r.files) console.log(`  ${f}`);
   console.log(`\n${formatSummary(r.summary)}`);

@@ -1,5 +1,6 @@
-import { summarise, type AttributionEvent, type Summary } from '../pipelines/attribution.js';
-import { hasTargeting, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import type { AttributionEvent } from '../pipelines/attribution.js';
+import { hasTargeting, measurementSettings, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { summariseMeasured, type MeasuredSummary } from '../pipelines/measurement.js';
 import { profilesFrom } from '../pipelines/deps.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
 import type { Decision } from '../schemas/index.js';
@@ -55,7 +56,8 @@ export interface EmbeddedRunSummary {
   readonly outputs: Record<string, number>;
   readonly deadLetters: number;
   readonly seconds: number;
-  readonly summary: Summary;
+  /** Per scene, and the measurement with the campaign current at the end. */
+  readonly summary: MeasuredSummary;
   /** How customers responded to offers, when they did. */
   readonly responses: ResponsePlan | null;
 }
@@ -70,6 +72,8 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   const world = opts.world ?? generateWorld(opts);
   const campaign = opts.campaign ?? staticCampaign();
   const p = pipeline('retail');
+  // The window is read when the graph is built (a reload changes it at the next start).
+  const attributionWindowMs = campaign.current().params.decisions.attributionMs;
   buildRetail(p, { deps: { stores: world.stores, profiles: profilesFrom(world.profiles), products: opts.products ?? new LiveProducts(catalogueProducts(world.catalogue)) }, campaign });
   const graph = p.build();
   const clock = new VirtualClock(0);
@@ -140,5 +144,12 @@ export async function runEmbedded(opts: EmbeddedRunOptions = {}): Promise<Embedd
   ending = true;
   exec.end();
   if (m !== undefined) for (const s of sourceIds) m.watermarkLag.set({ source: s }, 0);
-  return { events, outputs, deadLetters, seconds: (performance.now() - t0) / 1000, summary: summarise(decisions, attributed, { segmentReason: hasTargeting(campaign.current()) }), responses: responding?.plan ?? null };
+  return {
+    events,
+    outputs,
+    deadLetters,
+    seconds: (performance.now() - t0) / 1000,
+    summary: summariseMeasured(decisions, attributed, { ...measurementSettings(campaign.current()), attributionWindowMs }, { segmentReason: hasTargeting(campaign.current()) }),
+    responses: responding?.plan ?? null,
+  };
 }

@@ -56,13 +56,18 @@ export class Metrics {
   readonly eventToOutput: Histogram<never>;
   readonly redisRoundTrips: Counter<never>;
   readonly campaignReloads: Counter<'result'>;
-  /** Attribution per scene (SCENES.md §6): group `sent`/`holdout`, measure `decisions`/`converted`/`revenue`/`uplift`. */
-  /** Decisions whose attribution window closed, per scene and group (sent, holdout). */
-  readonly attributionDecisions: Gauge<'scene' | 'group'>;
+  /** Decisions whose attribution window closed, per scene, RFM segment at decision time (`none`: no purchase known) and group (sent, holdout). */
+  readonly attributionDecisions: Gauge<'scene' | 'segment' | 'group'>;
   /** Of those, the decisions that converted. */
-  readonly attributionConversions: Gauge<'scene' | 'group'>;
-  /** Revenue of their converting purchases, in the prices' currency. */
-  readonly attributionRevenue: Gauge<'scene' | 'group'>;
+  readonly attributionConversions: Gauge<'scene' | 'segment' | 'group'>;
+  /** Revenue of their converting purchases, in the campaign's `measurement.currency`. */
+  readonly attributionRevenue: Gauge<'scene' | 'segment' | 'group'>;
+  /** Discount redeemed on converting sent offers (revenue times the offer's discount), by scene and segment, in the campaign's currency. */
+  readonly attributionDiscountCost: Gauge<'scene' | 'segment'>;
+  /** The campaign's `measurement.minPerArm`: below it in either group, the dashboard shows no uplift ("not enough data"). */
+  readonly attributionMinPerArm: Gauge<never>;
+  /** 1, labelled with the campaign's `measurement.currency`: the unit of every amount. */
+  readonly attributionCurrency: Gauge<'currency'>;
   /** Open server-sent-event connections of in-store screens. */
   readonly screenConnections: Gauge<never>;
   /** Every counter of every step of an executor, as the executor names them. */
@@ -114,9 +119,17 @@ export class Metrics {
     this.redisRoundTrips = new Counter({ name: 'scenestream_redis_round_trips_total', help: 'Round trips to Redis (a pipeline of commands counts once).', registers });
     this.campaignReloads = new Counter({ name: 'scenestream_campaign_reloads_total', help: 'Campaign file reloads by result (applied, unchanged, error).', labelNames: ['result'], registers });
     // Counts and revenue under their own names; rates and uplift are computed in PromQL (the dashboards).
-    this.attributionDecisions = new Gauge({ name: 'scenestream_attribution_decisions', help: 'Decisions whose attribution window closed, by scene and group (sent, holdout).', labelNames: ['scene', 'group'], registers });
-    this.attributionConversions = new Gauge({ name: 'scenestream_attribution_conversions', help: 'Decisions that converted within the attribution window, by scene and group.', labelNames: ['scene', 'group'], registers });
-    this.attributionRevenue = new Gauge({ name: 'scenestream_attribution_revenue', help: "Revenue of converting purchases (in the input prices' currency), by scene and group.", labelNames: ['scene', 'group'], registers });
+    this.attributionDecisions = new Gauge({ name: 'scenestream_attribution_decisions', help: 'Decisions whose attribution window closed, by scene, RFM segment at decision time (none: no purchase known) and group (sent, holdout).', labelNames: ['scene', 'segment', 'group'], registers });
+    this.attributionConversions = new Gauge({ name: 'scenestream_attribution_conversions', help: 'Decisions that converted within the attribution window, by scene, segment and group.', labelNames: ['scene', 'segment', 'group'], registers });
+    this.attributionRevenue = new Gauge({ name: 'scenestream_attribution_revenue', help: "Revenue of converting purchases, in the campaign's measurement.currency (scenestream_attribution_currency_info), by scene, segment and group.", labelNames: ['scene', 'segment', 'group'], registers });
+    this.attributionDiscountCost = new Gauge({
+      name: 'scenestream_attribution_discount_cost',
+      help: "Discount redeemed on the converting purchases of sent offers (their revenue times the offer's discountPct / 100), in the campaign's measurement.currency, by scene and segment; closed attribution windows only.",
+      labelNames: ['scene', 'segment'],
+      registers,
+    });
+    this.attributionMinPerArm = new Gauge({ name: 'scenestream_attribution_min_decisions_per_arm', help: "The campaign's measurement.minPerArm: decisions each group (sent, holdout) needs before an uplift is shown.", registers });
+    this.attributionCurrency = new Gauge({ name: 'scenestream_attribution_currency_info', help: "1, labelled with the campaign's measurement.currency (ISO 4217), the currency of every amount.", labelNames: ['currency'], registers });
     this.screenConnections = new Gauge({ name: 'scenestream_screen_connections', help: 'Open server-sent-event connections of in-store screens.', registers });
     this.stepCounters = new Counter({ name: 'scenestream_step_counter_total', help: "Executors' per-step counters, as named by the executor.", labelNames: ['pipeline', 'step', 'counter'], registers });
     this.dependencyUp = new Gauge({ name: 'scenestream_dependency_up', help: 'Whether a service the instance depends on answers (1) or not (0).', labelNames: ['dependency'], registers });
@@ -195,4 +208,11 @@ export class Metrics {
   async text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** Sets the measurement settings' gauges from the campaign's `measurement` section (at each scrape: a reload may change them). */
+export function setMeasurementSettings(m: Metrics, s: { readonly minPerArm: number; readonly currency: string }): void {
+  m.attributionMinPerArm.set(s.minPerArm);
+  m.attributionCurrency.reset();
+  m.attributionCurrency.set({ currency: s.currency }, 1);
 }

@@ -19,6 +19,8 @@ import { generateEvents } from '../simulator/life.js';
 import { profilesToJsonl, storesToJson } from '../simulator/jsonl.js';
 import { freePort, get, healthUrl, killAll, listening, metricSum, ROOT, start, startJob, startRedis, until } from '../testkit/cli.js';
 import { produceRecords, testKafka, uniqueId } from '../testkit/kafka.js';
+import { DEFAULT_CAMPAIGN, measurementSettings } from '../pipelines/campaign.js';
+import { measure } from '../pipelines/measurement.js';
 import { loadServiceConfig } from './config.js';
 
 afterEach(killAll);
@@ -75,7 +77,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     await producer.connect();
     await producer.send({ topic: `${prefix}recommendations`, messages: [{ key: update.customerId, value: encodeConfluent('RecommendationUpdate', update) }] });
     // And a closed attribution window from that other instance: the job-wide view on this one counts it.
-    const closed: AttributionEvent = { decisionId: 'dec-elsewhere', scene: 'store_proximity', customerId: 'c-elsewhere', group: 'sent', converted: true, revenue: 12.5, ts: Date.now(), decisionTs: Date.now() - 1 };
+    const closed: AttributionEvent = { decisionId: 'dec-elsewhere', scene: 'store_proximity', customerId: 'c-elsewhere', group: 'sent', converted: true, revenue: 12.5, ts: Date.now(), decisionTs: Date.now() - 1, segment: 'loyal', discountPct: 20 };
     await producer.send({ topic: `${prefix}attribution`, messages: [{ key: closed.customerId, value: encodeConfluent('AttributionEvent', closed) }] });
     await producer.disconnect();
     const attributed = await until('the window in /attribution', async () => {
@@ -83,6 +85,10 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
       return typeof r.body === 'object' && (r.body['scenes'] as Record<string, { sent: number }>)['store_proximity']!.sent === 1 ? r.body : undefined;
     });
     expect(attributed).toMatchObject({ scenes: { store_proximity: { sent: 1, sentConverted: 1, sentRevenue: 12.5, holdout: 0 }, commute: { sent: 0 } } });
+    // And the measurement of summary.json (issue 14): the same fields, per scene, per segment and for the campaign.
+    const m = measure([closed], measurementSettings(DEFAULT_CAMPAIGN));
+    expect(attributed['measurement']).toEqual(JSON.parse(JSON.stringify(m)));
+    expect(attributed).toMatchObject({ measurement: { currency: 'CNY', minPerArm: 30, segments: { loyal: { sent: { decisions: 1, converted: 1, revenue: 12.5 } } }, campaign: { discountCost: 2.5, enoughData: false } } });
 
     const firstEvents = async (): Promise<string> => {
       const abort = new AbortController();

@@ -1,6 +1,7 @@
 import { createClient } from '@redis/client';
 import { Kafka, logLevel } from 'kafkajs';
-import { openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
+import { measurementSettings, openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
+import type { MeasurementSettings } from '../pipelines/measurement.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { TOPICS } from '../pipelines/sources.js';
 import { LiveStores } from '../pipelines/stores.js';
@@ -26,7 +27,7 @@ import { GLOBAL_BOUGHT_TOGETHER } from '../pipelines/boughtTogether.js';
 import { BoughtTogetherTable } from '../pipelines/boughtTogetherTable.js';
 import { boughtTogetherRoutes, followBoughtTogether, type BoughtTogetherFeed } from './boughtTogetherView.js';
 import { ScreenHub } from './channels/screens.js';
-import { Metrics } from './metrics.js';
+import { Metrics, setMeasurementSettings } from './metrics.js';
 import { ProfileCache, RedisProducts, RedisProfiles, RedisStores } from './redis/reference.js';
 import { ReferenceFeed } from './redis/referenceFeed.js';
 import { StoreFeed } from './redis/storeFeed.js';
@@ -74,7 +75,8 @@ function inputPartitions(kafka: Kafka, topic: string): () => Promise<number> {
  * Start as many instances as you like (or `scenestream run --instances N`, `runtime/instances.ts`):
  * they share the partitions. Every instance serves the screens
  * of every store (`/stores/<id>`), fed from the recommendations topic ({@link feedScreens}), and
- * the job-wide attribution (`GET /attribution`), read back from the attribution topic; its metrics
+ * the job-wide attribution (`GET /attribution`: totals per scene, and the measurement of
+ * `summary.json`, per scene, segment and the campaign), read back from the attribution topic; its metrics
  * cover the partitions the instance owns, so that their sum over instances is the job's
  * ({@link AttributionView}); and the job-wide bought-together table (`GET /bought-together`,
  * `GET /bought-together/<productId>`), counted by product through a repartition topic and read
@@ -131,6 +133,12 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     hub.removeStores(c.removed);
   });
   const attribution = new AttributionView();
+  // The window the job was built with (read at start), the rest of the measurement from the live campaign.
+  let attributionWindowMs: number | undefined;
+  const attributionSettings = (): MeasurementSettings => {
+    const current = measurementSettings(liveCampaign.current());
+    return attributionWindowMs === undefined ? current : { ...current, attributionWindowMs };
+  };
   const boughtTogether = new BoughtTogetherTable();
   // The profile API reads the profiles every instance's tasks write to Redis (any instance answers for any customer).
   const liveProfiles = new PendingProfileStore();
@@ -145,8 +153,11 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     },
     metrics,
     screens: hub,
-    beforeScrape: () => attribution.exportTo(metrics, job?.assignment() ?? []),
-    json: { '/attribution': () => ({ scenes: attribution.totals() }), ...boughtTogetherRoutes(boughtTogether) },
+    beforeScrape: () => {
+      attribution.exportTo(metrics, job?.assignment() ?? []);
+      setMeasurementSettings(metrics, liveCampaign.current().measurement);
+    },
+    json: { '/attribution': () => ({ scenes: attribution.totals(), measurement: attribution.measurement(attributionSettings()) }), ...boughtTogetherRoutes(boughtTogether) },
     health: () => ({ ok: true, details: { phase, pid: process.pid, boughtTogether: { products: boughtTogether.size, read: boughtTogether.read }, assigned: job?.assignment() ?? [], partitions: job?.partitions() ?? [], profiles: { cached: profiles?.size ?? 0, misses: profiles?.misses ?? 0 }, stores: { count: stores.size, version: stores.version, rejected: storeFeed?.rejected ?? 0 }, products: { from: jobConfig.productsFrom, count: products.size, version: products.version, rejected: productFeed?.rejected ?? 0 }, stats: job?.stats, dependencies: deps.state() } }),
     ready: () => ({ ok: phase === 'running' && deps.ready(), details: { phase, down: deps.downNow(), dependencies: deps.state() } }),
   });
@@ -273,6 +284,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       ...(jobConfig.idleTimeoutMs !== undefined ? { idleTimeoutMs: jobConfig.idleTimeoutMs } : {}),
     });
     liveCampaign = campaign;
+    attributionWindowMs = campaign.current().params.decisions.attributionMs;
     liveProfiles.connect(new RedisProfileStore(redis, base.name, inputPartitions(kafka, base.sources[TOPICS.clickstream]!.topic)));
     const tally = new SegmentTally();
     metrics.readSegmentSizes(async () => segmentSeries(await liveProfiles.segmentSizes(), tally.sizes(campaign.current().segments)));

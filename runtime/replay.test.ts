@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -82,6 +82,33 @@ describe('scenestream replay', () => {
       expect(x.triggers).toBe(triggers.filter((t) => t.scene === s).length);
       expect(x.sent + Object.values(x.suppressed).reduce((a, b) => a + b, 0)).toBe(x.triggers);
     }
+    // The measurement (issue 14) of the same windows: per scene it counts what §7's attribution does.
+    const m = summary.measurement;
+    expect([m.method, m.currency, m.minPerArm, m.attributionWindowMs]).toEqual(['newcombe-hybrid-score', 'CNY', 30, 86_400_000]);
+    for (const s of SCENES) {
+      const a = summary.scenes[s].attribution;
+      const r = m.scenes[s];
+      expect([r.sent.decisions, r.sent.converted, r.holdout.decisions, r.holdout.converted]).toEqual([a.sent, a.sentConverted, a.holdout, a.holdoutConverted]);
+      expect(r.enoughData).toBe(a.sent >= 30 && a.holdout >= 30);
+    }
+    const segments = Object.values(m.segments);
+    expect(segments.reduce((n, r) => n + r.sent.decisions + r.holdout.decisions, 0)).toBe(m.campaign.sent.decisions + m.campaign.holdout.decisions);
+    expect(segments.filter((r) => r.sent.decisions > 0).length).toBeGreaterThan(1); // segments from the live profiles, not all "none"
+    expect(m.campaign.discountCost).toBeGreaterThan(0);
+  });
+
+  it('measures with the campaign file: currency, minimum sample per arm and attribution window', async () => {
+    const config = join(dir, 'measure.json');
+    await writeFile(config, JSON.stringify({ measurement: { currency: 'EUR', minPerArm: 1 }, decisions: { attributionMs: 3_600_000 } }));
+    const r = await replayFiles({ ...args('f'), config });
+    const summary = JSON.parse(await readFile(join(dir, 'f/summary.json'), 'utf8')) as typeof r.summary;
+    expect([summary.measurement.currency, summary.measurement.minPerArm, summary.measurement.attributionWindowMs]).toEqual(['EUR', 1, 3_600_000]);
+    const both = SCENES.filter((s) => summary.scenes[s].attribution.sent > 0 && summary.scenes[s].attribution.holdout > 0);
+    expect(both.length).toBeGreaterThan(0);
+    for (const s of both) expect(summary.measurement.scenes[s].enoughData).toBe(true);
+    // A shorter window converts no more decisions than the default one.
+    const d = (await replayFiles(args('g'))).summary;
+    expect(summary.measurement.campaign.sent.converted).toBeLessThanOrEqual(d.measurement.campaign.sent.converted);
   });
 
   it('puts undecodable and invalid lines in dead_letters.jsonl with the reason, and goes on', async () => {
@@ -103,14 +130,14 @@ describe('scenestream replay', () => {
     const { input, profiles, stores } = args('w');
     const withAll = await replayFiles(args('w0'));
     expect(withAll.warnings).toEqual([]);
-    expect(Object.keys(JSON.parse(await readFile(join(dir, 'w0/summary.json'), 'utf8')) as object)).toEqual(['scenes']);
+    expect(Object.keys(JSON.parse(await readFile(join(dir, 'w0/summary.json'), 'utf8')) as object)).toEqual(['scenes', 'measurement']); // no warnings key
 
     const noStores = await replayFiles({ input, profiles, out: join(dir, 'w1') });
     expect(noStores.summary.scenes.store_proximity.triggers + noStores.summary.scenes.commute.triggers).toBe(0);
     const pings = (await readLines(input)).filter((l) => (l as { topic: string }).topic === 'location').length;
     const summary = JSON.parse(await readFile(join(dir, 'w1/summary.json'), 'utf8')) as { scenes: object; warnings: string[] };
     expect(summary.warnings).toEqual([`no stores loaded: store_proximity and commute cannot fire on the ${pings} location events (give --stores)`]);
-    expect(Object.keys(summary)).toEqual(['scenes', 'warnings']);
+    expect(Object.keys(summary)).toEqual(['scenes', 'measurement', 'warnings']);
 
     let out = '';
     const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));

@@ -2,9 +2,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { summarise, type AttributionEvent, type Summary } from '../pipelines/attribution.js';
+import type { AttributionEvent } from '../pipelines/attribution.js';
+import { summariseMeasured, type MeasuredSummary } from '../pipelines/measurement.js';
 import { boughtTogetherJsonl } from '../pipelines/boughtTogether.js';
-import { hasTargeting, readCampaignFile, staticCampaign, type CampaignSource } from '../pipelines/campaign.js';
+import { hasTargeting, measurementSettings, readCampaignFile, staticCampaign, type Campaign, type CampaignSource } from '../pipelines/campaign.js';
 import { profilesFrom, type RetailDeps } from '../pipelines/deps.js';
 import { LiveProducts } from '../pipelines/products.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
@@ -123,7 +124,8 @@ export interface ReplayResult {
   readonly outputs: Readonly<Record<string, readonly unknown[]>>;
   /** The bought-together table at the end of input (SCENES.md §5). */
   readonly boughtTogether: readonly BoughtTogether[];
-  readonly summary: Summary;
+  /** SCENES.md §7's summary and the measurement of the campaign (`summary.json`). */
+  readonly summary: MeasuredSummary;
   readonly deadLetters: readonly DeadLetter[];
   /** The latest event time of the input (-Infinity for none): where the input ended, before `end()` fired the timers beyond it. */
   readonly endTs: number;
@@ -171,7 +173,7 @@ export function replayRecords(records: readonly InputRecord[], deps: RetailDeps,
     exec.push(r.topic, r.value);
   }
   exec.end();
-  const summary = summarise(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[], { segmentReason: hasTargeting(campaign.current()) });
+  const summary = summariseMeasured(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[], measurementSettings(campaign.current()), { segmentReason: hasTargeting(campaign.current()) });
   const endTs = sorted.length > 0 ? sorted[sorted.length - 1]!.r.value.ts : -Infinity;
   return { outputs, summary, deadLetters, boughtTogether: retail.boughtTogether.table(), endTs };
 }
@@ -194,6 +196,8 @@ export interface ReplayFilesOptions {
 }
 
 export interface ReplayFilesResult extends ReplayResult {
+  /** The campaign replayed with (`--config`, or SCENES.md's defaults). */
+  readonly campaign: Campaign;
   readonly files: readonly string[];
   readonly rejected: readonly Rejected[];
   readonly events: number;
@@ -266,7 +270,7 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesRes
   ];
   await write('dead_letters.jsonl', dead.map((d) => `${JSON.stringify(d)}\n`).join(''));
   await write('profiles.jsonl', finalProfiles(result.outputs[RETAIL_SINKS.profiles] as LiveProfile[], result.endTs).map((p) => `${JSON.stringify(p)}\n`).join(''));
-  return { ...result, files, rejected, events: records.length, warnings };
+  return { ...result, campaign: campaign.current(), files, rejected, events: records.length, warnings };
 }
 
 /**

@@ -1,15 +1,16 @@
-import { addAttribution, EMPTY_ATTRIBUTION, type AttributionEvent, type SceneAttributionTotals } from '../pipelines/attribution.js';
+import type { AttributionEvent } from '../pipelines/attribution.js';
+import { MeasureGrid, MICROS, segmentOf, type MeasureTotals } from '../pipelines/measurement.js';
 import { RETAIL_SINKS } from '../pipelines/retail.js';
-import type { Decision, Offer, Scene, Trigger } from '../schemas/index.js';
+import type { Decision, Offer, Trigger } from '../schemas/index.js';
 import type { Metrics } from './metrics.js';
 
 /**
  * Turns the retail pipelines' outputs into Prometheus metrics: triggers by scene, decisions by
- * scene, outcome and reason, offers by channel, and live attribution per scene against the
- * holdout group (the gauges the marketing dashboard reads).
+ * scene, outcome and reason, offers by channel, and live attribution per scene and RFM segment
+ * against the holdout group (the gauges the marketing dashboard reads).
  */
 export class RetailMetrics {
-  private readonly totals = new Map<Scene, SceneAttributionTotals>();
+  private readonly grid = new MeasureGrid();
 
   constructor(private readonly metrics: Metrics) {}
 
@@ -31,23 +32,39 @@ export class RetailMetrics {
         break;
       case RETAIL_SINKS.attribution: {
         const e = value as AttributionEvent;
-        const t = addAttribution(this.totals.get(e.scene) ?? EMPTY_ATTRIBUTION, e);
-        this.totals.set(e.scene, t);
-        setAttribution(m, e.scene, t);
+        this.grid.add(e);
+        setCell(m, e.scene, segmentOf(e), this.grid.sum(e.scene, segmentOf(e)));
         break;
       }
     }
   }
 }
 
-/** The attribution metrics of one scene from its totals: decisions, conversions and revenue per group. */
-export function setAttribution(m: Metrics, scene: string, t: SceneAttributionTotals): void {
-  for (const [group, decisions, conversions, revenue] of [
-    ['sent', t.sent, t.sentConverted, t.sentRevenue],
-    ['holdout', t.holdout, t.holdoutConverted, t.holdoutRevenue],
-  ] as const) {
-    m.attributionDecisions.set({ scene, group }, decisions);
-    m.attributionConversions.set({ scene, group }, conversions);
-    m.attributionRevenue.set({ scene, group }, revenue);
+/**
+ * The attribution metrics of the cells of a grid (scene and RFM segment at decision time):
+ * decisions, conversions and revenue per group, and the discount cost of the sent offers. `zeros`:
+ * cells to set to 0 that the grid lacks (those of partitions an instance no longer owns).
+ */
+export function setAttribution(m: Metrics, grid: MeasureGrid, zeros: Iterable<readonly [string, string]> = []): void {
+  for (const [scene, segment] of zeros) {
+    for (const group of ['sent', 'holdout'] as const) {
+      m.attributionDecisions.set({ scene, segment, group }, 0);
+      m.attributionConversions.set({ scene, segment, group }, 0);
+      m.attributionRevenue.set({ scene, segment, group }, 0);
+    }
+    m.attributionDiscountCost.set({ scene, segment }, 0);
   }
+  for (const [scene, segment, t] of grid.cells()) setCell(m, scene, segment, t);
+}
+
+function setCell(m: Metrics, scene: string, segment: string, t: MeasureTotals): void {
+  for (const [group, arm] of [
+    ['sent', t.sent],
+    ['holdout', t.holdout],
+  ] as const) {
+    m.attributionDecisions.set({ scene, segment, group }, arm.decisions);
+    m.attributionConversions.set({ scene, segment, group }, arm.converted);
+    m.attributionRevenue.set({ scene, segment, group }, arm.revenue / MICROS);
+  }
+  m.attributionDiscountCost.set({ scene, segment }, t.discountCost / MICROS);
 }

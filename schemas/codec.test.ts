@@ -359,15 +359,22 @@ describe('invalid records', () => {
 
 describe('bad bytes', () => {
   it.each(SCHEMA_NAMES)('%s: every truncation is SS_ERR_DECODE', (name) => {
+    // Except a prefix that is a whole record of an earlier version (fields appended `since`, absent): the sample with their defaults.
+    const schema = avroSchema(name) as { fields?: Array<{ name: string; since?: number; default?: unknown }> };
+    const appended = (schema.fields ?? []).filter((f) => f.since !== undefined);
+    const isEarlier = (value: unknown): boolean =>
+      appended.length > 0 && appended.some((_, k) => JSON.stringify(value) === JSON.stringify({ ...SAMPLES[name], ...Object.fromEntries(appended.slice(k).map((f) => [f.name, f.default])) }));
     const bytes = encode(name, SAMPLES[name]);
     for (let n = 0; n < bytes.length; n++) {
       const result = decode(name, bytes.subarray(0, n));
+      if (result.ok && isEarlier(result.value)) continue;
       expect(result.ok, `prefix of ${n} bytes`).toBe(false);
       if (!result.ok) expect(result.error.code).toBe('SS_ERR_DECODE');
     }
     const framed = encodeConfluent(name, SAMPLES[name]);
     for (let n = 0; n < framed.length; n++) {
       const result = decodeConfluent(framed.subarray(0, n));
+      if (result.ok && isEarlier(result.value.value)) continue;
       expect(result.ok, `framed prefix of ${n} bytes`).toBe(false);
       if (!result.ok) expect(result.error.code).toBe('SS_ERR_DECODE');
     }
@@ -522,5 +529,37 @@ describe('fromJson', () => {
     expectError(fromJson('ClickEvent', '[1, 2]'), 'SS_ERR_VALIDATION');
     expectError(fromJson('ClickEvent', '"a string"'), 'SS_ERR_VALIDATION');
     expectError(fromJson('ClickEvent', '{"eventId": "e"}'), 'SS_ERR_VALIDATION', 'customerId');
+  });
+});
+
+describe('records of an earlier version (trailing fields with defaults appended since)', () => {
+  /** AttributionEvent as written before `segment` and `discountPct` (or before `discountPct` only). */
+  const earlier = (drop: number) => {
+    const schema = avroSchema('AttributionEvent') as { fields: Array<{ name: string }> };
+    return avsc.Type.forSchema({ ...schema, fields: schema.fields.slice(0, schema.fields.length - drop) } as Parameters<typeof avsc.Type.forSchema>[0], { wrapUnions: 'never' });
+  };
+  const { segment: _segment, discountPct: _discount, ...old } = SAMPLES.AttributionEvent;
+  const framed = (body: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, defaultRegistry.idOf('AttributionEvent')]), body]);
+
+  it('decodes with the defaults filled in: plain, Confluent and auto', () => {
+    const body = earlier(2).toBuffer(old);
+    expect(decode('AttributionEvent', body)).toEqual({ ok: true, value: { ...old, segment: null, discountPct: 0 } });
+    const viaConfluent = decodeConfluent(framed(body), defaultRegistry, 'AttributionEvent');
+    expect(viaConfluent.ok && viaConfluent.value.value).toEqual({ ...old, segment: null, discountPct: 0 });
+    const withSegment = earlier(1).toBuffer({ ...old, segment: 'loyal' });
+    const viaAuto = decodeAuto(framed(withSegment), defaultRegistry, 'AttributionEvent');
+    expect(viaAuto.ok && viaAuto.value.value).toEqual({ ...old, segment: 'loyal', discountPct: 0 });
+  });
+
+  it('still refuses bytes that are no version of the schema, with the current version\'s error', () => {
+    const current = encode('AttributionEvent', SAMPLES.AttributionEvent);
+    const cut = decode('AttributionEvent', current.subarray(0, current.length - 3));
+    expect(cut.ok).toBe(false);
+    if (!cut.ok) expect(cut.error.code).toBe('SS_ERR_DECODE');
+    const longer = decode('AttributionEvent', Buffer.concat([earlier(2).toBuffer(old), Buffer.from([1])]));
+    expect(longer.ok).toBe(false);
+    // A schema whose last field has no default has no earlier version to try.
+    const click = encode('ClickEvent', SAMPLES.ClickEvent);
+    expect(decode('ClickEvent', click.subarray(0, click.length - 1)).ok).toBe(false);
   });
 });

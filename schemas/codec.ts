@@ -64,6 +64,42 @@ const COMPILED: ReadonlyMap<SchemaName, Compiled> = new Map(
   }),
 );
 
+/** How to read a record written with an earlier version of a schema: its type, a resolver into the current one, its bounds scan. */
+interface EarlierWriter {
+  readonly resolver: ReturnType<AvroType['createResolver']>;
+  readonly scan: (buf: Uint8Array, start: number) => boolean;
+}
+
+const EARLIER = new Map<SchemaName, readonly EarlierWriter[]>();
+
+/**
+ * The writers of earlier versions of a record schema: the schema without its last `k` fields that
+ * were appended later (`since`, with a default; k = 1, 2, ...), for records produced before them
+ * (Avro's backward-compatible evolution: `AttributionEvent.segment` and `discountPct`). Only
+ * declared fields: otherwise every truncation at a field boundary of a schema ending in a default
+ * would read as a record. Built on first use, only after a record failed to decode as it stands.
+ */
+function earlierWriters(name: SchemaName): readonly EarlierWriter[] {
+  const known = EARLIER.get(name);
+  if (known !== undefined) return known;
+  const file = FILES.find((f) => f.name === name);
+  const out: EarlierWriter[] = [];
+  if (file !== undefined && file.schema.type === 'record') {
+    const fields = file.schema.fields;
+    for (let k = 1; k <= fields.length && fields[fields.length - k]!.since !== undefined && Object.hasOwn(fields[fields.length - k]!, 'default'); k++) {
+      const older = { ...file.schema, fields: fields.slice(0, fields.length - k) };
+      const files = FILES.map((f) => (f === file ? { ...f, schema: older } : f));
+      const shapes = new ShapeSet(files);
+      const registry: Record<string, AvroType> = {};
+      for (const f of files) avsc.Type.forSchema(f.schema as unknown as AvroSchemaArg, { registry, wrapUnions: 'never' });
+      const type = registry[file.fullName]!;
+      out.push({ resolver: avroType(name).createResolver(type), scan: compileScan(shapes, shapes.get(name)) });
+    }
+  }
+  EARLIER.set(name, out);
+  return out;
+}
+
 function compiled(name: SchemaName): Compiled {
   const c = COMPILED.get(name);
   if (c === undefined) throw ssError('SS_ERR_SCHEMA', `unknown schema ${String(name)}`);
@@ -243,8 +279,32 @@ function asBuffer(input: unknown): Buffer | undefined {
   return undefined;
 }
 
-/** Decodes plain Avro of `name` from `buf` at `offset`, which must hold exactly one record. */
+/** Decodes plain Avro of `name` from `buf` at `offset`, which must hold exactly one record (of this version or, failing that, of an earlier one). */
 function decodeAt<N extends SchemaName>(name: N, buf: Buffer, offset: number): Result<SchemaTypes[N]> {
+  const current = decodeCurrent(name, buf, offset);
+  if (current.ok || current.error.code !== 'SS_ERR_DECODE') return current;
+  for (const w of earlierWriters(name)) {
+    const earlier = decodeEarlier(name, w, buf, offset);
+    if (earlier !== undefined) return earlier;
+  }
+  return current;
+}
+
+/** A record of an earlier version, resolved to the current one (defaults filled in); undefined if the bytes are not one. */
+function decodeEarlier<N extends SchemaName>(name: N, w: EarlierWriter, buf: Buffer, offset: number): Result<SchemaTypes[N]> | undefined {
+  if (!w.scan(buf, offset)) return undefined;
+  const c = compiled(name);
+  try {
+    const { value, offset: end } = c.avro.decode(buf, offset, w.resolver);
+    if (end !== buf.length) return undefined;
+    const plain = c.normalise(value);
+    return c.holds(plain) ? { ok: true, value: plain as SchemaTypes[N] } : explain(name, value, false);
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeCurrent<N extends SchemaName>(name: N, buf: Buffer, offset: number): Result<SchemaTypes[N]> {
   const c = compiled(name);
   // Bounds first: avsc trusts lengths and block counts, and garbage could make it allocate without limit.
   if (!c.scan(buf, offset)) {

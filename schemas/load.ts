@@ -32,6 +32,12 @@ export interface FieldSchema {
   type: AvroSchemaJson;
   doc?: string;
   default?: unknown;
+  /**
+   * The version of the record that appended this field (our own attribute, ignored by Avro): a
+   * trailing field with `since` and a default may be absent from records of earlier writers, which
+   * decode with the default (`codec.ts`).
+   */
+  since?: number;
 }
 
 export interface EnumSchema {

@@ -132,5 +132,7 @@ export const SAMPLES: { readonly [N in SchemaName]: SchemaTypes[N] } = {
     revenue: 59.9,
     ts: 1_741_000_000_000 + 86_400_000,
     decisionTs: 1_741_000_000_000,
+    segment: 'champions',
+    discountPct: 10,
   },
 };

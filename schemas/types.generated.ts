@@ -25,6 +25,10 @@ export interface AttributionEvent {
   ts: number;
   /** The decision's ts, epoch milliseconds. */
   decisionTs: number;
+  /** The customer's RFM segment in the live profile as of decisionTs; null when no purchase was known then. */
+  segment: string | null;
+  /** The sent offer's discount in percent, from the campaign's offer template when decided; 0 for holdout. */
+  discountPct: number;
 }
 
 /** One product of a till basket, repartitioned by productId to the task that counts it (internal topic retail-basket-members; Kafka mode only). */

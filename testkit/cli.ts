@@ -123,3 +123,26 @@ export function metricSum(text: string, name: string): number {
   for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) n += Number(m[1]);
   return n;
 }
+
+/**
+ * Runs a command-line entry (`runtime/cli.ts`'s `main`) in this process: its exit code and what it
+ * wrote to stdout (`console.log` included) and stderr, which are restored afterwards.
+ */
+export async function runCliInProcess(main: (argv: string[]) => Promise<number>, argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const stdoutWrite = process.stdout.write;
+  const stderrWrite = process.stderr.write;
+  const log = console.log;
+  process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true)) as typeof process.stderr.write;
+  console.log = (...a: unknown[]) => void (out += `${a.join(' ')}\n`);
+  try {
+    const code = await main([...argv]);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = stdoutWrite;
+    process.stderr.write = stderrWrite;
+    console.log = log;
+  }
+}

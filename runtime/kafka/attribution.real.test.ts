@@ -7,6 +7,8 @@
 import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attributionTotals, mergeAttribution, type AttributionEvent } from '../../pipelines/attribution.js';
+import { DEFAULT_CAMPAIGN, measurementSettings } from '../../pipelines/campaign.js';
+import { measure } from '../../pipelines/measurement.js';
 import { SCENES } from '../../schemas/index.js';
 import { retailTestInput, runPartitioned, waitFor } from '../../testkit/kafka.js';
 import { AttributionView } from '../attributionView.js';
@@ -44,6 +46,12 @@ describe('attribution across instances (real Kafka and Redis)', () => {
         expect(actual[s].uplift).toBeCloseTo(totals[s].uplift, 9);
         expect(actual[s].sentRevenue).toBeCloseTo(totals[s].sentRevenue, 6);
       }
+      // The measurement too, segments included: each decision's segment as of its ts is the same
+      // however the Kafka job batched the records (looked up when the window closes).
+      const settings = measurementSettings(DEFAULT_CAMPAIGN);
+      const measured = measure(expected, settings);
+      expect(view.measurement(settings)).toEqual(measured);
+      expect(Object.values(measured.segments).filter((r) => r.sent.decisions + r.holdout.decisions > 0).length).toBeGreaterThan(1);
       // Once the group has settled, the instances' assignments are disjoint and cover every partition.
       await waitFor(() => jobs.map((j) => j.assignment()).flat().sort().join() === '0,1,2,3', 30_000, 'the group to settle');
       const owned = jobs.map((j) => j.assignment());
