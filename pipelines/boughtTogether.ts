@@ -450,7 +450,7 @@ export function countRepartitionedBasketsExact(stepId: string, members: KeyedStr
     const counts = state.value<Map<string, number>>('counts');
     const tops = state.value<BoughtTogetherItem[]>('top');
     const seen = state.value<{ readonly seqs: Record<string, number>; readonly latest: number }>('origins');
-    const pending = state.value<BasketMember[]>('pending');
+    const pending = state.list<BasketMember>('pending');
     const marks = state.value<number[]>('marks');
 
     /** Applies one member to its product's counts; returns whether the product's list changed. */
@@ -493,12 +493,12 @@ export function countRepartitionedBasketsExact(stepId: string, members: KeyedStr
           marks.set(ALL, next);
           const to = countedTo(next);
           if (to <= w) return;
-          const held = pending.get(ALL) ?? [];
+          const held = pending.get(ALL);
           const due = held.filter((h) => h.ts <= to);
           if (due.length > 0) {
             const rest = held.filter((h) => h.ts > to);
             if (rest.length > 0) pending.set(ALL, rest);
-            else pending.delete(ALL);
+            else pending.clear(ALL);
             applyAll(due.sort(byRelease), ctx);
           }
           ctx.emit({ productId: MARK_ID, ts: to, items: [] }, to);
@@ -513,7 +513,7 @@ export function countRepartitionedBasketsExact(stepId: string, members: KeyedStr
           if (apply(m)) emitList(m.productId, w, ctx);
           return;
         }
-        pending.set(ALL, (pending.get(ALL) ?? []).concat(m));
+        pending.add(ALL, m);
       },
     };
   });

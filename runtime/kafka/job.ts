@@ -149,7 +149,8 @@ export interface JobSink {
  * source's watermark as the executor has it (which has moved on with the quiet time, so that the
  * end of the input is announced too). A task with
  * no record at all on any input (an empty partition), caught up for `idleTimeoutMs`, announces the
- * clock's now minus `idleTimeoutMs`, so that it never holds the others back for ever.
+ * clock's now minus `idleTimeoutMs`, so that it never holds the others back for ever. An
+ * announcement that idleness carries past the records goes out at most once per `idleTimeoutMs`.
  */
 export interface WatermarkAnnouncement {
   readonly source: string;
@@ -365,6 +366,8 @@ class Task {
   owner = '';
   /** The watermark last announced ({@link JobOptions.announce}); not state: announcing again is harmless. */
   announced = -Infinity;
+  /** When (clock) an announcement last went past the records, by idleness. */
+  idleAnnouncedAt = -Infinity;
   /** Since when (clock) every input has been read to its log end; undefined while one has a backlog. */
   caughtUpSince: number | undefined;
   /** Outputs of view sinks since the last checkpoint: sink -> id -> latest value. */
@@ -709,17 +712,20 @@ export class KafkaJob {
     const a = this.opts.announce;
     if (a === undefined) return;
     let w = task.executor.maxEventTimeOf(a.source) - a.outOfOrdernessMs - 1;
+    const now = this.clock.now();
     if (!this.caughtUp(task, a.inputs)) task.caughtUpSince = undefined;
     else {
-      const now = this.clock.now();
       task.caughtUpSince ??= now;
-      // Idleness only once the whole task has had no backlog for the idle timeout: never while any of its inputs is being read.
-      if (now - task.caughtUpSince >= a.idleTimeoutMs) {
+      // Idleness only once the whole task has had no backlog for the idle timeout: never while any of
+      // its inputs is being read; then at most once per idle timeout (a quiet watermark moves with
+      // the clock, and every mark is copied to every partition of a topic that keeps its records).
+      if (now - task.caughtUpSince >= a.idleTimeoutMs && (w > task.announced || now - task.idleAnnouncedAt >= a.idleTimeoutMs)) {
         w = Math.max(w, task.executor.watermarkOf(a.source));
         if (a.inputs.every((s) => task.executor.maxEventTimeOf(s) === -Infinity)) w = Math.max(w, now - a.idleTimeoutMs);
       }
     }
     if (!(w > task.announced)) return;
+    if (w > task.executor.maxEventTimeOf(a.source) - a.outOfOrdernessMs - 1) task.idleAnnouncedAt = now;
     task.announced = w;
     task.outputs.push({ sink: a.sink, value: a.value(task.partition, w) });
   }
