@@ -201,7 +201,7 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
     // Exact reads: each origin's progress on its tills to every counting task, and the table's to the recommendation step.
     ...(exact
       ? {
-          announce: { source: TOPICS.pos, sink: GLOBAL_BOUGHT_TOGETHER.membersOut, outOfOrdernessMs: timing.outOfOrdernessMs, idleTimeoutMs: timing.idleTimeoutMs, inputs: Object.keys(sources), value: watermarkMark },
+          announce: { source: TOPICS.pos, sink: GLOBAL_BOUGHT_TOGETHER.membersOut, outOfOrdernessMs: timing.outOfOrdernessMs, idleTimeoutMs: timing.idleTimeoutMs, inputs: Object.keys(sources), follows: GLOBAL_BOUGHT_TOGETHER.members, value: watermarkMark },
           externalWatermarks: { [GLOBAL_BOUGHT_TOGETHER.clock]: () => table.watermark ?? -Infinity },
         }
       : {}),

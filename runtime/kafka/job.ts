@@ -148,9 +148,12 @@ export interface JobSink {
  * every input has been read to its log end (as last seen) for `idleTimeoutMs` without a break, the
  * source's watermark as the executor has it (which has moved on with the quiet time, so that the
  * end of the input is announced too). A task with
- * no record at all on any input (an empty partition), caught up for `idleTimeoutMs`, announces the
- * clock's now minus `idleTimeoutMs`, so that it never holds the others back for ever. An
- * announcement that idleness carries past the records goes out at most once per `idleTimeoutMs`.
+ * no record at all on any input (an empty partition) follows the others, never the clock: once
+ * the largest event time it has read from `follows` (the other tasks' announcements and records)
+ * has stood still for `idleTimeoutMs` while the task stayed caught up and empty, it announces that;
+ * so it never holds the others back for ever, and while no task has any input (a job started
+ * before its input) nothing moves. An announcement that idleness carries past the records goes out
+ * at most once per `idleTimeoutMs`.
  */
 export interface WatermarkAnnouncement {
   readonly source: string;
@@ -162,8 +165,10 @@ export interface WatermarkAnnouncement {
    * repartition topic fed by every task, whose marks would keep it from ever looking quiet).
    */
   readonly inputs: readonly string[];
-  /** The sources' idle timeout: how long an empty, caught-up task waits before it announces the clock. */
+  /** The sources' idle timeout: how long a caught-up task waits before idleness moves its announcement. */
   readonly idleTimeoutMs: number;
+  /** The source carrying the other tasks' announcements (the repartition topic): what an empty task follows. */
+  readonly follows: string;
   readonly value: (task: number, watermark: number) => unknown;
 }
 
@@ -366,6 +371,8 @@ class Task {
   owner = '';
   /** The watermark last announced ({@link JobOptions.announce}); not state: announcing again is harmless. */
   announced = -Infinity;
+  /** An empty task: the largest event time read from the others, and since when (clock) it has stood. */
+  followed = { x: -Infinity, since: -Infinity };
   /** When (clock) an announcement last went past the records, by idleness. */
   idleAnnouncedAt = -Infinity;
   /** Since when (clock) every input has been read to its log end; undefined while one has a backlog. */
@@ -511,7 +518,7 @@ export class KafkaJob {
     return [...this.assigned];
   }
 
-  /** The partitions this instance holds tasks for now (a task is loaded on its first batch). */
+  /** The partitions this instance holds tasks for now (a task is loaded on its first batch, or at assignment when the job announces watermarks). */
   partitions(): number[] {
     return [...this.tasks.keys()].sort((a, b) => a - b);
   }
@@ -721,7 +728,11 @@ export class KafkaJob {
       // the clock, and every mark is copied to every partition of a topic that keeps its records).
       if (now - task.caughtUpSince >= a.idleTimeoutMs && (w > task.announced || now - task.idleAnnouncedAt >= a.idleTimeoutMs)) {
         w = Math.max(w, task.executor.watermarkOf(a.source));
-        if (a.inputs.every((s) => task.executor.maxEventTimeOf(s) === -Infinity)) w = Math.max(w, now - a.idleTimeoutMs);
+        if (a.inputs.every((s) => task.executor.maxEventTimeOf(s) === -Infinity)) {
+          const x = task.executor.maxEventTimeOf(a.follows);
+          if (x > task.followed.x) task.followed = { x, since: now };
+          if (now - Math.max(task.followed.since, task.caughtUpSince) >= a.idleTimeoutMs) w = Math.max(w, task.followed.x);
+        }
       }
     }
     if (!(w > task.announced)) return;
