@@ -255,7 +255,11 @@ export interface JobStats {
 export interface JobOptions {
   /** Consumer group id and checkpoint namespace. */
   readonly name: string;
-  /** Builds the pipeline graph; called once per task, with the task's partition (its stable id) and the inputs' partition count. */
+  /**
+   * Builds the pipeline graph; called once per task, with the task's partition (its stable id) and
+   * the inputs' partition count (read at start; 1 if the broker could not say, unless `announce`
+   * needs it, which waits for it).
+   */
   readonly graph: (partition: number, partitions: number) => PipelineGraph;
   /** Pipeline source name -> topic. */
   readonly sources: Readonly<Record<string, JobSource>>;
@@ -422,7 +426,7 @@ export class KafkaJob {
   private readonly lagCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly log: NonNullable<JobOptions['log']>;
   private readonly phases: JobObserver['phaseSeconds'];
-  /** The inputs' partition count (the first source topic's), read at start. */
+  /** The inputs' partition count (the first source topic's), read at start (1 when the broker could not say and nothing announces). */
   private inputPartitions = 1;
   /** Partition count per output topic, read when first needed (explicit partitions). */
   private readonly sinkPartitions = new Map<string, Promise<number>>();
@@ -454,8 +458,11 @@ export class KafkaJob {
     const admin = this.opts.kafka.admin();
     await admin.connect();
     this.admin = admin;
+    // Required when announcing (the counting side waits for every origin); otherwise best effort, as
+    // before, for jobs whose topics the broker creates on first use.
     const first = Object.values(this.opts.sources)[0]?.topic;
-    if (first !== undefined) this.inputPartitions = await this.retry('metadata', 'kafka', () => this.partitionsOf(first));
+    if (first !== undefined && this.opts.announce !== undefined) this.inputPartitions = await this.retry('metadata', 'kafka', () => this.partitionsOf(first));
+    else if (first !== undefined) this.inputPartitions = await this.partitionsOf(first).catch(() => 1);
     let crashes = 0; // consumer crashes since it was last in its group
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(Object.values(e.payload.memberAssignment).flat());
