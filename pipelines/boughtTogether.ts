@@ -3,6 +3,7 @@ import type { ProcessContext } from '../operators/keyedProcess.js';
 import type { KeyedStream, Pipeline, Stream } from '../stream/stream.js';
 import type { BasketMember, BoughtTogether, BoughtTogetherChange, BoughtTogetherItem, PosEvent } from '../schemas/index.js';
 import { interner } from './interner.js';
+import { ssError } from '../schemas/errors.js';
 
 /** `boughtTogether(X)` lists at most this many items (SCENES.md §5). */
 export const BOUGHT_TOGETHER_TOP = 10;
@@ -42,7 +43,8 @@ export interface BoughtTogetherLookup {
   /** Declares a reader of {@link topAsOf} (at build time). */
   addReader(): void;
   /** `boughtTogether(productId)` as of event time `t`, as exactly as the implementation can (see each). Do not mutate. */
-  topAsOf(productId: string, t: number): readonly BoughtTogetherItem[];
+  topAsOf(productId: string, t: number): readonly BoughtTogetherItem[];  /** Exact reads of a job-wide table: the event time up to which {@link topAsOf} is exact (absent: in process, always). */
+  readonly watermark?: number;
 }
 
 /** What the bought-together step serves to readers in the same process. */
@@ -159,8 +161,8 @@ export function boughtTogetherJsonl(table: readonly BoughtTogether[]): string {
   return out;
 }
 
-/** The index of the first change with `ts > t` (changes are ts ascending), or `changes.length`. */
-function firstAfter(changes: readonly TopChange[], t: number): number {
+/** The index of the first entry with `ts > t` (entries ts ascending), or `entries.length`. */
+export function firstAfter(changes: ReadonlyArray<{ readonly ts: number }>, t: number): number {
   let lo = 0;
   let hi = changes.length;
   while (lo < hi) {
@@ -173,6 +175,22 @@ function firstAfter(changes: readonly TopChange[], t: number): number {
 
 /** The key under which the step lists the products it has state for (so the table can be read whole). */
 const ALL = '*';
+
+/**
+ * Counts one basket for product `x`: adds 1 to `row[y]` for every other `y` of `basket` and keeps
+ * `top` exact ({@link raise}), in place; returns whether the top list changed.
+ */
+function countBasket(row: Map<string, number>, top: BoughtTogetherItem[], x: string, basket: readonly string[]): boolean {
+  let changed = false;
+  for (let i = 0; i < basket.length; i++) {
+    const y = basket[i]!;
+    if (y === x) continue;
+    const c = (row.get(y) ?? 0) + 1;
+    row.set(y, c);
+    if (raise(top, y, c)) changed = true;
+  }
+  return changed;
+}
 
 /**
  * Updates a top list in place after `productId`'s count rose to `count`. Exact because counts only
@@ -286,15 +304,7 @@ function countPairs(stepId: string, members: KeyedStream<ProductInBasket | Baske
         products.set(ALL, x, true);
       }
       const prev = index.keepsHistory ? top.slice() : undefined;
-      let changed = false;
-      const basket = m.basket;
-      for (let i = 0; i < basket.length; i++) {
-        const y = basket[i]!;
-        if (y === x) continue;
-        const c = (row.get(y) ?? 0) + 1;
-        row.set(y, c);
-        if (raise(top, y, c)) changed = true;
-      }
+      const changed = countBasket(row, top, x, m.basket);
       // Mutated in place (the hot path: tens of millions of pairs on a real catalogue); set marks them written.
       counts.set(x, row);
       tops.set(x, top);
@@ -372,6 +382,143 @@ export function countRepartitionedBaskets(stepId: string, members: KeyedStream<B
   return countPairs(stepId, members, index, 'arrival').mapValues((b, ts): BoughtTogetherChange => ({ productId: b.productId, ts, items: b.items }), { name: `${stepId}.changes` });
 }
 
+/**
+ * The productId of watermark marks (the contracts want a non-empty one): a control character, so
+ * that no product can be taken for it.
+ */
+export const MARK_ID = '\u0000watermark';
+
+/**
+ * Whether a repartitioned record is an origin's **watermark mark** rather than a basket member: a
+ * record with an empty basket (a member always has two or more products). `{origin, ts}`: origin
+ * `origin` has sent every basket with `ts <=` that ts, to every partition (the marks are produced to
+ * each partition of the repartition topic, after the members they cover).
+ */
+export function isWatermarkMark(m: BasketMember): boolean {
+  return m.basket.length === 0;
+}
+
+/** An origin's watermark mark ({@link isWatermarkMark}) for the repartition topic. */
+export function watermarkMark(origin: number, watermark: number): BasketMember {
+  return { productId: MARK_ID, basket: [], ts: watermark, origin, seq: 0 };
+}
+
+/**
+ * Whether a changelog record is a counting task's watermark mark rather than a product's list: its
+ * productId is {@link MARK_ID}. `ts`: the task (the changelog partition it is in) has written the lists of every
+ * basket with `ts <=` it, each as of that basket's ts.
+ */
+export function isCountedMark(c: BoughtTogetherChange): boolean {
+  return c.productId === MARK_ID;
+}
+
+/** Orders held members for release: ts, then origin, then seq (any order gives the same lists per ts; this one is fixed). */
+const byRelease = (a: BasketMember, b: BasketMember): number => a.ts - b.ts || a.origin - b.origin || a.seq - b.seq;
+
+/**
+ * The second half of the global bought-together for **exact reads** (`BOUGHT_TOGETHER_READS=exact`):
+ * the pair counts of this task's products applied in event-time order, up to the least watermark
+ * of the `origins` tasks that feed the repartition topic.
+ *
+ * - **Input.** Basket members keyed by productId and watermark marks ({@link isWatermarkMark}) from
+ *   every origin `0 .. origins - 1` (the job's input partitions: a fixed, known set). A member whose
+ *   `(origin, seq)` is not above the last received for its product is a replay upstream and is
+ *   dropped, as in the arrival-order count.
+ * - **Release.** The counting watermark is the least mark over all origins (-Infinity until every
+ *   origin has sent one). A member above it waits in state (`pending`, checkpointed with the task's
+ *   offsets); when the counting watermark rises to `W`, every held member with `ts <= W` is applied,
+ *   in (ts, origin, seq) order. A member at or below the counting watermark on arrival (its origin
+ *   saw its till late) is applied at once.
+ * - **Output.** After each ts group, a {@link BoughtTogetherChange} `{productId, ts, items}` for
+ *   every product whose list changed: its list over every basket with `ts' <= ts` (and none later).
+ *   Then, when the counting watermark rose, this task's mark `{productId: MARK_ID, ts: W, items: []}`
+ *   ({@link isCountedMark}): a reader that has read it (and the lists before it, in the same
+ *   changelog partition) knows each of this task's products as of any time up to `W`.
+ *
+ * State: as {@link countRepartitionedBaskets} (`counts`, `top`, `origins`: same names, so a
+ * checkpoint of the arrival-order count is restored into it), plus `pending` and `marks`.
+ *
+ * ```text
+ * origins 0, 1 (watermarks in brackets)
+ * in:   A{A,B}@5 (o0)  [o0: 9]  A{A,C}@3 (o1)  [o1: 4]        [o1: 12]
+ * out:                                         A[C1]@3 mark 4  A[B1,C1]@5 mark 9
+ * ```
+ */
+export function countRepartitionedBasketsExact(stepId: string, members: KeyedStream<BasketMember>, origins: number): KeyedStream<BoughtTogetherChange> {
+  if (!(Number.isInteger(origins) && origins > 0)) throw ssError('SS_ERR_CONFIG', `${stepId}: origins is ${origins}; it must be the number of input partitions, an integer > 0`, { stepId, field: 'origins' });
+  return members.process<BoughtTogetherChange>(stepId, (state) => {
+    const counts = state.value<Map<string, number>>('counts');
+    const tops = state.value<BoughtTogetherItem[]>('top');
+    const seen = state.value<{ readonly seqs: Record<string, number>; readonly latest: number }>('origins');
+    const pending = state.list<BasketMember>('pending');
+    const marks = state.value<number[]>('marks');
+
+    /** Applies one member to its product's counts; returns whether the product's list changed. */
+    const apply = (m: BasketMember): boolean => {
+      const x = m.productId;
+      const row = counts.get(x) ?? new Map<string, number>();
+      const top = tops.get(x) ?? [];
+      const changed = countBasket(row, top, x, m.basket);
+      counts.set(x, row);
+      tops.set(x, top);
+      return changed;
+    };
+    const emitList = (x: string, ts: number, ctx: ProcessContext<BoughtTogetherChange>) =>
+      ctx.emit({ productId: x, ts, items: tops.get(x)!.map((i) => ({ productId: i.productId, count: i.count })) }, ts);
+    /** Applies members (sorted by release order), one change per product and ts group. */
+    const applyAll = (ms: readonly BasketMember[], ctx: ProcessContext<BoughtTogetherChange>) => {
+      let i = 0;
+      while (i < ms.length) {
+        const ts = ms[i]!.ts;
+        const changed = new Set<string>();
+        for (; i < ms.length && ms[i]!.ts === ts; i++) if (apply(ms[i]!)) changed.add(ms[i]!.productId);
+        for (const x of [...changed].sort()) emitList(x, ts, ctx);
+      }
+    };
+    const countedTo = (ms: readonly number[] | undefined): number => {
+      if (ms === undefined) return -Infinity;
+      let w = Infinity;
+      for (let o = 0; o < origins; o++) w = Math.min(w, ms[o] ?? -Infinity);
+      return w;
+    };
+
+    return {
+      onElement(m, ctx) {
+        const before = marks.get(ALL);
+        const w = countedTo(before);
+        if (isWatermarkMark(m)) {
+          if (!(m.origin >= 0 && m.origin < origins) || (before?.[m.origin] ?? -Infinity) >= m.ts) return;
+          const next = Array.from({ length: origins }, (_, o) => before?.[o] ?? -Infinity);
+          next[m.origin] = m.ts;
+          marks.set(ALL, next);
+          const to = countedTo(next);
+          if (to <= w) return;
+          const held = pending.get(ALL);
+          const due = held.filter((h) => h.ts <= to);
+          if (due.length > 0) {
+            const rest = held.filter((h) => h.ts > to);
+            if (rest.length > 0) pending.set(ALL, rest);
+            else pending.clear(ALL);
+            applyAll(due.sort(byRelease), ctx);
+          }
+          ctx.emit({ productId: MARK_ID, ts: to, items: [] }, to);
+          return;
+        }
+        const o = seen.get(m.productId);
+        const origin = String(m.origin);
+        if (o !== undefined && (o.seqs[origin] ?? 0) >= m.seq) return; // produced again by a replay upstream
+        seen.set(m.productId, { seqs: { ...o?.seqs, [origin]: m.seq }, latest: Math.max(o?.latest ?? -Infinity, m.ts) });
+        if (m.ts <= w) {
+          // Late at its origin: counted now, as of the counting watermark (reads before it have happened).
+          if (apply(m)) emitList(m.productId, w, ctx);
+          return;
+        }
+        pending.add(ALL, m);
+      },
+    };
+  });
+}
+
 /** Graph names of the global (Kafka-mode) bought-together: the runtime maps them to topics. */
 export const GLOBAL_BOUGHT_TOGETHER = {
   /** Sink: the numbered basket members, to the repartition topic keyed by productId. */
@@ -380,6 +527,8 @@ export const GLOBAL_BOUGHT_TOGETHER = {
   members: 'basket_members',
   /** Sink: the changelog of the counts, to the compacted topic every instance reads whole. */
   changes: 'bought_together_changes',
+  /** Source (exact reads): the table's watermark, advanced by the job ({@link boughtTogetherClock}). */
+  clock: 'bought_together_clock',
 } as const;
 
 /** How the global bought-together's graph is placed in a job. */
@@ -389,6 +538,15 @@ export interface GlobalBoughtTogetherOptions {
   /** Watermarks of the repartitioned source, as the other inputs' (only state expiry looks at them). */
   readonly outOfOrdernessMs?: number;
   readonly idleTimeoutMs?: number;
+  /**
+   * How the recommendation step reads the table (`BOUGHT_TOGETHER_READS`): `latest` (default), the
+   * latest list the instance has read; `exact`, each product's list as of the event's ts, as the
+   * replay reads it ({@link countRepartitionedBasketsExact}; the job announces each origin's
+   * watermark and gates the step by the table's, docs/runtime.md).
+   */
+  readonly reads?: 'exact' | 'latest';
+  /** `exact` only: the number of origins (the job's input partitions). */
+  readonly origins?: number;
 }
 
 /**
@@ -396,9 +554,10 @@ export interface GlobalBoughtTogetherOptions {
  * task's baskets numbered ({@link numberBaskets}, step `bought_together_baskets`) to the sink
  * `basket_members_out` (the repartition topic, keyed by productId), and the counts of the products
  * of the task's partition of that topic (source `basket_members`; step `bought_together_global`,
- * {@link countRepartitionedBaskets}) to the sink `bought_together_changes` (the compacted changelog).
- * Each product is counted by exactly one task; `index` reads only those. The job-wide table is what
- * every instance reads back from the changelog (`BoughtTogetherTable`).
+ * {@link countRepartitionedBaskets}, or {@link countRepartitionedBasketsExact} for exact reads) to
+ * the sink `bought_together_changes` (the compacted changelog). Each product is counted by exactly
+ * one task; `index` reads only those (arrival order only). The job-wide table is what every instance
+ * reads back from the changelog (`BoughtTogetherTable`).
  */
 export function buildGlobalBoughtTogether(p: Pipeline, pos: Stream<PosEvent>, opts: GlobalBoughtTogetherOptions, index: BoughtTogetherIndex = new BoughtTogetherIndex()): { readonly changes: KeyedStream<BoughtTogetherChange>; readonly index: BoughtTogetherIndex } {
   numberBaskets('bought_together_baskets', pos, opts.origin).to(GLOBAL_BOUGHT_TOGETHER.membersOut);
@@ -409,9 +568,18 @@ export function buildGlobalBoughtTogether(p: Pipeline, pos: Stream<PosEvent>, op
     idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
   });
   // Not the in-process step's id: its per-task counts, in a checkpoint of an older version, must not be restored into these.
-  const changes = countRepartitionedBaskets('bought_together_global', members, index);
+  const changes = opts.reads === 'exact' ? countRepartitionedBasketsExact('bought_together_global', members, opts.origins ?? 0) : countRepartitionedBaskets('bought_together_global', members, index);
   changes.to(GLOBAL_BOUGHT_TOGETHER.changes);
   return { changes, index };
+}
+
+/**
+ * The table's watermark as a source of the graph (exact reads): it carries no records; the job
+ * advances it to the least counting watermark the instance has read from the changelog
+ * (`BoughtTogetherTable.watermark`). It never goes idle: a step that reads it waits for it.
+ */
+export function boughtTogetherClock(p: Pipeline): KeyedStream<never> {
+  return p.keyedSource<never>(GLOBAL_BOUGHT_TOGETHER.clock, { key: () => ALL, timestamp: () => -Infinity, outOfOrdernessMs: 0, idleTimeoutMs: Infinity });
 }
 
 /** The bought-together step of the retail pipeline: step id `bought_together_counts`, over every pos event. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pipeline } from '../stream/stream.js';
 import type { BasketMember, BoughtTogetherChange, PosEvent } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
-import { buildBoughtTogether, buildGlobalBoughtTogether, GLOBAL_BOUGHT_TOGETHER } from './boughtTogether.js';
+import { buildBoughtTogether, buildGlobalBoughtTogether, GLOBAL_BOUGHT_TOGETHER, MARK_ID } from './boughtTogether.js';
 import { BoughtTogetherTable } from './boughtTogetherTable.js';
 import { retailSources } from './sources.js';
 import { createRng } from '../simulator/prng.js';
@@ -124,5 +124,35 @@ describe('global bought-together (repartitioned count)', () => {
     const last = Math.max(...events.map((e) => e.ts));
     expect(table.ts).toBeLessThanOrEqual(last);
     expect(table.ts).toBeGreaterThan(last - 20_000);
+  });
+
+  it('exact reads: lists by ts, a list written again replaces its own ts, the watermark is the least counting mark, old history pruned', () => {
+    const t = new BoughtTogetherTable({ reads: 'exact', tasks: 2, historyMs: 1_000 });
+    const mark = (ts: number): BoughtTogetherChange => ({ productId: MARK_ID, ts, items: [] });
+    expect(t.watermark).toBe(-Infinity);
+    t.apply(change('A', 10, [['B', 1]]), 0);
+    t.apply(change('A', 20, [['B', 2]]), 0);
+    expect(t.apply(change('A', 10, [['B', 1]]), 0)).toBe(false); // a replayed counting task
+    t.apply(mark(25), 0);
+    expect(t.watermark).toBe(-Infinity); // task 1 has not written a mark yet
+    t.apply(mark(15), 1);
+    expect(t.watermark).toBe(15);
+    expect(t.topAsOf('A', 9)).toEqual([]);
+    expect(t.topAsOf('A', 10)).toEqual([{ productId: 'B', count: 1 }]);
+    expect(t.topAsOf('A', 19)).toEqual([{ productId: 'B', count: 1 }]);
+    expect(t.topAsOf('A', 20)).toEqual([{ productId: 'B', count: 2 }]);
+    expect(t.table()).toEqual([{ productId: 'A', items: [{ productId: 'B', count: 2 }] }]);
+    expect(t.size).toBe(1);
+    // Far on: the history behind the watermark is dropped, the latest before it kept.
+    t.apply(change('A', 5_000_000, [['B', 3]]), 0);
+    t.apply(mark(5_000_000), 0);
+    t.apply(mark(5_000_000), 1);
+    expect(t.topAsOf('A', 12)).toEqual([{ productId: 'B', count: 2 }]);
+    expect(t.topAsOf('A', 5_000_000)).toEqual([{ productId: 'B', count: 3 }]);
+    // Latest reads ignore t.
+    const latest = new BoughtTogetherTable();
+    latest.apply(change('A', 10, [['B', 1]]));
+    latest.apply(change('A', 20, [['B', 2]]));
+    expect(latest.topAsOf('A', 10)).toEqual([{ productId: 'B', count: 2 }]);
   });
 });

@@ -373,8 +373,11 @@ const isPos = (e: RecommendationInput): e is KnownPosEvent => 'items' in e;
  * interleaving of the topics (an event behind the watermark reads as of the latest time read).
  * Correct in one process, where both steps run in one executor. In Kafka mode `index` is instead the
  * job-wide table every instance materialises from the counting tasks' changelog
- * (`BoughtTogetherTable`): each read is the latest list the instance has, not the list as of `ts`
- * (eventually consistent; see docs/runtime.md, "Global bought-together").
+ * (`BoughtTogetherTable`): with `latest` reads each read is the latest list the instance has, not
+ * the list as of `ts` (eventually consistent); with `exact` reads the job merges the table's
+ * watermark into this step's input (`boughtTogetherClock`), so a customer's events are released
+ * only once the table is complete up to their ts, and read as of it, as here (docs/runtime.md,
+ * "Global bought-together").
  *
  * **Live parameters** (a getter, see `live.ts`, e.g. from a reloadable campaign): read once per
  * record or timer; `topN`, `weights`, `halfLifeMs`, `maxHistory`, `maxBought` and `decimals` apply

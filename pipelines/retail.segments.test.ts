@@ -63,7 +63,7 @@ function build(campaign: CampaignSource): TestDriver {
 /** The Kafka job's graph of a partition (what each task runs), on the same virtual clock. */
 function buildKafkaTask(campaign: CampaignSource): TestDriver {
   const options = retailJobOptions({ deps: { stores: [], profiles: profilesFrom(PROFILES) }, campaign, kafka: {} as Kafka, redis: {} as RedisCommands, idleTimeoutMs: 1_000 });
-  return TestDriver.of(options.graph(0));
+  return TestDriver.of(options.graph(0, 1));
 }
 
 function settle(d: TestDriver, t: number): void {

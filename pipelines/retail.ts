@@ -1,7 +1,7 @@
 import type { KeyedStream, Pipeline } from '../stream/stream.js';
 import type { Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { attribution, type AttributionEvent, type PurchaseInput, type SegmentChange } from './attribution.js';
-import { buildGlobalBoughtTogether, type BoughtTogetherIndex, type BoughtTogetherLookup, type GlobalBoughtTogetherOptions } from './boughtTogether.js';
+import { boughtTogetherClock, buildGlobalBoughtTogether, type BoughtTogetherIndex, type BoughtTogetherLookup, type GlobalBoughtTogetherOptions } from './boughtTogether.js';
 import { staticCampaign, type CampaignSource } from './campaign.js';
 import { browseAbandonment, browseAbandonmentInput } from './browseAbandonment.js';
 import { cartAbandonment, cartAbandonmentInput } from './cartAbandonment.js';
@@ -137,7 +137,9 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   if (global === undefined) recs = buildRecommendations(src, triggers, () => live().recommendations);
   else {
     const { index } = buildGlobalBoughtTogether(p, src.pos, { ...opts.sources, ...global });
-    recs = { updates: recommend('recommend', recommendationInput(src, triggers), global.table, () => live().recommendations), index };
+    // Exact reads: the step's watermark includes the table's, so a customer's events wait until every basket up to their ts is counted and read.
+    const input = global.reads === 'exact' ? recommendationInput(src, triggers).mergeKeyed(boughtTogetherClock(p)) : recommendationInput(src, triggers);
+    recs = { updates: recommend('recommend', input, global.table, () => live().recommendations), index };
   }
   recs.updates.to(RETAIL_SINKS.recommendations);
 

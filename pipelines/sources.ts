@@ -17,9 +17,14 @@ export interface RetailSources {
   readonly location: Stream<LocationEvent>;
 }
 
+/** The inputs' watermark settings, defaults filled in (5 s out of order, idle after 60 s). */
+export function retailSourceTiming(opts: RetailSourceOptions = {}): { readonly outOfOrdernessMs: number; readonly idleTimeoutMs: number } {
+  return { outOfOrdernessMs: opts.outOfOrdernessMs ?? 5_000, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000 };
+}
+
 /** The three retail inputs, event time from `ts`. */
 export function retailSources(p: Pipeline, opts: RetailSourceOptions = {}): RetailSources {
-  const o = { outOfOrdernessMs: opts.outOfOrdernessMs ?? 5_000, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000 };
+  const o = retailSourceTiming(opts);
   return {
     clicks: p.source<ClickEvent>(TOPICS.clickstream, { timestamp: (e) => e.ts, ...o }),
     pos: p.source<PosEvent>(TOPICS.pos, { timestamp: (e) => e.ts, ...o }),

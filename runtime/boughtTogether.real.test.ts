@@ -15,7 +15,7 @@ import { createClient } from '@redis/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basketOf } from '../pipelines/boughtTogether.js';
-import type { BoughtTogether } from '../schemas/index.js';
+import type { BoughtTogether, RecommendationUpdate } from '../schemas/index.js';
 import { generateEvents, type SimRecord } from '../simulator/life.js';
 import { generateWorld } from '../simulator/world.js';
 import { produceRecords, testKafka, uniqueId, waitFor } from '../testkit/kafka.js';
@@ -25,9 +25,13 @@ import { loadServiceConfig } from './config.js';
 import { CheckpointStore } from './redis/checkpoints.js';
 import { replayRecords } from './replay.js';
 import { retailTopics } from './retailJob.js';
+import { readWholeTopic } from './kafka/broadcast.js';
+import { RETAIL_SINKS } from '../pipelines/retail.js';
 import { freePorts } from '../testkit/cli.js';
 
 const PARTITIONS = 6;
+/** Short, so that the end of each round's input is announced soon (the replay flushes at its end). */
+const IDLE_MS = 5_000;
 const INSTANCES = 3;
 const CLI = fileURLToPath(new URL('../dist/runtime/cli.js', import.meta.url));
 
@@ -50,6 +54,28 @@ async function getJson<T>(port: number, path: string): Promise<T | undefined> {
 /** The replay's `bought_together` table over `records`, in one process. */
 function replayTable(records: readonly SimRecord[]): readonly BoughtTogether[] {
   return replayRecords(records.map((r, i) => ({ topic: r.topic, value: r.value, line: i + 1 })), { stores: [], profiles: new Map() }).boughtTogether;
+}
+
+/** The id of a recommendation update, as the job's sink gives it (a batch replayed after a crash produces it again, the same). */
+const updateId = (u: RecommendationUpdate): string => `${u.customerId}|${u.storeId ?? ''}|${u.ts}`;
+
+/** The replay's recommendation updates over `records`, by id. */
+function replayUpdates(records: readonly SimRecord[]): Map<string, string> {
+  const out = replayRecords(records.map((r, i) => ({ topic: r.topic, value: r.value, line: i + 1 })), { stores: [], profiles: new Map() }).outputs[RETAIL_SINKS.recommendations] as RecommendationUpdate[];
+  return new Map(out.map((u) => [updateId(u), JSON.stringify(u)]));
+}
+
+/**
+ * Where to split the input in two rounds: at the widest quiet gap in its middle fifth, so that the
+ * event time a quiet job moves on by (idleness, after the first round's input is read) stays
+ * behind the second round's first record, as it would in a real day's night.
+ */
+function splitAtGap(records: readonly SimRecord[]): number {
+  let best = Math.floor(records.length / 2);
+  for (let i = Math.floor(records.length * 0.4); i < records.length * 0.6; i++) {
+    if (records[i]!.value.ts - records[i - 1]!.value.ts > records[best]!.value.ts - records[best - 1]!.value.ts) best = i;
+  }
+  return best;
 }
 
 /** `scenestream run --instances 3` as a child process, its output kept for failure messages. */
@@ -90,8 +116,11 @@ describe('global bought-together: three instances (real Kafka and Redis)', () =>
     const store = new CheckpointStore(redis, name);
     const port = await freePorts(INSTANCES);
     const ports = Array.from({ length: INSTANCES }, (_, i) => port + i);
-    const env = { SCENESTREAM_MODE: 'kafka', JOB_NAME: name, TOPICS_PREFIX: prefix, TOPICS_PARTITIONS: String(PARTITIONS), CHECKPOINT_INTERVAL_MS: '100', HTTP_PORT: String(port) };
-    const half = records.findIndex((r) => r.value.ts >= records[0]!.value.ts + 86_400_000);
+    const env = { SCENESTREAM_MODE: 'kafka', JOB_NAME: name, TOPICS_PREFIX: prefix, TOPICS_PARTITIONS: String(PARTITIONS), CHECKPOINT_INTERVAL_MS: '100', HTTP_PORT: String(port), BOUGHT_TOGETHER_READS: 'exact', IDLE_TIMEOUT_MS: String(IDLE_MS) };
+    const half = splitAtGap(records);
+    const gap = records[half]!.value.ts - records[half - 1]!.value.ts;
+    console.log(`split at record ${half} of ${records.length}, after a quiet gap of ${Math.round(gap / 60_000)} min of event time`);
+    expect(gap, 'a gap wider than a round can move event time on by idleness').toBeGreaterThan(20 * 60_000);
     const first = records.slice(0, half);
     const inputs = topics.inputs;
     const internal = topics.repartitions;
@@ -101,7 +130,7 @@ describe('global bought-together: three instances (real Kafka and Redis)', () =>
       const hs = await Promise.all(ports.map((p) => healthz<Health>(p)));
       return hs.every((h) => h !== undefined && h.assigned.length > 0) && new Set(hs.flatMap((h) => h!.assigned)).size === PARTITIONS;
     };
-    const round = async (batch: readonly SimRecord[], upTo: readonly SimRecord[]) => {
+    const round = async (batch: readonly SimRecord[], upTo: readonly SimRecord[], before: () => Promise<void> = async () => {}) => {
       const expected = replayTable(upTo);
       expect(expected.length).toBeGreaterThan(20);
       const sup = supervise(env);
@@ -127,6 +156,7 @@ describe('global bought-together: three instances (real Kafka and Redis)', () =>
           }
           expect(await getJson<BoughtTogetherRow>(p, '/bought-together/no-such-product')).toEqual({ productId: 'no-such-product', ts: null, items: [] });
         }
+        await before();
         sup.kill('SIGTERM');
         code = await sup.exited;
       } catch (e) {
@@ -166,8 +196,32 @@ describe('global bought-together: three instances (real Kafka and Redis)', () =>
         throw new Error(`${e instanceof Error ? e.message : String(e)}\n${crashing.lines.slice(-60).join('\n')}`, { cause: e });
       }
 
+      // Every customer's suggestions equal the replay's: the same updates (ids), each with the same
+      // content in every copy the job produced (a batch replayed after the kill produces its own again).
+      const expected = replayUpdates(records);
+      const topic = `${prefix}${RETAIL_SINKS.recommendations}`;
+      let diff = '';
+      const equal = async (): Promise<boolean> => {
+        const got = new Map<string, Set<string>>();
+        for (const u of await readWholeTopic(kafka, topic, 'RecommendationUpdate', 60_000)) {
+          const id = updateId(u);
+          (got.get(id) ?? got.set(id, new Set()).get(id)!).add(JSON.stringify(u));
+        }
+        const wrong = [...expected].filter(([id, json]) => !(got.get(id)?.size === 1 && got.get(id)!.has(json)));
+        const extra = [...got.keys()].filter((id) => !expected.has(id));
+        diff = `${expected.size} updates in the replay, ${got.size} ids produced; ${wrong.length} missing or different, ${extra.length} extra; first: ${JSON.stringify(wrong.slice(0, 3).map(([id, json]) => ({ id, replay: json, job: [...(got.get(id) ?? [])] })))} ${JSON.stringify(extra.slice(0, 3).map((id) => [...got.get(id)!]))}`;
+        return wrong.length === 0 && extra.length === 0;
+      };
+
       // Restarted: state and offsets from Redis, the table from the changelog; the rest of the input finished.
-      const again = await round([], records);
+      const again = await round([], records, async () => {
+        // The end of the input is announced once every task has been quiet for IDLE_MS: then every update is out.
+        await waitFor(equal, 180_000, 'the recommendations to equal the replay').catch((e: unknown) => {
+          throw new Error(`${e instanceof Error ? e.message : String(e)}: ${diff}`);
+        });
+        console.log(`recommendations: ${diff}`);
+      });
+      expect(expected.size).toBeGreaterThan(100);
       expect(again.some((l) => /bought-together: [1-9]\d* products read from the changelog/.test(l)), again.slice(-40).join('\n')).toBe(true);
       const members = records.reduce((n, r) => (r.topic === 'pos' && basketOf(r.value).length > 1 ? n + basketOf(r.value).length : n), 0);
       const produced = (await admin.fetchTopicOffsets(internal[0]!)).reduce((n, o) => n + Number(o.high) - Number(o.low), 0);

@@ -35,7 +35,7 @@ export async function followBoughtTogether(o: {
     ...(o.registry !== undefined ? { registry: o.registry } : {}),
     ...(o.log !== undefined ? { log: o.log } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    onValue: (c) => void o.table.apply(c),
+    onValue: (c, partition) => void o.table.apply(c, partition),
   });
 }
 

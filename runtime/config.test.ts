@@ -138,12 +138,13 @@ describe('loadKafkaModeConfig', () => {
       inputGaps: 'continue',
       pushConcurrency: 8,
       productsFrom: 'redis',
+      boughtTogetherReads: 'latest',
       productsRefreshMs: 5_000,
     });
   });
 
   it('reads every setting, an empty variable counting as unset', () => {
-    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', STORES_REFRESH_MS: '250', SESSION_TIMEOUT_MS: '6000', MAX_EVENT_AHEAD_MS: '60000', INPUT_GAP_POLICY: 'fail', PRODUCTS_FROM: 'topic', PRODUCTS_REFRESH_MS: '750' };
+    const env = { JOB_NAME: ' shop-7 ', TOPICS_PREFIX: 'eu.', IDLE_TIMEOUT_MS: '3600000', CHECKPOINT_INTERVAL_MS: '0', PARTITIONS_CONSUMED_CONCURRENTLY: '3', PROFILES_REFRESH_MS: '', STORES_REFRESH_MS: '250', SESSION_TIMEOUT_MS: '6000', MAX_EVENT_AHEAD_MS: '60000', INPUT_GAP_POLICY: 'fail', PRODUCTS_FROM: 'topic', PRODUCTS_REFRESH_MS: '750', BOUGHT_TOGETHER_READS: 'exact' };
     expect(loadKafkaModeConfig(env)).toEqual({
       jobName: 'shop-7',
       topicsPrefix: 'eu.',
@@ -161,6 +162,7 @@ describe('loadKafkaModeConfig', () => {
       inputGaps: 'fail',
       pushConcurrency: 8,
       productsFrom: 'topic',
+      boughtTogetherReads: 'exact',
       productsRefreshMs: 750,
     });
   });
@@ -178,6 +180,7 @@ describe('loadKafkaModeConfig', () => {
     [{ PUSH_CONCURRENCY: '0' }, 'PUSH_CONCURRENCY'],
     [{ STORES_REFRESH_MS: '0' }, 'STORES_REFRESH_MS'],
     [{ PRODUCTS_FROM: 'file' }, 'PRODUCTS_FROM'],
+    [{ BOUGHT_TOGETHER_READS: 'asof' }, 'BOUGHT_TOGETHER_READS'],
     [{ PRODUCTS_REFRESH_MS: '0' }, 'PRODUCTS_REFRESH_MS'],
   ])('rejects %j with SS_ERR_CONFIG naming %s', (env, field) => {
     const error = configErrorOf(env, loadKafkaModeConfig);

@@ -217,6 +217,8 @@ export interface KafkaModeConfig {
    * `<TOPICS_PREFIX>products`, read whole by every instance and followed live).
    */
   readonly productsFrom: 'redis' | 'topic';
+  /** `BOUGHT_TOGETHER_READS`: how suggestions read the bought-together table, `latest` (default) or `exact` (as of event time, as the replay; docs/runtime.md). */
+  readonly boughtTogetherReads: 'exact' | 'latest';
   /** `PRODUCTS_REFRESH_MS`: how often the catalogue's version in Redis is polled (default 5,000). */
   readonly productsRefreshMs: number;
 }
@@ -225,6 +227,12 @@ function productsFrom(env: Env): 'redis' | 'topic' {
   const from = read(env, 'PRODUCTS_FROM') ?? 'redis';
   if (from !== 'redis' && from !== 'topic') throw configError('PRODUCTS_FROM', `'${from}' is not one of redis, topic`);
   return from;
+}
+
+function boughtTogetherReads(env: Env): 'exact' | 'latest' {
+  const reads = read(env, 'BOUGHT_TOGETHER_READS') ?? 'latest';
+  if (reads !== 'exact' && reads !== 'latest') throw configError('BOUGHT_TOGETHER_READS', `'${reads}' is not one of exact, latest`);
+  return reads;
 }
 
 function inputGapPolicy(env: Env): 'continue' | 'fail' {
@@ -252,6 +260,7 @@ export function loadKafkaModeConfig(env: Env = process.env): KafkaModeConfig {
     inputGaps: inputGapPolicy(env),
     pushConcurrency: integer(env, 'PUSH_CONCURRENCY', 8, 1),
     productsFrom: productsFrom(env),
+    boughtTogetherReads: boughtTogetherReads(env),
     productsRefreshMs: integer(env, 'PRODUCTS_REFRESH_MS', 5_000, 1),
   };
 }

@@ -139,7 +139,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
     const current = measurementSettings(liveCampaign.current());
     return attributionWindowMs === undefined ? current : { ...current, attributionWindowMs };
   };
-  const boughtTogether = new BoughtTogetherTable();
+  const boughtTogether = new BoughtTogetherTable({ reads: jobConfig.boughtTogetherReads });
   // The profile API reads the profiles every instance's tasks write to Redis (any instance answers for any customer).
   const liveProfiles = new PendingProfileStore();
   let campaignHandle: CampaignHandle | undefined;
@@ -281,6 +281,7 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       topics,
       name,
       boughtTogether,
+      boughtTogetherReads: jobConfig.boughtTogetherReads,
       ...(jobConfig.idleTimeoutMs !== undefined ? { idleTimeoutMs: jobConfig.idleTimeoutMs } : {}),
     });
     liveCampaign = campaign;
@@ -333,6 +334,8 @@ export async function runKafkaMode(opts: { readonly config?: string } = {}): Pro
       prefetch: (_source, values) => cache.prefetch(customersOf(values)),
       // The global bought-together table, restored from its changelog before any input is processed.
       beforeConsuming: async () => {
+        // Exact reads: the table's watermark is the least of the counting tasks', one per partition of the repartition topic.
+        if (jobConfig.boughtTogetherReads === 'exact') boughtTogether.expectTasks(await inputPartitions(kafka, boughtTogetherTopics(jobConfig.topicsPrefix).repartition)());
         const feed = await followBoughtTogether({ kafka, topic: boughtTogetherTopics(jobConfig.topicsPrefix).changelog, table: boughtTogether, group: `${name}-bought-together`, log, timeoutMs: topics.metadataTimeoutMs });
         btFeed = feed;
         if (!(await feed.caughtUp(topics.metadataTimeoutMs))) log('warn', `bought-together: the changelog was not read to its end within ${topics.metadataTimeoutMs / 1000} s; suggestions start from a partial table`);

@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs';
 import type { CampaignSource } from '../pipelines/campaign.js';
 import type { RetailDeps } from '../pipelines/deps.js';
-import { GLOBAL_BOUGHT_TOGETHER, type BoughtTogetherLookup } from '../pipelines/boughtTogether.js';
+import { GLOBAL_BOUGHT_TOGETHER, isWatermarkMark, watermarkMark, type BoughtTogetherLookup } from '../pipelines/boughtTogether.js';
 import { buildRetail, RETAIL_SINKS } from '../pipelines/retail.js';
-import { TOPICS } from '../pipelines/sources.js';
+import { retailSourceTiming, TOPICS } from '../pipelines/sources.js';
 import type { AttributionEvent, BasketMember, BoughtTogetherChange, Decision, Offer, RecommendationUpdate, Trigger } from '../schemas/index.js';
 import { pipeline } from '../stream/stream.js';
 import { renderProfile, type LiveProfile, type ProfileState } from '../pipelines/profile.js';
@@ -47,6 +47,13 @@ export interface RetailJobConfig {
    * counts the baskets of its own partitions (per-task counts, as embedded mode per process).
    */
   readonly boughtTogether?: BoughtTogetherLookup;
+  /**
+   * How the recommendation step reads `boughtTogether` (`BOUGHT_TOGETHER_READS`, default `latest`):
+   * `exact` counts in event-time order behind the origins' announced watermarks and holds each
+   * customer's events until the table's watermark (`boughtTogether.watermark`) reaches them, then
+   * reads as of their ts (docs/runtime.md, "Exact reads").
+   */
+  readonly boughtTogetherReads?: 'exact' | 'latest';
 }
 
 /** The internal topics of the global bought-together, under the job's topic prefix. */
@@ -54,7 +61,12 @@ export function boughtTogetherTopics(prefix = ''): { readonly repartition: strin
   return { repartition: `${prefix}retail-basket-members`, changelog: `${prefix}retail-bought-together` };
 }
 
-/** The global bought-together's sinks: basket members keyed by product, and the compacted changelog. */
+/**
+ * The global bought-together's sinks: basket members keyed by product, and the compacted changelog.
+ * An origin's watermark mark goes to every partition of the repartition topic; a counting task's
+ * lists and marks to its own partition of the changelog, so a reader sees the lists a mark covers
+ * before the mark.
+ */
 function boughtTogetherSinks(prefix: string): Record<string, JobSink> {
   const topics = boughtTogetherTopics(prefix);
   const members: JobSink = {
@@ -63,8 +75,9 @@ function boughtTogetherSinks(prefix: string): Record<string, JobSink> {
     key: (v) => (v as BasketMember).productId,
     id: (v) => {
       const m = v as BasketMember;
-      return `${m.origin}|${m.seq}|${m.productId}`;
+      return isWatermarkMark(m) ? `mark|${m.origin}|${m.ts}` : `${m.origin}|${m.seq}|${m.productId}`;
     },
+    partition: (v) => (isWatermarkMark(v as BasketMember) ? 'all' : undefined),
   };
   const changes: JobSink = {
     topic: topics.changelog,
@@ -75,6 +88,7 @@ function boughtTogetherSinks(prefix: string): Record<string, JobSink> {
       return `${c.productId}|${c.ts}|${c.items.map((i) => `${i.productId}:${i.count}`).join(',')}`;
     },
     compacted: true,
+    partition: (_v, task, partitions) => (task < partitions ? task : undefined),
   };
   return { [GLOBAL_BOUGHT_TOGETHER.membersOut]: members, [GLOBAL_BOUGHT_TOGETHER.changes]: changes };
 }
@@ -189,20 +203,30 @@ export function retailJobOptions(c: RetailJobConfig): JobOptions {
   const prefix = c.topicsPrefix ?? '';
   const table = c.boughtTogether;
   const name = c.name ?? 'scenestream-retail';
+  const exact = table !== undefined && c.boughtTogetherReads === 'exact';
+  const sources = retailSources(prefix);
+  const timing = retailSourceTiming(c.idleTimeoutMs !== undefined ? { idleTimeoutMs: c.idleTimeoutMs } : {});
   return {
     name,
     views: { [RETAIL_SINKS.profiles]: profilesView(name, c.campaign) },
-    graph: (partition) => {
+    graph: (partition, partitions) => {
       const p = pipeline('retail');
       buildRetail(p, {
         deps: c.deps ?? NO_REFERENCE_DATA,
         ...(c.campaign !== undefined ? { campaign: c.campaign } : {}),
         ...(c.idleTimeoutMs !== undefined ? { sources: { idleTimeoutMs: c.idleTimeoutMs } } : {}),
-        ...(table !== undefined ? { globalBoughtTogether: { origin: partition, table } } : {}),
+        ...(table !== undefined ? { globalBoughtTogether: { origin: partition, table, ...(exact ? { reads: 'exact' as const, origins: partitions } : {}) } } : {}),
       });
       return p.build();
     },
-    sources: table === undefined ? retailSources(prefix) : { ...retailSources(prefix), [GLOBAL_BOUGHT_TOGETHER.members]: { topic: boughtTogetherTopics(prefix).repartition, schema: 'BasketMember' } },
+    // Exact reads: each origin's progress on its tills to every counting task, and the table's to the recommendation step.
+    ...(exact
+      ? {
+          announce: { source: TOPICS.pos, sink: GLOBAL_BOUGHT_TOGETHER.membersOut, outOfOrdernessMs: timing.outOfOrdernessMs, idleTimeoutMs: timing.idleTimeoutMs, inputs: Object.keys(sources), follows: GLOBAL_BOUGHT_TOGETHER.members, value: watermarkMark },
+          externalWatermarks: { [GLOBAL_BOUGHT_TOGETHER.clock]: () => table.watermark ?? -Infinity },
+        }
+      : {}),
+    sources: table === undefined ? sources : { ...sources, [GLOBAL_BOUGHT_TOGETHER.members]: { topic: boughtTogetherTopics(prefix).repartition, schema: 'BasketMember' } },
     sinks: table === undefined ? retailSinks(prefix) : { ...retailSinks(prefix), ...boughtTogetherSinks(prefix) },
     kafka: c.kafka,
     redis: c.redis,

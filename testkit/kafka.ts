@@ -113,10 +113,10 @@ export function partitionOf(key: string, n: number): number {
  * records that the producer's partitioner sends to it, in order, keeping the executors. Nothing is
  * ended: like the live job, pending timers stay pending.
  */
-export function referenceRun(graph: (partition: number) => PipelineGraph, records: readonly SimRecord[], partitions: number): { outputs: Map<string, unknown[]>; executors: Executor[] } {
+export function referenceRun(graph: (partition: number, partitions: number) => PipelineGraph, records: readonly SimRecord[], partitions: number): { outputs: Map<string, unknown[]>; executors: Executor[] } {
   const outputs = new Map<string, unknown[]>();
   const executors = Array.from({ length: partitions }, (_, partition) => {
-    const g = graph(partition);
+    const g = graph(partition, partitions);
     return new Executor(g, {
       clock: new VirtualClock(0),
       sinks: Object.fromEntries(g.sinks.map((s) => [s.id, (v: unknown) => void (outputs.get(s.id) ?? outputs.set(s.id, []).get(s.id)!).push(v)])),
@@ -128,7 +128,7 @@ export function referenceRun(graph: (partition: number) => PipelineGraph, record
 }
 
 /** {@link referenceRun}'s outputs per sink. */
-export function runPartitioned(graph: (partition: number) => PipelineGraph, records: readonly SimRecord[], partitions: number): Map<string, unknown[]> {
+export function runPartitioned(graph: (partition: number, partitions: number) => PipelineGraph, records: readonly SimRecord[], partitions: number): Map<string, unknown[]> {
   return referenceRun(graph, records, partitions).outputs;
 }
 

@@ -76,6 +76,17 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/** The promise under `key` in `cache`, made by `make` when absent; a rejected one is forgotten, so the next call tries again. */
+function memoized<K, V>(cache: Map<K, Promise<V>>, key: K, make: () => Promise<V>): Promise<V> {
+  let known = cache.get(key);
+  if (known === undefined) {
+    known = make();
+    cache.set(key, known);
+    known.catch(() => cache.delete(key));
+  }
+  return known;
+}
+
 /** kafkajs' special offset for "the start of the log" in `seek`. */
 const EARLIEST_OFFSET = '-2';
 
@@ -119,6 +130,46 @@ export interface JobSink {
   id(value: unknown): string;
   /** A changelog read as a table (last record per key): the topic is created compacted. */
   readonly compacted?: boolean;
+  /**
+   * The partition of an output, instead of its key's: a number (the producing task's, to keep a
+   * task's records with its marks in one partition), `'all'` (one copy in every partition: a
+   * watermark mark that every reader must see), or undefined (by key). `task` is the producing
+   * task's partition, `partitions` the topic's count.
+   */
+  partition?(value: unknown, task: number, partitions: number): number | 'all' | undefined;
+}
+
+/**
+ * A task's event-time progress on one of its sources, announced downstream as an output (as Flink
+ * forwards watermarks through a shuffle): after each batch and tick, when the announced watermark
+ * rose, `value(task, watermark)` goes to `sink` after the outputs it covers. The watermark is
+ * **by position**: while any input of the task has records after its offset, the source's
+ * record-driven watermark (its largest ts minus `outOfOrdernessMs` minus 1), never idleness; once
+ * every input has been read to its log end (as last seen) for `idleTimeoutMs` without a break, the
+ * source's watermark as the executor has it (which has moved on with the quiet time, so that the
+ * end of the input is announced too). A task with
+ * no record at all on any input (an empty partition) follows the others, never the clock: once
+ * the largest event time it has read from `follows` (the other tasks' announcements and records)
+ * has stood still for `idleTimeoutMs` while the task stayed caught up and empty, it announces that;
+ * so it never holds the others back for ever, and while no task has any input (a job started
+ * before its input) nothing moves. An announcement that idleness carries past the records goes out
+ * at most once per `idleTimeoutMs`.
+ */
+export interface WatermarkAnnouncement {
+  readonly source: string;
+  readonly sink: string;
+  /** The source's bounded out-of-orderness (as its pipeline source declares it). */
+  readonly outOfOrdernessMs: number;
+  /**
+   * The sources whose position says whether the task is caught up: the task's own inputs (not a
+   * repartition topic fed by every task, whose marks would keep it from ever looking quiet).
+   */
+  readonly inputs: readonly string[];
+  /** The sources' idle timeout: how long a caught-up task waits before idleness moves its announcement. */
+  readonly idleTimeoutMs: number;
+  /** The source carrying the other tasks' announcements (the repartition topic): what an empty task follows. */
+  readonly follows: string;
+  readonly value: (task: number, watermark: number) => unknown;
 }
 
 /**
@@ -215,8 +266,12 @@ export interface JobStats {
 export interface JobOptions {
   /** Consumer group id and checkpoint namespace. */
   readonly name: string;
-  /** Builds the pipeline graph; called once per task, with the task's partition (its stable id). */
-  readonly graph: (partition: number) => PipelineGraph;
+  /**
+   * Builds the pipeline graph; called once per task, with the task's partition (its stable id) and
+   * the inputs' partition count (read at start; 1 if the broker could not say, unless `announce`
+   * needs it, which waits for it).
+   */
+  readonly graph: (partition: number, partitions: number) => PipelineGraph;
   /** Pipeline source name -> topic. */
   readonly sources: Readonly<Record<string, JobSource>>;
   /** Pipeline sink name -> topic. Sinks not listed (nor in `views`) are dropped (counted). */
@@ -291,6 +346,13 @@ export interface JobOptions {
    * changelog topic (which exists by then).
    */
   readonly beforeConsuming?: () => Promise<void>;
+  /** A task's watermark on a source, announced to a sink ({@link WatermarkAnnouncement}). */
+  readonly announce?: WatermarkAnnouncement;
+  /**
+   * Sources that carry no records, whose watermark comes from outside the task (a global table's
+   * progress): before every batch and on every tick, each is advanced to its function's value.
+   */
+  readonly externalWatermarks?: Readonly<Record<string, () => number>>;
 }
 
 interface Output {
@@ -322,6 +384,14 @@ class Task {
   uncheckpointed = false;
   /** This incarnation's fencing token: a task dropped and loaded again in the same instance is a new owner. */
   owner = '';
+  /** The watermark last announced ({@link JobOptions.announce}); not state: announcing again is harmless. */
+  announced = -Infinity;
+  /** An empty task: the largest event time read from the others, and since when (clock) it has stood. */
+  followed = { x: -Infinity, since: -Infinity };
+  /** When (clock) an announcement last went past the records, by idleness. */
+  idleAnnouncedAt = -Infinity;
+  /** Since when (clock) every input has been read to its log end; undefined while one has a backlog. */
+  caughtUpSince: number | undefined;
   /** Outputs of view sinks since the last checkpoint: sink -> id -> latest value. */
   readonly views = new Map<string, Map<string, unknown>>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -367,6 +437,10 @@ export class KafkaJob {
   private readonly lagCommits = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly log: NonNullable<JobOptions['log']>;
   private readonly phases: JobObserver['phaseSeconds'];
+  /** The inputs' partition count (the first source topic's), read at start (1 when the broker could not say and nothing announces). */
+  private inputPartitions = 1;
+  /** Partition count per output topic, read when first needed (explicit partitions). */
+  private readonly sinkPartitions = new Map<string, Promise<number>>();
 
   constructor(private readonly opts: JobOptions) {
     this.owner = `${opts.name}:${randomUUID()}`;
@@ -395,11 +469,18 @@ export class KafkaJob {
     const admin = this.opts.kafka.admin();
     await admin.connect();
     this.admin = admin;
+    // Required when announcing (the counting side waits for every origin); otherwise best effort, as
+    // before, for jobs whose topics the broker creates on first use.
+    const first = Object.values(this.opts.sources)[0]?.topic;
+    if (first !== undefined && this.opts.announce !== undefined) this.inputPartitions = await this.retry('metadata', 'kafka', () => this.partitionsOf(first));
+    else if (first !== undefined) this.inputPartitions = await this.partitionsOf(first).catch(() => 1);
     let crashes = 0; // consumer crashes since it was last in its group
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(Object.values(e.payload.memberAssignment).flat());
       this.assigned = [...assigned].sort((a, b) => a - b);
       for (const p of [...this.tasks.keys()]) if (!assigned.has(p)) void this.dropTask(p, 'revoked');
+      // Every assigned task runs, with or without input: an empty partition must announce its progress too.
+      if (this.opts.announce !== undefined) for (const p of assigned) void this.task(p).catch(() => undefined);
       this.log('info', `assigned partitions [${[...assigned].sort((a, b) => a - b).join(', ')}]`);
       this.opts.observer?.serviceUp?.('kafka');
       if (crashes > 1) this.log('info', `consumer back in its group after ${crashes} crashes`);
@@ -455,26 +536,20 @@ export class KafkaJob {
     return [...this.assigned];
   }
 
-  /** The partitions this instance holds tasks for now (a task is loaded on its first batch). */
+  /** The partitions this instance holds tasks for now (a task is loaded on its first batch, or at assignment when the job announces watermarks). */
   partitions(): number[] {
     return [...this.tasks.keys()].sort((a, b) => a - b);
   }
 
   private task(partition: number): Promise<Task> {
-    let t = this.tasks.get(partition);
-    if (t === undefined) {
-      t = this.loadTask(partition);
-      this.tasks.set(partition, t);
-      t.catch(() => this.tasks.delete(partition));
-    }
-    return t;
+    return memoized(this.tasks, partition, () => this.loadTask(partition));
   }
 
   private async loadTask(partition: number): Promise<Task> {
     const backend = new InMemoryStateBackend({ trackChanges: true });
     const outputs: Output[] = [];
     const dlq: DlqRecord[] = [];
-    const graph = this.opts.graph(partition);
+    const graph = this.opts.graph(partition, this.inputPartitions);
     let task: Task | undefined;
     const executor = new Executor(graph, {
       clock: this.clock,
@@ -582,6 +657,7 @@ export class KafkaJob {
       if (prefetch !== undefined) await this.retry('prefetch', 'redis', () => prefetch(source, values), heartbeat);
       task.highs[batch.topic] = batch.highWatermark;
       this.keepBacklogActive(task);
+      this.advanceExternal(task);
       task.executor.pushBatch(source, values, 0);
       if (this.phases !== undefined) this.lap('pipeline', t);
       const observer = this.opts.observer;
@@ -593,6 +669,7 @@ export class KafkaJob {
       }
       task.offsets[batch.topic] = (BigInt(last) + 1n).toString();
       this.opts.observer?.consumerLag?.(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(task.offsets[batch.topic]!))));
+      this.announce(task);
       await this.flush(task, heartbeat);
     });
     await heartbeat();
@@ -627,13 +704,75 @@ export class KafkaJob {
           }
           this.keepBacklogActive(task);
           const t = this.phases !== undefined ? cpuSeconds() : 0;
+          this.advanceExternal(task);
           task.executor.advanceProcessingTime();
           if (this.phases !== undefined) this.lap('pipeline', t);
+          this.announce(task);
           await this.flush(task, async () => {});
         })
         .catch((e: unknown) => this.log('error', `tick of task ${task.partition}: ${String(e)}`));
     }
     await this.commitLag();
+  }
+
+  /** Advances the task's external-watermark sources ({@link JobOptions.externalWatermarks}). */
+  private advanceExternal(task: Task): void {
+    for (const [source, watermark] of Object.entries(this.opts.externalWatermarks ?? {})) {
+      const w = watermark();
+      if (w > task.executor.watermarkOf(source)) task.executor.advanceWatermark(source, w);
+    }
+  }
+
+  /** Whether every one of `sources` is read to its log end as last seen (a topic whose end is unknown is not). */
+  private caughtUp(task: Task, sources: readonly string[]): boolean {
+    for (const name of sources) {
+      const s = this.opts.sources[name];
+      if (s === undefined) return false;
+      const high = task.highs[s.topic];
+      const next = task.offsets[s.topic] ?? task.lows[s.topic];
+      if (high === undefined || next === undefined || BigInt(high) > BigInt(next)) return false;
+    }
+    return true;
+  }
+
+  /** Queues the task's watermark announcement if it rose ({@link WatermarkAnnouncement}): after the outputs it covers. */
+  private announce(task: Task): void {
+    const a = this.opts.announce;
+    if (a === undefined) return;
+    let w = task.executor.maxEventTimeOf(a.source) - a.outOfOrdernessMs - 1;
+    const now = this.clock.now();
+    if (!this.caughtUp(task, a.inputs)) task.caughtUpSince = undefined;
+    else {
+      task.caughtUpSince ??= now;
+      // Idleness only once the whole task has had no backlog for the idle timeout: never while any of
+      // its inputs is being read; then at most once per idle timeout (a quiet watermark moves with
+      // the clock, and every mark is copied to every partition of a topic that keeps its records).
+      if (now - task.caughtUpSince >= a.idleTimeoutMs && (w > task.announced || now - task.idleAnnouncedAt >= a.idleTimeoutMs)) {
+        w = Math.max(w, task.executor.watermarkOf(a.source));
+        if (a.inputs.every((s) => task.executor.maxEventTimeOf(s) === -Infinity)) {
+          const x = task.executor.maxEventTimeOf(a.follows);
+          if (x > task.followed.x) task.followed = { x, since: now };
+          if (now - Math.max(task.followed.since, task.caughtUpSince) >= a.idleTimeoutMs) w = Math.max(w, task.followed.x);
+        }
+      }
+    }
+    if (!(w > task.announced)) return;
+    if (w > task.executor.maxEventTimeOf(a.source) - a.outOfOrdernessMs - 1) task.idleAnnouncedAt = now;
+    task.announced = w;
+    task.outputs.push({ sink: a.sink, value: a.value(task.partition, w) });
+  }
+
+  /** A topic's partition count, from the broker. */
+  private async partitionsOf(topic: string): Promise<number> {
+    const { topics } = await this.admin!.fetchTopicMetadata({ topics: [topic] });
+    const n = topics[0]?.partitions.length ?? 0;
+    if (n === 0) throw new Error(`no partitions known for ${topic}`);
+    return n;
+  }
+
+  /** A sink topic's partition count, read once (again after a failure). */
+  private sinkPartitionsOf(topic: string): Promise<number> {
+    return memoized(this.sinkPartitions, topic, () => this.partitionsOf(topic));
   }
 
   /**
@@ -806,7 +945,12 @@ export class KafkaJob {
         add(deadLetterTopic(sink.topic), this.tooLarge(task, sink, o.value, m, bytes, maxBytes));
         continue;
       }
-      add(sink.topic, m);
+      if (sink.partition !== undefined) {
+        const count = await this.retry('metadata', 'kafka', () => this.sinkPartitionsOf(sink.topic), heartbeat);
+        const to = sink.partition(o.value, task.partition, count);
+        if (to === 'all') for (let p = 0; p < count; p++) add(sink.topic, { ...m, partition: p });
+        else add(sink.topic, to === undefined ? m : { ...m, partition: to });
+      } else add(sink.topic, m);
       let l = bySink.get(o.sink);
       if (l === undefined) bySink.set(o.sink, (l = []));
       l.push(o.value);
