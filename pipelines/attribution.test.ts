@@ -6,6 +6,7 @@ import { attribution, attributionRunningTotals, attributionTotals, buildAttribut
 import { buildDecisions } from './decisions.js';
 import { profilesFrom } from './deps.js';
 import { inHoldout } from './holdout.js';
+import { measure } from './measurement.js';
 import { isKnownCustomer } from './sources.js';
 
 const HOUR = 3_600_000;
@@ -71,7 +72,7 @@ describe('attribution (SCENES §6)', () => {
     d.push('pos', till('x', T0 + W + 1, 1, 1));
     expect(d.records<AttributionEvent>('attribution')).toEqual([
       {
-        value: { decisionId: dec.decisionId, scene: 'cart_abandonment', customerId: 'u', group: 'sent', converted: true, revenue: 80, ts: T0 + W, decisionTs: T0, segment: null, discountPct: 0 },
+        value: { decisionId: dec.decisionId, scene: 'cart_abandonment', customerId: 'u', group: 'sent', converted: true, revenue: 80, ts: T0 + W, decisionTs: T0, segment: null, discountPct: 0, wouldSend: true },
         ts: T0 + W,
         key: 'u',
       },
@@ -183,6 +184,7 @@ describe('summarise (SCENES §7 summary.json)', () => {
     decisionTs: T0,
     segment: null,
     discountPct: 0,
+    wouldSend: true,
   });
 
   it('counts suppressed.segment in every scene only with targeting (or once a decision was suppressed so)', () => {
@@ -251,6 +253,38 @@ describe('summarise (SCENES §7 summary.json)', () => {
 });
 
 describe('decisions then attribution, wired as the retail pipeline does', () => {
+  it('keeps in the measurement\'s control arm only the holdout decisions caps and quiet hours would have let through; §7 counts them all (issue 14)', () => {
+    const held = 'u13';
+    expect(inHoldout(held, 'scenestream', 0.05)).toBe(true);
+    const profiles: CustomerProfile[] = [{ customerId: held, tier: 'basic', timezone: 'America/New_York', consent: { push: true, sms: false, email: false, in_store: false }, lastPurchaseTs: null }];
+    const p = pipeline('fair-control-test');
+    const triggers = p.source<Trigger>('triggers-in', { timestamp: (t) => t.ts }).keyBy((t) => t.customerId);
+    const clicks = p.source<ClickEvent>('clickstream', { timestamp: (e) => e.ts }).keyBy((e) => e.customerId);
+    const { decisions, decided } = buildDecisions(triggers, profilesFrom(profiles));
+    decisions.to('decisions');
+    buildAttribution(decided, clicks).to('attribution');
+    const d = TestDriver.of(p);
+    const trig = (scene: Scene, ts: number): Trigger => ({ scene, customerId: held, ts, storeId: null, productIds: ['p1'], category: null, eventId: `e${++n}` });
+    d.push('triggers-in', trig('cart_abandonment', T0)); // 10:00 in New York: would have been sent
+    d.push('triggers-in', trig('cart_abandonment', T0 + HOUR)); // would have been capped (one cart offer a day)
+    d.push('triggers-in', trig('cart_abandonment', T0 + 13 * HOUR)); // 23:00: quiet hours
+    d.push('clickstream', click(held, 'checkout', T0 + 14 * HOUR, 30)); // converts all three
+    d.end();
+    const ds = d.values<Decision>('decisions');
+    expect(ds.map((x) => x.reason)).toEqual(['holdout', 'holdout', 'holdout']);
+    for (const x of ds) expect(Object.hasOwn(x, 'wouldSend')).toBe(false);
+    const events = d.values<AttributionEvent>('attribution');
+    for (const x of events) expect(validate('AttributionEvent', x).ok).toBe(true);
+    expect(events.map((e) => [e.decisionTs - T0, e.group, e.converted, e.wouldSend])).toEqual([
+      [0, 'holdout', true, true],
+      [HOUR, 'holdout', true, false],
+      [13 * HOUR, 'holdout', true, false],
+    ]);
+    expect(summarise(ds, events).scenes.cart_abandonment.attribution).toEqual({ sent: 0, sentConverted: 0, holdout: 3, holdoutConverted: 3, uplift: -1 });
+    const m = measure(events, { minPerArm: 1, currency: 'CNY', attributionWindowMs: W }).scenes.cart_abandonment;
+    expect([m.holdout.decisions, m.holdout.converted, m.holdout.revenue, m.holdoutExcluded]).toEqual([1, 1, 30, 2]);
+  });
+
   it('turns triggers and purchases into decisions, offers, attribution events and a summary', () => {
     const held = 'u13';
     expect(inHoldout(held, 'scenestream', 0.05)).toBe(true);

@@ -25,6 +25,13 @@ export function purchaseRevenue(e: PurchaseInput): number {
   return e.price === null ? 0 : e.price * (e.quantity ?? 1);
 }
 
+/**
+ * What attribution reads of a decision: the {@link Decision} and, inside the retail graph, whether
+ * a holdout decision would have been sent (`DecidedRecord.wouldSend` of `decisions.ts`); absent
+ * (a bare decision), it counts as would-have-been-sent, as before the flag existed.
+ */
+export type AttributedDecision = Decision & { readonly wouldSend?: boolean };
+
 /** A decision attribution follows: sent, or suppressed as holdout (the control group). */
 export const isAttributed = (d: Decision): boolean => d.outcome === 'sent' || d.reason === 'holdout';
 
@@ -36,6 +43,8 @@ interface Open {
   readonly ts: number;
   /** The offer's discount in percent (0 for holdout); absent in state written before it was recorded. */
   readonly discountPct?: number;
+  /** Holdout: the later checks would have sent it; absent in state written before it was recorded (true). */
+  readonly wouldSend?: boolean;
   converted: boolean;
   revenue: number;
 }
@@ -63,8 +72,8 @@ interface PendingPurchase {
   readonly revenue: number;
 }
 
-type In = Decision | PurchaseInput | SegmentChange;
-const isDecision = (x: In): x is Decision => 'decisionId' in x;
+type In = AttributedDecision | PurchaseInput | SegmentChange;
+const isDecision = (x: In): x is AttributedDecision => 'decisionId' in x;
 const isSegmentChange = (x: In): x is SegmentChange => 'asOf' in x;
 
 /** The segment as of `ts`: the last change at or before it (in arrival order among equal `asOf`). */
@@ -93,7 +102,9 @@ function segmentAt(changes: readonly SegmentChange[], ts: number): string | null
  * Each closed window also says the customer's RFM segment as of the decision's ts (the last
  * segment change of the live profile with `asOf <= decision.ts`, looked up when the window closes,
  * by which time every profile up to then has arrived: deterministic however records interleave),
- * and the offer's discount in percent as the campaign had it when the decision arrived.
+ * and the offer's discount in percent as the campaign had it when the decision arrived, and
+ * whether a holdout decision would have been sent (`wouldSend`, from the decision step: the
+ * measurement's control arm; true for a sent one and for a decision without the flag).
  *
  * State per customer: open decisions (closed and dropped at their timer), purchases not yet
  * passed by the watermark, both bounded by the window; and the segment changes of the last window
@@ -105,7 +116,7 @@ function segmentAt(changes: readonly SegmentChange[], ts: number): string | null
  */
 export function attribution(
   stepId: string,
-  decisions: KeyedStream<Decision>,
+  decisions: KeyedStream<AttributedDecision>,
   events: KeyedStream<PurchaseInput>,
   windowMs: number = DEFAULT_PARAMS.decisions.attributionMs,
   opts: AttributionOptions = {},
@@ -156,7 +167,7 @@ export function attribution(
       for (const o of closing) {
         const end = o.ts + windowMs;
         const segment = segmentAt(changes, o.ts);
-        ctx.emit({ decisionId: o.decisionId, scene: o.scene, customerId: o.customerId, group: o.group, converted: o.converted, revenue: o.revenue, ts: end, decisionTs: o.ts, segment, discountPct: o.discountPct ?? 0 }, end);
+        ctx.emit({ decisionId: o.decisionId, scene: o.scene, customerId: o.customerId, group: o.group, converted: o.converted, revenue: o.revenue, ts: end, decisionTs: o.ts, segment, discountPct: o.discountPct ?? 0, wouldSend: o.wouldSend ?? true }, end);
       }
       pruneSegments(key, upTo - windowMs);
     };
@@ -191,6 +202,7 @@ export function attribution(
             group: sent ? 'sent' : 'holdout',
             ts: x.ts,
             discountPct: sent ? discountOf(x.scene) : 0,
+            wouldSend: sent || (x.wouldSend ?? true),
             converted: false,
             revenue: 0,
           });
@@ -213,7 +225,7 @@ export function attribution(
 }
 
 /** The attribution step of the retail pipeline (step id `attribute`: step ids share one namespace with sink names, so `attribution` stays free for a sink). */
-export function buildAttribution(decisions: KeyedStream<Decision>, events: KeyedStream<PurchaseInput>, windowMs?: number, opts?: AttributionOptions): KeyedStream<AttributionEvent> {
+export function buildAttribution(decisions: KeyedStream<AttributedDecision>, events: KeyedStream<PurchaseInput>, windowMs?: number, opts?: AttributionOptions): KeyedStream<AttributionEvent> {
   return attribution('attribute', decisions, events, windowMs, opts);
 }
 

@@ -3,7 +3,7 @@ import { isScenestreamError } from '../schemas/errors.js';
 import { pipeline } from '../stream/stream.js';
 import { validate, type CustomerProfile, type Decision, type Offer, type Scene, type Trigger } from '../schemas/index.js';
 import { TestDriver } from '../testkit/driver.js';
-import { decide, DECISION_DEFAULTS, type DecisionConfig, type TitleLookups } from './decisions.js';
+import { decide, DECISION_DEFAULTS, type DecidedRecord, type DecisionConfig, type TitleLookups } from './decisions.js';
 import { LiveProducts } from './products.js';
 import { profilesFrom } from './deps.js';
 import { inHoldout } from './holdout.js';
@@ -388,5 +388,79 @@ describe('decisions (SCENES §4)', () => {
     expect(bad(withConfig({ capPerDay: -1 }))).toBe('decisions.capPerDay');
     expect(bad({ ...DECISION_DEFAULTS, defaultTimezone: 'Nowhere/Land' })).toBe('defaultTimezone');
     expect(bad({ ...DECISION_DEFAULTS, templates: { ...DEFAULT_OFFER_TEMPLATES, commute: { ...DEFAULT_OFFER_TEMPLATES.commute, expiresInMs: -1 } } })).toBe('templates.commute.expiresInMs');
+  });
+});
+
+describe('the control arm: would a holdout decision have been sent (issue 14)', () => {
+  /** The decision step with both outputs: the contract (`decisions`) and the in-graph records (`decided`). */
+  function both(profiles: CustomerProfile[], config: DecisionConfig = DECISION_DEFAULTS): TestDriver {
+    const p = pipeline('decided-test');
+    const triggers = p.source<Trigger>('triggers-in', { timestamp: (t) => t.ts }).keyBy((t) => t.customerId);
+    const { decisions, decided } = decide('decide', triggers, profilesFrom(profiles), config);
+    decisions.to('decisions');
+    decided.to('decided');
+    return TestDriver.of(p);
+  }
+  const flags = (d: TestDriver, customerId = HELD): Array<[Scene, string, boolean]> =>
+    d
+      .values<DecidedRecord>('decided')
+      .filter((x) => x.customerId === customerId)
+      .map((x) => [x.scene, outcome(x), x.wouldSend]);
+
+  it('judges holdout decisions by consent, quiet hours and caps, counting the ones that would have been sent; the decisions stay SCENES.md §4 records', () => {
+    const smsDormant = withConfig({ channels: { ...DEFAULT_PARAMS.decisions.channels, dormant_reactivation: 'sms' } });
+    const d = both([profile(HELD, 'America/New_York', { ...ALL, sms: false }), profile('a', 'America/New_York')], smsDormant);
+    for (const t of [
+      trig(HELD, 'cart_abandonment', est(15, 10)), // would be sent
+      trig(HELD, 'cart_abandonment', est(15, 11)), // would be capped: one cart offer per day
+      trig(HELD, 'browse_abandonment', est(15, 12)), // would be sent (2 of 3)
+      trig(HELD, 'dormant_reactivation', est(15, 13)), // sms, not consented
+      trig(HELD, 'commute', est(15, 14), 's1'), // would be sent (3 of 3)
+      trig(HELD, 'store_proximity', est(15, 15), 's1'), // would be capped: 3 a day
+      trig(HELD, 'store_proximity', est(15, 23), 's1'), // quiet hours
+      trig('a', 'cart_abandonment', est(15, 10)), // sent
+      trig('a', 'cart_abandonment', est(15, 11)), // capped
+      trig(HELD, 'store_proximity', est(16, 10), 's1'), // a new local day: would be sent
+    ])
+      d.push('triggers-in', t);
+    d.end();
+    expect(flags(d, HELD)).toEqual([
+      ['cart_abandonment', 'holdout', true],
+      ['cart_abandonment', 'holdout', false],
+      ['browse_abandonment', 'holdout', true],
+      ['dormant_reactivation', 'holdout', false],
+      ['commute', 'holdout', true],
+      ['store_proximity', 'holdout', false],
+      ['store_proximity', 'holdout', false],
+      ['store_proximity', 'holdout', true],
+    ]);
+    expect(flags(d, 'a')).toEqual([
+      ['cart_abandonment', 'sent', true],
+      ['cart_abandonment', 'frequency_cap', false],
+    ]);
+    const decisions = d.values<Decision>('decisions');
+    expect(decisions).toHaveLength(10);
+    for (const x of decisions) {
+      expect(Object.keys(x)).toEqual(['decisionId', 'scene', 'customerId', 'ts', 'outcome', 'reason', 'channel', 'offerId']);
+      expect(validate('Decision', x).ok).toBe(true);
+    }
+    expect(decisions.filter((x) => x.customerId === HELD).every((x) => x.reason === 'holdout')).toBe(true);
+  });
+
+  it('keeps the holdout customer\'s cap counts across a snapshot and restore', () => {
+    const profiles = [profile(HELD, 'America/New_York')];
+    const d = both(profiles);
+    d.push('triggers-in', trig(HELD, 'cart_abandonment', est(15, 10)));
+    d.push('triggers-in', trig(HELD, 'browse_abandonment', est(15, 11)));
+    const snap = JSON.parse(JSON.stringify(d.snapshot())) as ReturnType<TestDriver['snapshot']>;
+    const e = both(profiles).restore(snap);
+    e.push('triggers-in', trig(HELD, 'commute', est(15, 12), 's1'));
+    e.push('triggers-in', trig(HELD, 'dormant_reactivation', est(15, 13)));
+    e.end();
+    expect(flags(e)).toEqual([
+      ['browse_abandonment', 'holdout', true],
+      ['commute', 'holdout', true],
+      ['dormant_reactivation', 'holdout', false],
+    ]);
   });
 });

@@ -33,10 +33,23 @@ export const DECISION_DEFAULTS: DecisionConfig = {
   defaultTimezone: DEFAULT_PARAMS.defaultTimezone,
 };
 
+/**
+ * A decision as it travels inside the graph to attribution: the {@link Decision} and, for one
+ * suppressed as `holdout`, whether the checks after holdout (consent, quiet hours, frequency cap)
+ * would have sent it (issue 14: the measurement's control arm is those only). Never written to a
+ * sink: {@link DecisionStreams.decisions} is the Decision alone.
+ */
+export interface DecidedRecord extends Decision {
+  /** `sent`: true; `holdout`: the later checks would have sent it; any other reason: false. */
+  readonly wouldSend: boolean;
+}
+
 /** The outputs of the decision step: one decision per trigger, one offer per sent decision. */
 export interface DecisionStreams {
-  /** Keyed by customerId, in the order decided. */
+  /** Keyed by customerId, in the order decided: SCENES.md §4's fields exactly (what the sink writes). */
   readonly decisions: KeyedStream<Decision>;
+  /** The same decisions with {@link DecidedRecord.wouldSend}, for attribution. */
+  readonly decided: KeyedStream<DecidedRecord>;
   /** The side output `offers` of the step, keyed by customerId. */
   readonly offers: Stream<Offer>;
 }
@@ -127,6 +140,15 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  * 5. `frequency_cap`: the customer already has `capPerDay` (3) sent offers in the local calendar
  *    day of the trigger's ts, or `capPerScenePerDay` (1) of this scene.
  *
+ * **A fair control arm** (issue 14). A decision suppressed as `holdout` is also judged by checks
+ * 3-5, as if it were not in holdout, and the record kept in the graph says whether it would have
+ * been sent ({@link DecidedRecord.wouldSend}); the caps count, per holdout customer, the holdout
+ * decisions that would have been sent, exactly as sent offers count for the others (state
+ * `holdoutSent`, apart from `sent` so that a reload that moves a customer out of holdout starts
+ * from no sent offer). The decision itself is unchanged: still `holdout`. Attribution carries the
+ * flag so that the measurement compares the sent arm with the holdout decisions that would have
+ * been sent, the same population (docs/measurement.md).
+ *
  * Local time is the profile's timezone; a customer without a profile, or whose profile names a zone
  * the platform does not know, uses `defaultTimezone` (rather than dead-lettering every trigger of
  * that customer). Only sent offers count towards the caps. The cap state per customer holds the
@@ -187,11 +209,13 @@ export function decide(
   };
 
   const input: KeyedStream<Trigger | LiveProfile> = liveProfiles === undefined ? triggers : triggers.mergeKeyed(liveProfiles);
-  const decisions = input.process<Decision>(
+  const decided = input.process<DecidedRecord>(
     stepId,
     (state) => {
       const pending = state.list<Trigger>('pending');
       const sent = state.value<SentToday>('sent');
+      /** A holdout customer's decisions that would have been sent, counted like `sent` (caps of the control arm). */
+      const holdoutSent = state.value<SentToday>('holdoutSent');
       /** Profile versions not yet passed, asOf ascending (see "The live profile"). */
       const facts = state.value<SegmentFacts[]>('facts');
 
@@ -210,7 +234,7 @@ export function decide(
         facts.set(key, keepFrom === 0 ? versions : versions.slice(keepFrom));
       };
 
-      const onProfile = (p: LiveProfile, ctx: ProcessContext<Decision>): void => {
+      const onProfile = (p: LiveProfile, ctx: ProcessContext<DecidedRecord>): void => {
         const next = segmentFacts(p);
         const versions = facts.get(ctx.key) ?? [];
         const last = versions[versions.length - 1];
@@ -218,22 +242,29 @@ export function decide(
         prune(ctx.key, last !== undefined && last.asOf >= next.asOf ? [...versions.slice(0, -1), next] : [...versions, next], ctx.watermark);
       };
 
-      const decideOne = (t: Trigger, ctx: ProcessContext<Decision>): void => {
+      const decideOne = (t: Trigger, ctx: ProcessContext<DecidedRecord>): void => {
         // Read per trigger: a reloaded campaign applies to the next trigger decided.
         const { params: p, templates, defaultTimezone, segments = [], targeting = {} } = current();
         const key = ctx.key;
         const channel = p.channels[t.scene];
         const profile = resolveProfile(profiles, t.customerId, defaultTimezone);
         const { day, msOfDay } = localTime(t.ts, zoneOf(profile.timezone));
-        const today = sent.get(key);
-        const counts = today !== undefined && today.day === day ? today : undefined;
         const target = targeting[t.scene];
-        let reason: SuppressionReason | null = null;
-        if (target !== undefined && !targetingAllows(target, segments, factsAt(key, t, profile), t.ts)) reason = 'segment';
-        else if (inHoldout(t.customerId, p.holdoutSalt, p.holdoutRatio)) reason = 'holdout';
-        else if (!profile.consent[channel]) reason = 'no_consent';
-        else if (p.quietChannels.includes(channel) && inLocalWindow(msOfDay, p.quietHours.startMin, p.quietHours.endMin)) reason = 'quiet_hours';
-        else if ((counts?.total ?? 0) >= p.capPerDay || (counts?.scenes[t.scene] ?? 0) >= p.capPerScenePerDay) reason = 'frequency_cap';
+        const outOfSegment = target !== undefined && !targetingAllows(target, segments, factsAt(key, t, profile), t.ts);
+        const holdout = !outOfSegment && inHoldout(t.customerId, p.holdoutSalt, p.holdoutRatio);
+        const counter = holdout ? holdoutSent : sent;
+        const today = counter.get(key);
+        const counts = today !== undefined && today.day === day ? today : undefined;
+        // Checks 3-5 (SCENES.md §4), for the sent arm and, as if sent, for the holdout group.
+        let later: SuppressionReason | null = null;
+        if (!profile.consent[channel]) later = 'no_consent';
+        else if (p.quietChannels.includes(channel) && inLocalWindow(msOfDay, p.quietHours.startMin, p.quietHours.endMin)) later = 'quiet_hours';
+        else if ((counts?.total ?? 0) >= p.capPerDay || (counts?.scenes[t.scene] ?? 0) >= p.capPerScenePerDay) later = 'frequency_cap';
+        let reason: SuppressionReason | null;
+        if (outOfSegment) reason = 'segment';
+        else if (holdout) reason = 'holdout';
+        else reason = later;
+        const wouldSend = (reason === null || reason === 'holdout') && later === null;
 
         const offerId = reason === null ? offerIdOf(t.scene, t.customerId, t.ts) : null;
         ctx.emit(
@@ -246,16 +277,18 @@ export function decide(
             reason,
             channel,
             offerId,
+            wouldSend,
           },
           t.ts,
         );
-        if (offerId === null) return;
+        if (!wouldSend) return;
 
         // Count it: the latest local day only (older days are dropped, bounding the state).
-        if (today === undefined || day > today.day) sent.set(key, { day, total: 1, scenes: { [t.scene]: 1 } });
+        if (today === undefined || day > today.day) counter.set(key, { day, total: 1, scenes: { [t.scene]: 1 } });
         else if (day === today.day) {
-          sent.set(key, { day, total: today.total + 1, scenes: { ...today.scenes, [t.scene]: (today.scenes[t.scene] ?? 0) + 1 } });
+          counter.set(key, { day, total: today.total + 1, scenes: { ...today.scenes, [t.scene]: (today.scenes[t.scene] ?? 0) + 1 } });
         }
+        if (offerId === null) return;
         const tpl = templates[t.scene];
         const offer: Offer = {
           offerId,
@@ -304,7 +337,9 @@ export function decide(
     },
     { sideOutputs: [OFFERS_OUTPUT] },
   );
-  return { decisions, offers: decisions.sideOutput<Offer>(OFFERS_OUTPUT) };
+  // The contract (SCENES.md §4) without the in-graph flag: what every sink and caller of `decisions` sees.
+  const decisions = decided.mapValues(({ wouldSend: _wouldSend, ...d }): Decision => d, { name: `${stepId}.decisions` });
+  return { decisions, decided, offers: decided.sideOutput<Offer>(OFFERS_OUTPUT) };
 }
 
 /**

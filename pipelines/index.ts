@@ -10,7 +10,7 @@ export { buildBrowseAbandonment, browseAbandonment, type BrowseAbandonmentParams
 export { buildStoreProximity, storeProximity, type StoreProximityParams } from './storeProximity.js';
 export { buildCommute, commute, type CommuteParams } from './commute.js';
 export { buildDormantReactivation, dormantReactivation, type DormantReactivationParams } from './dormantReactivation.js';
-export { buildDecisions, decide, DECISION_DEFAULTS, OFFERS_OUTPUT, type DecisionConfig, type DecisionStreams } from './decisions.js';
+export { buildDecisions, decide, DECISION_DEFAULTS, OFFERS_OUTPUT, type DecidedRecord, type DecisionConfig, type DecisionStreams } from './decisions.js';
 export { inHoldout, holdoutPosition } from './holdout.js';
 export { DEFAULT_OFFER_TEMPLATES, offerIdOf, decisionIdOf, type OfferTemplate, type OfferTemplates } from './offers.js';
 export { buildRecommendations, RECOMMENDATION_DEFAULTS, type RecommendationParams, type RecommendationStreams } from './recommendations.js';

@@ -5,8 +5,8 @@ import { MEASURED_SEGMENTS, measure, MeasureGrid, NO_SEGMENT, summariseMeasured,
 const settings: MeasurementSettings = { minPerArm: 30, currency: 'EUR', attributionWindowMs: 86_400_000 };
 
 let n = 0;
-/** `count` closed windows of one scene, segment and group; the first `converted` convert for `revenue` each. */
-function windows(scene: Scene, segment: string | null, group: 'sent' | 'holdout', count: number, converted: number, revenue = 0, discountPct = 0): AttributionEvent[] {
+/** `count` closed windows of one scene, segment and group; the first `converted` convert for `revenue` each; `wouldSend` false: holdout ones the later checks would have suppressed. */
+function windows(scene: Scene, segment: string | null, group: 'sent' | 'holdout', count: number, converted: number, revenue = 0, discountPct = 0, wouldSend = true): AttributionEvent[] {
   return Array.from({ length: count }, (_, i) => ({
     decisionId: `d${++n}`,
     scene,
@@ -18,6 +18,7 @@ function windows(scene: Scene, segment: string | null, group: 'sent' | 'holdout'
     decisionTs: 1,
     segment,
     discountPct,
+    wouldSend,
   }));
 }
 
@@ -31,6 +32,7 @@ describe('measure', () => {
     expect(m.campaign).toEqual({
       sent: { decisions: 0, converted: 0, revenue: 0, rate: null },
       holdout: { decisions: 0, converted: 0, revenue: 0, rate: null },
+      holdoutExcluded: 0,
       enoughData: false,
       upliftPp: null,
       upliftPpLow: null,
@@ -129,5 +131,16 @@ describe('summariseMeasured (summary.json)', () => {
       attribution: { sent: 0, sentConverted: 0, holdout: 0, holdoutConverted: 0, uplift: 0 },
     });
     expect(s.measurement).toEqual(measure([], settings));
+  });
+});
+
+describe('the control arm (issue 14)', () => {
+  it('is the holdout decisions that would have been sent; the others are counted beside as holdoutExcluded', () => {
+    const events = [...windows('commute', null, 'sent', 40, 20), ...windows('commute', null, 'holdout', 40, 8), ...windows('commute', null, 'holdout', 25, 20, 0, 0, false)];
+    const r = measure(events, settings).scenes.commute;
+    expect([r.holdout.decisions, r.holdout.converted, r.holdoutExcluded]).toEqual([40, 8, 25]);
+    expect(r.upliftPp).toBeCloseTo(30, 9); // 50 % against 20 %, not against 28 / 65
+    // §7's attribution keeps every holdout decision.
+    expect(summariseMeasured([], events, settings).scenes.commute.attribution).toMatchObject({ holdout: 65, holdoutConverted: 28 });
   });
 });

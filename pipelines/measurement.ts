@@ -11,7 +11,10 @@
  *
  * Definitions (per cell: a scene, a segment, or all of them):
  *
- * - arm sizes and conversions: decisions whose window closed, and those that converted;
+ * - arm sizes and conversions: decisions whose window closed, and those that converted; the holdout
+ *   arm (the control) is only the holdout decisions that would have been sent (consent, quiet hours
+ *   and frequency caps passed: `AttributionEvent.wouldSend`), since those checks suppress in the
+ *   sent arm only; the others are counted in `holdoutExcluded` (issue 14);
  * - revenue: of converting purchases, per decision (one purchase in two open windows counts in both,
  *   as in `attribution.ts`);
  * - incremental revenue: (revenue per treated decision - revenue per holdout decision) * treated;
@@ -53,7 +56,10 @@ export const MEASUREMENT_DEFAULTS: MeasurementParams = { minPerArm: 30, currency
  */
 export interface MeasureTotals {
   readonly sent: Arm;
+  /** The control arm: holdout decisions that would have been sent. */
   readonly holdout: Arm;
+  /** Holdout decisions that would not have been sent (no consent, quiet hours, frequency cap): not in the control arm. */
+  readonly holdoutExcluded: number;
   /** Sum of converting revenue * discountPct / 100 over the converted sent decisions (millionths). */
   readonly discountCost: number;
 }
@@ -63,24 +69,23 @@ export const MICROS = 1_000_000;
 const micros = (x: number): number => Math.round(x * MICROS);
 
 const EMPTY_ARM: Arm = { decisions: 0, converted: 0, revenue: 0 };
-export const EMPTY_MEASURE: MeasureTotals = { sent: EMPTY_ARM, holdout: EMPTY_ARM, discountCost: 0 };
+export const EMPTY_MEASURE: MeasureTotals = { sent: EMPTY_ARM, holdout: EMPTY_ARM, holdoutExcluded: 0, discountCost: 0 };
 
 const addArm = (a: Arm, b: Arm): Arm => ({ decisions: a.decisions + b.decisions, converted: a.converted + b.converted, revenue: a.revenue + b.revenue });
 
 /** Two cells as one (partitions, instances, scenes of a segment). */
 export function mergeMeasure(a: MeasureTotals, b: MeasureTotals): MeasureTotals {
-  return { sent: addArm(a.sent, b.sent), holdout: addArm(a.holdout, b.holdout), discountCost: a.discountCost + b.discountCost };
+  return { sent: addArm(a.sent, b.sent), holdout: addArm(a.holdout, b.holdout), holdoutExcluded: a.holdoutExcluded + b.holdoutExcluded, discountCost: a.discountCost + b.discountCost };
 }
 
 /** What one closed window costs in discount, in the currency: the redeemed share of a converted sent offer. */
 export const discountCostOf = (e: AttributionEvent): number => (e.group === 'sent' && e.converted ? (e.revenue * e.discountPct) / 100 : 0);
 
-/** A cell after one more closed window. */
+/** A cell after one more closed window: a holdout one that would not have been sent only counts as excluded. */
 export function addMeasure(t: MeasureTotals, e: AttributionEvent): MeasureTotals {
   const arm: Arm = { decisions: 1, converted: e.converted ? 1 : 0, revenue: micros(e.revenue) };
-  return e.group === 'sent'
-    ? { sent: addArm(t.sent, arm), holdout: t.holdout, discountCost: t.discountCost + micros(discountCostOf(e)) }
-    : { sent: t.sent, holdout: addArm(t.holdout, arm), discountCost: t.discountCost };
+  if (e.group === 'sent') return { ...t, sent: addArm(t.sent, arm), discountCost: t.discountCost + micros(discountCostOf(e)) };
+  return e.wouldSend ? { ...t, holdout: addArm(t.holdout, arm) } : { ...t, holdoutExcluded: t.holdoutExcluded + 1 };
 }
 
 /** The segment cell of a window: its recorded segment, `none` for none (or a name this version does not know). */
@@ -139,7 +144,10 @@ export interface ArmReport extends Arm {
  */
 export interface MeasureReport extends Omit<UpliftStats, 'treatedRate' | 'holdoutRate'> {
   readonly sent: ArmReport;
+  /** The control arm: holdout decisions that would have been sent. */
   readonly holdout: ArmReport;
+  /** Holdout decisions left out of the control arm; `holdout.decisions + holdoutExcluded` is SCENES.md §7's `holdout`. */
+  readonly holdoutExcluded: number;
 }
 
 /** The measurement of a campaign, as `summary.json` and `GET /attribution` carry it. */
@@ -174,6 +182,7 @@ export function report(t: MeasureTotals, minPerArm: number): MeasureReport {
   return {
     sent: { ...t.sent, revenue: cents(t.sent.revenue / MICROS), rate: treatedRate },
     holdout: { ...t.holdout, revenue: cents(t.holdout.revenue / MICROS), rate: holdoutRate },
+    holdoutExcluded: t.holdoutExcluded,
     ...figures,
     incrementalRevenue: centsOrNull(figures.incrementalRevenue),
     discountCost: cents(figures.discountCost),

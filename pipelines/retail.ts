@@ -103,7 +103,7 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
   const profiles = customerProfile(PROFILE_STEP, customerProfileInput(src, triggers), { profiles: opts.deps.profiles, cartTimeoutMs: () => live().scenes.cartAbandonment.timeoutMs }, () => live().profile);
   profiles.to(RETAIL_SINKS.profiles);
 
-  const { decisions, offers } = decide(
+  const { decisions, decided, offers } = decide(
     'decide',
     triggers,
     opts.deps.profiles,
@@ -129,7 +129,7 @@ export function buildRetail(p: Pipeline, opts: RetailOptions): RetailStreams {
     );
   // Each decision's RFM segment as of its ts, from the live profile (`attribution.ts`).
   const segments = profiles.mapValues((pr): SegmentChange => ({ customerId: pr.customerId, asOf: pr.asOf, segment: pr.segment ?? null }), { name: 'attribute.segments' });
-  const attributed = attribution('attribute', decisions, purchases, params.decisions.attributionMs, { segments, discountPct: (s) => campaign.current().templates[s].discountPct });
+  const attributed = attribution('attribute', decided, purchases, params.decisions.attributionMs, { segments, discountPct: (s) => campaign.current().templates[s].discountPct });
   attributed.to(RETAIL_SINKS.attribution);
 
   const global = opts.globalBoughtTogether;

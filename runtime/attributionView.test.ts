@@ -15,6 +15,7 @@ const ev = (decisionId: string, group: 'sent' | 'holdout', converted: boolean, r
   decisionTs: 1,
   segment: scene === 'commute' ? 'loyal' : null,
   discountPct: 10,
+  wouldSend: true,
 });
 
 describe('AttributionView', () => {

@@ -118,7 +118,7 @@ describe('console times', () => {
 describe('the end-of-run table', () => {
   /** `sent` and `holdout` decisions of a scene, the first `converted` of each converting for `revenue` each. */
   const windows = (scene: Scene, segment: string | null, group: 'sent' | 'holdout', n: number, converted: number, revenue: number, discountPct: number): AttributionEvent[] =>
-    Array.from({ length: n }, (_, i) => ({ decisionId: `${scene}-${group}-${i}`, scene, customerId: `c${i}`, group, converted: i < converted, revenue: i < converted ? revenue : 0, ts: 2, decisionTs: 1, segment, discountPct }));
+    Array.from({ length: n }, (_, i) => ({ decisionId: `${scene}-${group}-${i}`, scene, customerId: `c${i}`, group, converted: i < converted, revenue: i < converted ? revenue : 0, ts: 2, decisionTs: 1, segment, discountPct, wouldSend: true }));
   const events = [
     ...windows('cart_abandonment', 'champions', 'sent', 70, 56, 100, 10), // Newcombe's example (a): +20.0 [+5.2, +33.4]
     ...windows('cart_abandonment', 'champions', 'holdout', 80, 48, 50, 0),

@@ -77,7 +77,7 @@ describe('production mode when services fail (compiled CLI, real Kafka and Redis
     await producer.connect();
     await producer.send({ topic: `${prefix}recommendations`, messages: [{ key: update.customerId, value: encodeConfluent('RecommendationUpdate', update) }] });
     // And a closed attribution window from that other instance: the job-wide view on this one counts it.
-    const closed: AttributionEvent = { decisionId: 'dec-elsewhere', scene: 'store_proximity', customerId: 'c-elsewhere', group: 'sent', converted: true, revenue: 12.5, ts: Date.now(), decisionTs: Date.now() - 1, segment: 'loyal', discountPct: 20 };
+    const closed: AttributionEvent = { decisionId: 'dec-elsewhere', scene: 'store_proximity', customerId: 'c-elsewhere', group: 'sent', converted: true, revenue: 12.5, ts: Date.now(), decisionTs: Date.now() - 1, segment: 'loyal', discountPct: 20, wouldSend: true };
     await producer.send({ topic: `${prefix}attribution`, messages: [{ key: closed.customerId, value: encodeConfluent('AttributionEvent', closed) }] });
     await producer.disconnect();
     const attributed = await until('the window in /attribution', async () => {

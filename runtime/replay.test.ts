@@ -82,15 +82,18 @@ describe('scenestream replay', () => {
       expect(x.triggers).toBe(triggers.filter((t) => t.scene === s).length);
       expect(x.sent + Object.values(x.suppressed).reduce((a, b) => a + b, 0)).toBe(x.triggers);
     }
-    // The measurement (issue 14) of the same windows: per scene it counts what §7's attribution does.
+    // The measurement (issue 14) of the same windows: per scene it counts what §7's attribution does,
+    // but for the holdout decisions consent, quiet hours or caps would have suppressed (not in its control arm).
     const m = summary.measurement;
     expect([m.method, m.currency, m.minPerArm, m.attributionWindowMs]).toEqual(['newcombe-hybrid-score', 'CNY', 30, 86_400_000]);
     for (const s of SCENES) {
       const a = summary.scenes[s].attribution;
       const r = m.scenes[s];
-      expect([r.sent.decisions, r.sent.converted, r.holdout.decisions, r.holdout.converted]).toEqual([a.sent, a.sentConverted, a.holdout, a.holdoutConverted]);
-      expect(r.enoughData).toBe(a.sent >= 30 && a.holdout >= 30);
+      expect([r.sent.decisions, r.sent.converted, r.holdout.decisions + r.holdoutExcluded]).toEqual([a.sent, a.sentConverted, a.holdout]);
+      expect(r.holdout.converted).toBeLessThanOrEqual(a.holdoutConverted);
+      expect(r.enoughData).toBe(a.sent >= 30 && r.holdout.decisions >= 30);
     }
+    expect(m.campaign.holdoutExcluded).toBeGreaterThan(0);
     const segments = Object.values(m.segments);
     expect(segments.reduce((n, r) => n + r.sent.decisions + r.holdout.decisions, 0)).toBe(m.campaign.sent.decisions + m.campaign.holdout.decisions);
     expect(segments.filter((r) => r.sent.decisions > 0).length).toBeGreaterThan(1); // segments from the live profiles, not all "none"

@@ -134,5 +134,6 @@ export const SAMPLES: { readonly [N in SchemaName]: SchemaTypes[N] } = {
     decisionTs: 1_741_000_000_000,
     segment: 'champions',
     discountPct: 10,
+    wouldSend: true,
   },
 };

@@ -29,6 +29,8 @@ export interface AttributionEvent {
   segment: string | null;
   /** The sent offer's discount in percent, from the campaign's offer template when decided; 0 for holdout. */
   discountPct: number;
+  /** sent: true; holdout: whether consent, quiet hours and frequency caps would have let the offer go out (issue 14: the measurement's control arm is these only). Older records: true. */
+  wouldSend: boolean;
 }
 
 /** One product of a till basket, repartitioned by productId to the task that counts it (internal topic retail-basket-members; Kafka mode only). */
