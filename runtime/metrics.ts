@@ -10,6 +10,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { SegmentSize } from './segmentSizes.js';
 import type { ErrorCode } from '../schemas/errors.js';
 
+/** How long a scrape waits for the segment sizes (read from Redis in production mode) before answering with the last ones. */
+export const SEGMENT_SIZES_TIMEOUT_MS = 1_000;
+
 export interface MetricsOptions {
   /** Process metrics (CPU, memory, event loop lag, GC) as prom-client's defaults; default true. */
   readonly processMetrics?: boolean;
@@ -147,10 +150,18 @@ export class Metrics {
         const read = sizes();
         if (read === undefined) return;
         let series: readonly SegmentSize[];
+        let timer: NodeJS.Timeout | undefined;
         try {
-          series = await read();
+          // Bounded: with Redis away a command may wait in the client's queue until it is back, and
+          // a scrape must answer (Prometheus, /metrics during an outage) rather than hang with it.
+          const late = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('segment sizes: no answer in time')), SEGMENT_SIZES_TIMEOUT_MS);
+          });
+          series = await Promise.race([read(), late]);
         } catch {
-          return; // Redis away: the scrape still answers, with the last sizes (the outage has its own metrics)
+          return; // Redis away or slow: the scrape still answers, with the last sizes (the outage has its own metrics)
+        } finally {
+          clearTimeout(timer);
         }
         // Reset first: a segment the reloaded campaign no longer names leaves no stale series.
         this.reset();
@@ -159,7 +170,10 @@ export class Metrics {
     });
   }
 
-  /** Where `scenestream_segment_customers` reads its series at each scrape (a failed read leaves the last values). */
+  /**
+   * Where `scenestream_segment_customers` reads its series at each scrape (a failed read, or one
+   * that takes longer than {@link SEGMENT_SIZES_TIMEOUT_MS}, leaves the last values).
+   */
   readSegmentSizes(read: () => Promise<readonly SegmentSize[]>): void {
     this.segmentSizes = read;
   }

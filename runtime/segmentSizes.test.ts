@@ -3,7 +3,7 @@ import { validateCampaign } from '../pipelines/campaign.js';
 import type { LiveProfile } from '../pipelines/profile.js';
 import { liveProfile } from '../testkit/liveProfile.js';
 import { emptySegmentSizes } from './profileStore.js';
-import { Metrics } from './metrics.js';
+import { Metrics, SEGMENT_SIZES_TIMEOUT_MS } from './metrics.js';
 import { segmentSeries, SegmentTally } from './segmentSizes.js';
 
 const profile = (customerId: string, tier: string, frequency: number, asOf = 1_000): LiveProfile => liveProfile(customerId, { tier, frequency, asOf });
@@ -72,5 +72,17 @@ describe('segment sizes', () => {
 
     fail = true;
     expect(await samples(m)).toEqual(second);
+  });
+
+  it('a read that never answers (Redis away, the command queued) does not hang the scrape: the last sizes stand', async () => {
+    const m = new Metrics({ processMetrics: false });
+    let hang = false;
+    m.readSegmentSizes(() => (hang ? new Promise<never>(() => undefined) : Promise.resolve(segmentSeries(emptySegmentSizes(), { vip: 2 }))));
+    const first = await samples(m);
+    expect(first).toContain('campaign/vip 2');
+    hang = true;
+    const t0 = Date.now();
+    expect(await samples(m)).toEqual(first);
+    expect(Date.now() - t0).toBeLessThan(SEGMENT_SIZES_TIMEOUT_MS + 2_000);
   });
 });
