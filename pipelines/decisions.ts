@@ -165,7 +165,8 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  * **The live profile.** With `liveProfiles` (the profile step's output, keyed by customer), the
  * step keeps, per customer, the {@link SegmentFacts} of each profile version it has not yet
  * passed (usually one or two: a version is dropped once a later one is at or before the
- * watermark). A trigger at `t` is judged on the last version with `asOf <= t`: the profile step
+ * watermark, checked at event-time points only, an event-time timer at each new version's asOf
+ * and each trigger's ts, so that the state does not depend on batching). A trigger at `t` is judged on the last version with `asOf <= t`: the profile step
  * applies every record up to a watermark before this step's watermark reaches it (the engine fires
  * a step's timers before passing the watermark on), so that version holds every click, till and
  * trigger of the customer with ts <= t, however the input was batched: embedded, replay and the
@@ -177,6 +178,9 @@ function checkConfig(cfg: DecisionConfig, stepId: string): void {
  * decisions:                                                cart@t, commute@t(s1), commute@t(s2)
  * ```
  */
+/** The timer tag of a profile version's pruning point (its asOf); a trigger's decision timer has none. */
+const PRUNE_TAG = 'prune';
+
 /** A fixed configuration, or a getter read once per trigger (a reloadable campaign). */
 export type DecisionConfigSource = DecisionConfig | (() => DecisionConfig);
 
@@ -227,7 +231,7 @@ export function decide(
         return chosen;
       };
 
-      /** Drops the versions a later one at or before `wm` supersedes. */
+      /** Drops the versions a later one at or before `wm` supersedes (at event-time points only: a trigger's or a version's ts). */
       const prune = (key: string, versions: SegmentFacts[], wm: number): void => {
         let keepFrom = 0;
         for (let i = 1; i < versions.length; i++) if (versions[i]!.asOf <= wm) keepFrom = i;
@@ -239,7 +243,12 @@ export function decide(
         const versions = facts.get(ctx.key) ?? [];
         const last = versions[versions.length - 1];
         if (last !== undefined && sameFacts(last, next)) return;
-        prune(ctx.key, last !== undefined && last.asOf >= next.asOf ? [...versions.slice(0, -1), next] : [...versions, next], ctx.watermark);
+        const merged = last !== undefined && last.asOf >= next.asOf ? [...versions.slice(0, -1), next] : [...versions, next];
+        facts.set(ctx.key, merged);
+        // Pruned when the watermark passes the new version (an event-time timer), not by the
+        // watermark at its arrival: the kept versions, and so the checkpointed state, must not
+        // depend on how the input was batched (a replay after a crash writes the same state).
+        if (merged.length > 1) ctx.registerEventTimer(next.asOf, PRUNE_TAG);
       };
 
       const decideOne = (t: Trigger, ctx: ProcessContext<DecidedRecord>): void => {
@@ -321,7 +330,12 @@ export function decide(
           pending.add(ctx.key, t);
           ctx.registerEventTimer(t.ts);
         },
-        onEventTimer(ts, _tag, ctx) {
+        onEventTimer(ts, tag, ctx) {
+          if (tag === PRUNE_TAG) {
+            const versions = facts.get(ctx.key);
+            if (versions !== undefined && versions.length > 1) prune(ctx.key, versions, ts);
+            return;
+          }
           const list = pending.get(ctx.key);
           const due = list.filter((t) => t.ts <= ts).sort(compareTriggers);
           if (due.length === 0) return;
