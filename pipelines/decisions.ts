@@ -273,7 +273,7 @@ export function decide(
         if (outOfSegment) reason = 'segment';
         else if (holdout) reason = 'holdout';
         else reason = later;
-        const wouldSend = (reason === null || reason === 'holdout') && later === null;
+        const wouldSend = !outOfSegment && later === null; // sent, or held out where it would have been
 
         const offerId = reason === null ? offerIdOf(t.scene, t.customerId, t.ts) : null;
         ctx.emit(
