@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pipeline } from '../stream/stream.js';
 import type { ClickEvent, CustomerProfile, PosEvent } from '../schemas/index.js';
-import { TestDriver } from '../testkit/driver.js';
+import { rewriteStateTable, TestDriver } from '../testkit/driver.js';
 import { profilesFrom } from './deps.js';
-import { buildCustomerProfile, PROFILE_DEFAULTS, type LiveProfile, type ProfileParams } from './profile.js';
+import { buildCustomerProfile, N, PROFILE_DEFAULTS, type LiveProfile, type ProfileParams, type ProfileState } from './profile.js';
 import { levelScore, recencyScore, rfmSegment, RFM_SEGMENTS, RFM_THRESHOLD_DEFAULTS } from './rfm.js';
 import { readFileSync } from 'node:fs';
 import { parseCampaign } from './campaign.js';
@@ -27,6 +27,14 @@ const click = (type: ClickEvent['type'], ts: number, extra: Partial<ClickEvent> 
 const checkout = (ts: number, price: number, customerId = 'u') => click('checkout', ts, { price, customerId });
 const till = (ts: number, items: PosEvent['items'], customerId: string | null = 'u'): PosEvent => ({ eventId: `t${++n}`, customerId, storeId: 's1', ts, items, total: 0 });
 const gold: CustomerProfile = { customerId: 'u', tier: 'gold', timezone: 'Asia/Shanghai', consent: { push: true, sms: false, email: true, in_store: false }, lastPurchaseTs: null };
+
+/** A view, two adds to cart and a till between them, out of one customer, in event-time order. */
+const fourRecords = (): Array<['clickstream', ClickEvent] | ['pos', PosEvent]> => [
+  ['clickstream', click('product_view', T0 + 1000, { category: 'toys' })],
+  ['clickstream', click('add_to_cart', T0 + 2000, { productId: 'p1', category: 'toys', quantity: 2 })],
+  ['pos', till(T0 + 3000, [{ productId: 'x', category: 'food', quantity: 1, unitPrice: 7 }])],
+  ['clickstream', click('add_to_cart', T0 + 4000, { productId: 'p2', category: 'shoes', channel: 'web' })],
+];
 
 function driver(params: ProfileParams = PROFILE_DEFAULTS, profiles: CustomerProfile[] = [], outOfOrdernessMs = 0) {
   const pl = pipeline('profile');
@@ -124,12 +132,7 @@ describe('live profile (virtual time)', () => {
   });
 
   it('applies records in event-time order however they arrive, so the result is replay-equal', () => {
-    const events: Array<['clickstream', ClickEvent] | ['pos', PosEvent]> = [
-      ['clickstream', click('product_view', T0 + 1000, { category: 'toys' })],
-      ['clickstream', click('add_to_cart', T0 + 2000, { productId: 'p1', category: 'toys', quantity: 2 })],
-      ['pos', till(T0 + 3000, [{ productId: 'x', category: 'food', quantity: 1, unitPrice: 7 }])],
-      ['clickstream', click('add_to_cart', T0 + 4000, { productId: 'p2', category: 'shoes', channel: 'web' })],
-    ];
+    const events = fourRecords();
     const run = (order: number[]) => {
       const d = driver(PROFILE_DEFAULTS, [gold], 10_000);
       for (const i of order) d.push(events[i]![0], events[i]![1]);
@@ -141,6 +144,33 @@ describe('live profile (virtual time)', () => {
     // The till at 3000 emptied the cart armed at 2000; only p2 remains, added on the web.
     expect(a).toMatchObject({ cartItems: 1, cartQuantity: 1, cartProductIds: ['p2'], cartDeadline: T0 + 4000 + 30 * 60_000, lastChannel: 'web', lastStoreId: 's1', tier: 'gold', consentPush: true, consentEmail: true, consentSms: false, knownProfile: true });
     expect(a.topCategories).toEqual(['food', 'toys', 'shoes']); // bought 5 > viewed 1 + carted 3 > carted 3
+  });
+
+  it('restores a checkpoint of the earlier named state form and goes on as if uninterrupted', () => {
+    const first = fourRecords();
+    const second: Array<['clickstream', ClickEvent]> = [
+      ['clickstream', click('product_view', T0 + 5000, { category: 'shoes' })],
+      ['clickstream', checkout(T0 + 6000, 40)],
+    ];
+    const feed = (d: TestDriver, events: ReadonlyArray<readonly ['clickstream' | 'pos', ClickEvent | PosEvent]>, w: number) => {
+      for (const [topic, e] of events) d.push(topic, e);
+      return d.watermark('clickstream', w).watermark('pos', w);
+    };
+    const whole = feed(feed(driver(PROFILE_DEFAULTS, [gold]), first, T0 + 4500), second, T0 + 400 * DAY);
+    const a = feed(driver(PROFILE_DEFAULTS, [gold]), first, T0 + 4500);
+    // The state as the version before the compact form wrote it: numbers and categories by name.
+    const named = (v: unknown) => {
+      const s = v as ProfileState;
+      const n = s.n;
+      return { p: s.p, lp: n[N.lp], cat: s.cn.map((c, i) => [c, s.cv[i]]), ct: n[N.ct], cart: s.cart, la: n[N.la], lt: n[N.lt], store: s.store, sts: n[N.sts], ch: s.ch, cts: n[N.cts], tr: n.slice(N.tr), rl: n[N.rl], tier: n[N.tier], cs: n[N.cs], known: n[N.known], t: n[N.t] };
+    };
+    const old = rewriteStateTable(a.snapshot(), 'profile/customers', named);
+    const b = feed(driver(PROFILE_DEFAULTS, [gold]).restore(old), second, T0 + 400 * DAY);
+    const after = (d: TestDriver) => d.values<LiveProfile>('profiles').filter((p) => p.asOf > T0 + 4000);
+    expect(after(b)).toEqual(after(whole));
+    // After the restore: the view, the checkout, recency timers, then both purchases expiring a
+    // year later on their timers (the till's first), and the last recency boundary.
+    expect(after(b).map((p) => p.frequency)).toEqual([1, 2, 2, 2, 2, 2, 1, 0, 0]);
   });
 
   it('decays interest: an old strong interest falls below a recent weak one', () => {

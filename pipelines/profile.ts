@@ -98,38 +98,68 @@ export type ProfileInput = ClickEvent | KnownPosEvent | Trigger;
  * Per customer: numbers and short bounded lists only (another step's heap per customer is being
  * reduced; this one must not grow it).
  */
+/**
+ * A customer's profile state, compact: the numbers in one array of doubles (an object field holding
+ * a timestamp would box it: 12 bytes more per field), the categories as two parallel arrays.
+ */
 export interface ProfileState {
+  /** The numbers, at the indices of {@link N} (every time is >= 0; -1 means none). */
+  n: number[];
   /** Purchases in the horizon, flat triples `ts, count, revenue`, ts ascending. */
   p: number[];
-  /** Latest purchase seen in the events (-1: none). */
+  /** Categories, highest interest first (equal: by name), at most `maxCategories`, and their scores as of `n[N.ct]`. */
+  cn: string[];
+  cv: number[];
+  /** Open cart: product, quantity. */
+  cart: Array<[string, number]>;
+  /** Last store and channel (the latest by `n[N.sts]` / `n[N.cts]` wins; equal ts: the greater name). */
+  store: string | null;
+  ch: string | null;
+}
+
+/**
+ * Where each number of {@link ProfileState.n} is: `lp` latest purchase seen in the events; `ct`
+ * the time the category scores are as of; `la` last add_to_cart; `lt` the cart-abandonment T
+ * when it was applied (its deadline is la + T); `sts`, `cts` when the last store and channel were
+ * seen; `rl` the reference profile's lastPurchaseTs; `tier` (index in TIERS), `cs` consent bits
+ * (push 1, sms 2, email 4, in_store 8), `known` (0/1), as of the last record; `t` the event time
+ * the state is current at; `xt`, `rt` the expiry and recency timers known to be pending (so that
+ * a record that leaves them where they are registers nothing); from `tr` on, the last trigger ts
+ * per scene in SCENES order.
+ */
+export const N = { lp: 0, ct: 1, la: 2, lt: 3, sts: 4, cts: 5, rl: 6, tier: 7, cs: 8, known: 9, t: 10, xt: 11, rt: 12, tr: 13 } as const;
+
+/** The state as checkpoints before the compact form wrote it (fields by name), read into the compact form. */
+interface NamedProfileState {
+  p: number[];
   lp: number;
-  /** Categories and their interest scores as of `ct` (-1: none yet), at most `maxCategories`. */
   cat: Array<[string, number]>;
   ct: number;
-  /** Open cart: product, quantity; and the ts of the last add_to_cart (-1: none). */
   cart: Array<[string, number]>;
   la: number;
-  /** Cart-abandonment T when the last add_to_cart was applied (its deadline is la + T). */
   lt: number;
-  /** Last store and channel, each with the ts it was seen at (the latest wins; equal ts: the greater name). */
   store: string | null;
   sts: number;
   ch: string | null;
   cts: number;
-  /** Last trigger ts per scene, in SCENES order (-1: none). */
   tr: number[];
-  /** The reference profile's lastPurchaseTs as of the last record (-1: none). */
   rl: number;
-  /** Tier index (TIERS), consent bits (push 1, sms 2, email 4, in_store 8), known profile (0/1), as of the last record. */
   tier: number;
   cs: number;
   known: number;
-  /** Event time the state is current at (every time here is >= 0; -1 means none). */
   t: number;
 }
 
-/** The state value holding each customer's {@link ProfileState} (table `<stepId>/customers`). */
+/** A state as stored, in either form, in the compact form (a checkpoint of an earlier version holds the named one). */
+export function compactProfileState(s: ProfileState | NamedProfileState): ProfileState {
+  if ('n' in s) return s;
+  const n = [s.lp, s.ct, s.la, s.lt, s.sts, s.cts, s.rl, s.tier, s.cs, s.known, s.t, -1, -1, ...SCENES.map((_, i) => s.tr[i] ?? -1)];
+  return { n, p: s.p, cn: s.cat.map((c) => c[0]), cv: s.cat.map((c) => c[1]), cart: s.cart, store: s.store, ch: s.ch };
+}
+
 export const PROFILE_STATE = 'customers';
+const EXPIRE_TAG = 'expire';
+const RECENCY_TAG = 'recency';
 
 const isTrigger = (e: ProfileInput): e is Trigger => 'scene' in e;
 /** Evidence first at equal ts: purchases, then other clicks and tills, then triggers (derived from them). */
@@ -146,7 +176,11 @@ function checkParams(stepId: string, p: ProfileParams): void {
 }
 
 function emptyState(): ProfileState {
-  return { p: [], lp: -1, cat: [], ct: -1, cart: [], la: -1, lt: 0, store: null, sts: -1, ch: null, cts: -1, tr: SCENES.map(() => -1), rl: -1, tier: 0, cs: 0, known: 0, t: -1 };
+  // In N's order: lp ct la lt sts cts rl tier cs known t xt rt, then tr per scene. A literal, not a
+  // spread: an array built by spreading (or push, splice, filter) keeps room for more elements,
+  // 150 bytes here, and this array lives as long as the customer.
+  const n = [-1, -1, -1, 0, -1, -1, -1, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1];
+  return { n, p: [], cn: [], cv: [], cart: [], store: null, ch: null };
 }
 
 /** Revenue of a purchase: a checkout's price x quantity (null quantity 1, null price 0); a till's items of quantity > 0. */
@@ -167,40 +201,67 @@ function expire(s: ProfileState, asOf: number, horizonMs: number): void {
 function addPurchase(s: ProfileState, ts: number, revenue: number, maxPurchases: number): void {
   let i = s.p.length;
   while (i > 0 && s.p[i - 3]! > ts) i -= 3;
-  s.p.splice(i, 0, ts, 1, revenue);
+  // New exact-size arrays (toSpliced), not splice: see emptyState.
+  s.p = s.p.toSpliced(i, 0, ts, 1, revenue);
   if (s.p.length / 3 > maxPurchases) {
     // The two oldest become one at the newer's ts: a purchase never leaves the horizon early.
-    s.p.splice(0, 6, s.p[3]!, s.p[1]! + s.p[4]!, s.p[2]! + s.p[5]!);
+    s.p = s.p.toSpliced(0, 6, s.p[3]!, s.p[1]! + s.p[4]!, s.p[2]! + s.p[5]!);
   }
 }
 
 function addInterest(s: ProfileState, category: string, weight: number, ts: number, p: ProfileParams): void {
   if (weight <= 0) return;
-  if (ts >= s.ct) {
-    const f = s.ct >= 0 ? 2 ** (-(ts - s.ct) / p.interestHalfLifeMs) : 1;
-    for (const c of s.cat) c[1] *= f;
-    s.ct = ts;
-  } else weight *= 2 ** (-(s.ct - ts) / p.interestHalfLifeMs); // late: counts as decayed to ct
-  const c = s.cat.find((x) => x[0] === category);
-  if (c !== undefined) c[1] += weight;
-  else s.cat.push([category, weight]);
-  s.cat.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  if (s.cat.length > p.maxCategories) s.cat.length = p.maxCategories;
+  const ct = s.n[N.ct]!;
+  if (ts >= ct) {
+    const f = ct >= 0 ? 2 ** (-(ts - ct) / p.interestHalfLifeMs) : 1;
+    for (let i = 0; i < s.cv.length; i++) s.cv[i]! *= f;
+    s.n[N.ct] = ts;
+  } else weight *= 2 ** (-(ct - ts) / p.interestHalfLifeMs); // late: counts as decayed to ct
+  const i = s.cn.indexOf(category);
+  if (i >= 0) s.cv[i]! += weight;
+  else {
+    s.cn = s.cn.concat(category);
+    s.cv = s.cv.concat(weight);
+  }
+  // Back into order, score descending, then name (a total order: names are distinct), by
+  // insertion over the whole list: a rescaling may have made two scores equal.
+  const { cn, cv } = s;
+  for (let j = 1; j < cn.length; j++) {
+    const name = cn[j]!;
+    const score = cv[j]!;
+    let k = j;
+    while (k > 0 && (cv[k - 1]! < score || (cv[k - 1] === score && cn[k - 1]! > name))) {
+      cn[k] = cn[k - 1]!;
+      cv[k] = cv[k - 1]!;
+      k--;
+    }
+    cn[k] = name;
+    cv[k] = score;
+  }
+  if (cn.length > p.maxCategories) {
+    s.cn = cn.slice(0, p.maxCategories);
+    s.cv = cv.slice(0, p.maxCategories);
+  }
 }
 
 function cartAdd(s: ProfileState, productId: string, qty: number, maxItems: number): void {
   const c = s.cart.find((x) => x[0] === productId);
+  let lines = c !== undefined ? s.cart : s.cart.concat([[productId, qty]]);
   if (c !== undefined) c[1] += qty;
-  else s.cart.push([productId, qty]);
-  s.cart = s.cart.filter((x) => x[1] > 0);
-  if (s.cart.length > maxItems) s.cart.splice(0, s.cart.length - maxItems);
+  lines = openLines(lines);
+  s.cart = lines.length > maxItems ? lines.slice(lines.length - maxItems) : lines;
 }
 
 function cartRemove(s: ProfileState, productId: string, qty: number): void {
   const c = s.cart.find((x) => x[0] === productId);
   if (c === undefined) return;
   c[1] -= qty;
-  s.cart = s.cart.filter((x) => x[1] > 0);
+  s.cart = openLines(s.cart);
+}
+
+/** The cart's lines with a quantity > 0, as an exact-size array (filter keeps spare room: see emptyState). */
+function openLines(cart: Array<[string, number]>): Array<[string, number]> {
+  return cart.every((x) => x[1] > 0) ? cart : cart.filter((x) => x[1] > 0).slice();
 }
 
 /**
@@ -209,10 +270,18 @@ function cartRemove(s: ProfileState, productId: string, qty: number): void {
  * a later record set.
  */
 function setStore(s: ProfileState, storeId: string, ts: number): void {
-  if (ts > s.sts || (ts === s.sts && s.store !== null && storeId > s.store)) [s.store, s.sts] = [storeId, ts];
+  const sts = s.n[N.sts]!;
+  if (ts > sts || (ts === sts && s.store !== null && storeId > s.store)) {
+    s.store = storeId;
+    s.n[N.sts] = ts;
+  }
 }
 function setChannel(s: ProfileState, channel: string, ts: number): void {
-  if (ts > s.cts || (ts === s.cts && s.ch !== null && channel > s.ch)) [s.ch, s.cts] = [channel, ts];
+  const cts = s.n[N.cts]!;
+  if (ts > cts || (ts === cts && s.ch !== null && channel > s.ch)) {
+    s.ch = channel;
+    s.n[N.cts] = ts;
+  }
 }
 
 /** The later of two purchase times, either possibly absent. */
@@ -220,11 +289,18 @@ function latest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
-const lastPurchaseOf = (s: ProfileState): number | null => latest(s.lp >= 0 ? s.lp : null, s.rl >= 0 ? s.rl : null);
+const lastPurchaseOf = (s: ProfileState): number | null => latest(s.n[N.lp]! >= 0 ? s.n[N.lp]! : null, s.n[N.rl]! >= 0 ? s.n[N.rl]! : null);
 
-/** Renders a customer's state as a profile at its event time `s.t`. */
-export function renderProfile(customerId: string, s: ProfileState, p: ProfileParams): LiveProfile {
-  const asOf = s.t;
+const byProduct = (a: [string, number], b: [string, number]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/**
+ * Renders a customer's state (either form: a checkpoint of an earlier version holds the named one)
+ * as a profile at its event time. Built field by field in the profile's documented key order (one
+ * object, no intermediate ones: it runs once per record).
+ */
+export function renderProfile(customerId: string, state: ProfileState, p: ProfileParams): LiveProfile {
+  const s = compactProfileState(state);
+  const asOf = s.n[N.t]!;
   let frequency = 0;
   let revenue = 0;
   for (let i = 0; i < s.p.length; i += 3) {
@@ -235,29 +311,45 @@ export function renderProfile(customerId: string, s: ProfileState, p: ProfilePar
   }
   const last = lastPurchaseOf(s);
   const monetary = round2(revenue);
-  const scores = { r: recencyScore(last, asOf, p), f: levelScore(frequency, p.frequency), m: levelScore(monetary, p.monetary) };
-  const cart = [...s.cart].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const deadline = cart.length > 0 && s.la >= 0 ? s.la + s.lt : null;
+  const r = recencyScore(last, asOf, p);
+  const f = levelScore(frequency, p.frequency);
+  const m = levelScore(monetary, p.monetary);
   const out: Record<string, unknown> = { customerId, asOf };
   if (last !== null) out.lastPurchaseTs = last;
-  Object.assign(out, { frequency, monetary, recencyScore: scores.r, frequencyScore: scores.f, monetaryScore: scores.m });
-  if (last !== null) out.segment = rfmSegment(scores);
-  out.topCategories = s.cat.slice(0, p.topCategories).map((c) => c[0]);
+  out.frequency = frequency;
+  out.monetary = monetary;
+  out.recencyScore = r;
+  out.frequencyScore = f;
+  out.monetaryScore = m;
+  if (last !== null) out.segment = rfmSegment({ r, f, m });
+  const top: string[] = [];
+  for (let i = 0; i < s.cn.length && i < p.topCategories; i++) top.push(s.cn[i]!);
+  out.topCategories = top;
   if (s.store !== null) out.lastStoreId = s.store;
   if (s.ch !== null) out.lastChannel = s.ch;
-  Object.assign(out, { cartItems: cart.length, cartQuantity: cart.reduce((n, c) => n + c[1], 0), cartProductIds: cart.map((c) => c[0]) });
+  const cart = s.cart.length > 1 ? s.cart.slice().sort(byProduct) : s.cart;
+  let quantity = 0;
+  const ids: string[] = [];
+  for (const c of cart) {
+    quantity += c[1];
+    ids.push(c[0]);
+  }
+  out.cartItems = cart.length;
+  out.cartQuantity = quantity;
+  out.cartProductIds = ids;
+  const deadline = cart.length > 0 && s.n[N.la]! >= 0 ? s.n[N.la]! + s.n[N.lt]! : null;
   if (deadline !== null && deadline > asOf) out.cartDeadline = deadline;
-  Object.assign(out, {
-    tier: TIERS[s.tier] ?? 'basic',
-    consentPush: (s.cs & 1) !== 0,
-    consentSms: (s.cs & 2) !== 0,
-    consentEmail: (s.cs & 4) !== 0,
-    consentInStore: (s.cs & 8) !== 0,
-    knownProfile: s.known === 1,
-  });
-  SCENES.forEach((scene, i) => {
-    if (s.tr[i]! >= 0) out[LAST_TRIGGER_FIELD[scene]] = s.tr[i];
-  });
+  const cs = s.n[N.cs]!;
+  out.tier = TIERS[s.n[N.tier]!] ?? 'basic';
+  out.consentPush = (cs & 1) !== 0;
+  out.consentSms = (cs & 2) !== 0;
+  out.consentEmail = (cs & 4) !== 0;
+  out.consentInStore = (cs & 8) !== 0;
+  out.knownProfile = s.n[N.known] === 1;
+  for (let i = 0; i < SCENES.length; i++) {
+    const t = s.n[N.tr + i]!;
+    if (t >= 0) out[LAST_TRIGGER_FIELD[SCENES[i]!]] = t;
+  }
   return out as unknown as LiveProfile;
 }
 
@@ -305,26 +397,32 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
   const cartT = readLive(deps.cartTimeoutMs);
 
   return events.process<LiveProfile>(stepId, (state) => {
-    const customers = state.value<ProfileState>(PROFILE_STATE);
+    const customers = state.value<ProfileState | NamedProfileState>(PROFILE_STATE);
+    /** The key's state in the compact form (a checkpoint of an earlier version is converted once). */
+    const read = (key: string): ProfileState | undefined => {
+      const raw = customers.get(key);
+      return raw === undefined || 'n' in raw ? raw : compactProfileState(raw);
+    };
 
     const apply = (key: string, s: ProfileState, e: ProfileInput, p: ProfileParams): void => {
-      s.t = Math.max(s.t, e.ts);
+      const n = s.n;
+      n[N.t] = Math.max(n[N.t]!, e.ts);
       if (isTrigger(e)) {
-        const i = SCENES.indexOf(e.scene);
-        s.tr[i] = Math.max(s.tr[i]!, e.ts);
+        const i = N.tr + SCENES.indexOf(e.scene);
+        n[i] = Math.max(n[i]!, e.ts);
         if (e.scene === 'store_proximity' && e.storeId !== null) setStore(s, e.storeId, e.ts);
         return;
       }
       const ref = resolveProfile(deps.profiles, key, '');
-      s.tier = Math.max(0, TIERS.indexOf(ref.tier));
-      s.cs = (ref.consent.push ? 1 : 0) | (ref.consent.sms ? 2 : 0) | (ref.consent.email ? 4 : 0) | (ref.consent.in_store ? 8 : 0);
-      s.known = ref.known ? 1 : 0;
-      s.rl = ref.lastPurchaseTs ?? -1;
+      n[N.tier] = Math.max(0, TIERS.indexOf(ref.tier));
+      n[N.cs] = (ref.consent.push ? 1 : 0) | (ref.consent.sms ? 2 : 0) | (ref.consent.email ? 4 : 0) | (ref.consent.in_store ? 8 : 0);
+      n[N.known] = ref.known ? 1 : 0;
+      n[N.rl] = ref.lastPurchaseTs ?? -1;
       if ('items' in e) setStore(s, e.storeId, e.ts);
       setChannel(s, 'items' in e ? 'store' : e.channel, e.ts);
       if (isPurchase(e)) {
         addPurchase(s, e.ts, revenueOf(e), p.maxPurchases);
-        s.lp = Math.max(s.lp, e.ts);
+        n[N.lp] = Math.max(n[N.lp]!, e.ts);
         s.cart = [];
         if ('items' in e) {
           for (const i of e.items) if (i.quantity > 0 && i.category !== null) addInterest(s, i.category, p.interestWeights.bought, e.ts, p);
@@ -335,37 +433,49 @@ export function customerProfile(stepId: string, events: KeyedStream<ProfileInput
       if (e.type === 'product_view' && e.category !== null) addInterest(s, e.category, p.interestWeights.viewed, e.ts, p);
       else if (e.type === 'add_to_cart' && e.productId !== null) {
         cartAdd(s, e.productId, e.quantity ?? 1, p.maxCartItems);
-        s.la = e.ts;
-        s.lt = cartT();
+        n[N.la] = e.ts;
+        n[N.lt] = cartT();
         if (e.category !== null) addInterest(s, e.category, p.interestWeights.carted, e.ts, p);
       } else if (e.type === 'remove_from_cart' && e.productId !== null) cartRemove(s, e.productId, e.quantity ?? 1);
     };
 
     /** Expires, saves, arms the next expiry and recency timers, and emits the profile. */
     const publish = (key: string, s: ProfileState, p: ProfileParams, ctx: ProcessContext<LiveProfile>): void => {
-      expire(s, s.t, p.horizonMs);
+      const n = s.n;
+      const t = n[N.t]!;
+      expire(s, t, p.horizonMs);
       customers.set(key, s);
-      if (s.p.length > 0) ctx.registerEventTimer(s.p[0]! + p.horizonMs, 'expire');
+      if (s.p.length > 0 && n[N.xt] !== s.p[0]! + p.horizonMs) {
+        n[N.xt] = s.p[0]! + p.horizonMs;
+        ctx.registerEventTimer(s.p[0]! + p.horizonMs, EXPIRE_TAG);
+      }
       const last = lastPurchaseOf(s);
-      const next = last === null ? null : nextRecencyChange(last, s.t, p);
-      if (next !== null) ctx.registerEventTimer(next, 'recency');
-      ctx.emit(renderProfile(key, s, p), s.t);
+      const next = last === null ? null : nextRecencyChange(last, t, p);
+      if (next !== null && n[N.rt] !== next) {
+        n[N.rt] = next;
+        ctx.registerEventTimer(next, RECENCY_TAG);
+      }
+      ctx.emit(renderProfile(key, s, p), t);
     };
 
     return {
       onElement(e, ctx) {
         const p = current();
-        const s = customers.get(ctx.key) ?? emptyState();
+        const s = read(ctx.key) ?? emptyState();
         apply(ctx.key, s, e, p);
         publish(ctx.key, s, p, ctx);
       },
-      onEventTimer(ts, _tag, ctx) {
+      onEventTimer(ts, tag, ctx) {
         // The engine has handed over the key's records up to ts already (eventTimeOrder).
-        const s = customers.get(ctx.key);
+        const s = read(ctx.key);
         if (s === undefined) return;
+        const n = s.n;
         // An expiry or recency timer moves the profile to its own time; a stale one (the purchase
         // it was armed for is gone, a reload moved a boundary) just re-renders it unchanged.
-        if (ts > s.t) s.t = ts;
+        if (ts > n[N.t]!) n[N.t] = ts;
+        // The timer that fired is no longer pending: the next one at the same time is registered again.
+        if (tag === EXPIRE_TAG && n[N.xt] === ts) n[N.xt] = -1;
+        else if (tag === RECENCY_TAG && n[N.rt] === ts) n[N.rt] = -1;
         publish(ctx.key, s, current(), ctx);
       },
     };
