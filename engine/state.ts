@@ -60,6 +60,10 @@ export interface MapState<V> {
 /** A list per key. */
 export interface ListState<V> {
   get(key: string): readonly V[];
+  /**
+   * Appends to the key's list. A short list is replaced by a copy one longer, a long one grows in
+   * place: a list read with `get` before may or may not show the new value (read it again).
+   */
   add(key: string, value: V): void;
   set(key: string, values: V[]): void;
   clear(key: string): void;
@@ -101,6 +105,14 @@ export interface StateBackend {
 export const TIMER_TABLE_SUFFIX = '#timers';
 /** Separates the timestamp from the key in a tracked timer change's key. */
 export const TIMER_KEY_SEP = '\u0002';
+
+/**
+ * Below this length `ListState.add` copies the list into an exact-size array instead of pushing:
+ * V8's push leaves room for about 16 more elements (128 bytes), which most per-key lists, of a few
+ * elements for as long as the key lives, would carry for nothing. Longer lists grow in place, so
+ * appending stays amortised O(1).
+ */
+const SHORT_LIST = 16;
 
 interface Entry {
   v: unknown;
@@ -312,6 +324,7 @@ export class InMemoryStateBackend implements StateBackend {
       add: (key, value) => {
         const l = t.get(key) as V[] | undefined;
         if (l === undefined) t.set(key, [value]);
+        else if (l.length < SHORT_LIST) t.set(key, l.concat([value]));
         else {
           l.push(value);
           t.touch(key);

@@ -243,7 +243,8 @@ export function decide(
         const versions = facts.get(ctx.key) ?? [];
         const last = versions[versions.length - 1];
         if (last !== undefined && sameFacts(last, next)) return;
-        const merged = last !== undefined && last.asOf >= next.asOf ? [...versions.slice(0, -1), next] : [...versions, next];
+        // concat and toSpliced make exact-size arrays (a spread keeps room for more: bytes per customer).
+        const merged = last !== undefined && last.asOf >= next.asOf ? versions.toSpliced(-1, 1, next) : versions.concat([next]);
         facts.set(ctx.key, merged);
         // Pruned when the watermark passes the new version (an event-time timer), not by the
         // watermark at its arrival: the kept versions, and so the checkpointed state, must not
