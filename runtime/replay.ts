@@ -157,7 +157,8 @@ export function replayRecords(records: readonly InputRecord[], deps: RetailDeps,
     if (r.value.ts > now + bound) deadLetters.push({ source: r.topic, value: r.value, ts: r.value.ts, partition: 0, index: r.line, error: eventTimeAhead(r.topic, r.value.ts, now, bound) });
     else kept.push(r);
   }
-  const sorted = kept.map((r, i) => ({ r, i })).sort((a, b) => a.r.value.ts - b.r.value.ts || a.i - b.i);
+  // Array.prototype.sort is stable (ES2019): equal ts keep their input order, as SCENES.md asks.
+  const sorted = kept.sort((a, b) => a.value.ts - b.value.ts);
   const p = pipeline('retail');
   const retail = buildRetail(p, { deps, campaign });
   const graph = p.build();
@@ -168,13 +169,13 @@ export function replayRecords(records: readonly InputRecord[], deps: RetailDeps,
     sinks: Object.fromEntries(graph.sinks.map((s) => [s.id, (v: unknown) => void outputs[s.id]!.push(v)])),
     onDeadLetter: (d) => deadLetters.push(d),
   });
-  for (const { r } of sorted) {
+  for (const r of sorted) {
     if (r.value.ts > clock.now()) clock.set(r.value.ts);
     exec.push(r.topic, r.value);
   }
   exec.end();
   const summary = summariseMeasured(outputs[RETAIL_SINKS.decisions] as Decision[], outputs[RETAIL_SINKS.attribution] as AttributionEvent[], measurementSettings(campaign.current()), { segmentReason: hasTargeting(campaign.current()) });
-  const endTs = sorted.length > 0 ? sorted[sorted.length - 1]!.r.value.ts : -Infinity;
+  const endTs = sorted.length > 0 ? sorted[sorted.length - 1]!.value.ts : -Infinity;
   return { outputs, summary, deadLetters, boughtTogether: retail.boughtTogether.table(), endTs };
 }
 
