@@ -69,6 +69,29 @@ describe('InMemoryStateBackend', () => {
     expect(on.drainChanges()).toEqual([]);
   });
 
+  it('list state: a short list grows into an exact copy, a long one in place; an element changed in place and touched is written behind as it is', () => {
+    const b = new InMemoryStateBackend({ trackChanges: true });
+    const l = b.listState<{ n: number }>('s', 'l');
+    l.add('k', { n: 1 });
+    const before = l.get('k');
+    l.add('k', { n: 2 });
+    expect(l.get('k')).not.toBe(before); // short: replaced by a copy one longer
+    expect(l.get('k').map((x) => x.n)).toEqual([1, 2]);
+    for (let i = 3; i <= 20; i++) l.add('k', { n: i });
+    const long = l.get('k');
+    l.add('k', { n: 21 });
+    expect(l.get('k')).toBe(long); // long: grown in place
+    expect(long.map((x) => x.n)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    b.drainChanges();
+    l.get('k')[0]!.n = 100;
+    expect(b.drainChanges()).toEqual([]); // a mutation alone is not seen
+    l.touch('k');
+    l.touch('absent');
+    const changes = b.drainChanges();
+    expect(changes.map((c) => c.key)).toEqual(['k']);
+    expect((changes[0]!.value as Array<{ n: number }>)[0]!.n).toBe(100);
+  });
+
   it('snapshots and restores tables and timers as independent copies', () => {
     const a = new InMemoryStateBackend();
     const m = a.mapState<{ n: number }>('s', 'm');

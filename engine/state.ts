@@ -67,6 +67,8 @@ export interface ListState<V> {
   add(key: string, value: V): void;
   set(key: string, values: V[]): void;
   clear(key: string): void;
+  /** An element of the key's list was mutated in place: marks it changed, as `ValueState.touch`. */
+  touch(key: string): void;
   readonly size: number;
 }
 
@@ -332,6 +334,7 @@ export class InMemoryStateBackend implements StateBackend {
       },
       set: (key, values) => (values.length === 0 ? t.delete(key) : t.set(key, values)),
       clear: (key) => t.delete(key),
+      touch: (key) => t.touch(key),
       get size() {
         return t.data.size;
       },

@@ -133,15 +133,16 @@ export function attribution(
     const pending = state.list<PendingPurchase>('purchases');
     const segments = state.list<SegmentChange>('segments');
 
+    /** Converts, in place (the step owns its open windows), every window of the key the purchase falls in. */
     const applyPurchase = (key: string, pu: PendingPurchase): void => {
-      const list = open.get(key);
       let changed = false;
-      const next = list.map((o) => {
-        if (!(pu.ts > o.ts && pu.ts <= o.ts + windowMs)) return o;
+      for (const o of open.get(key)) {
+        if (!(pu.ts > o.ts && pu.ts <= o.ts + windowMs)) continue;
+        o.converted = true;
+        o.revenue += pu.revenue;
         changed = true;
-        return { ...o, converted: true, revenue: o.revenue + pu.revenue };
-      });
-      if (changed) open.set(key, next);
+      }
+      if (changed) open.touch(key);
     };
 
     /** Applies the pending purchases up to `upTo`, then closes the windows that end by then. */

@@ -77,6 +77,7 @@ export function compareTriggers(a: Trigger, b: Trigger): number {
 }
 
 /** Sent offers of one customer in one local calendar day (days since the epoch, local). */
+/** A customer's counted offers of their latest local day; owned by the step and counted in place. */
 interface SentToday {
   readonly day: number;
   total: number;
@@ -293,10 +294,13 @@ export function decide(
         );
         if (!wouldSend) return;
 
-        // Count it: the latest local day only (older days are dropped, bounding the state).
+        // Count it: the latest local day only (older days are dropped, bounding the state). The
+        // step owns its counts: a new day is a new object, the same day is counted in place.
         if (today === undefined || day > today.day) counter.set(key, { day, total: 1, scenes: { [t.scene]: 1 } });
         else if (day === today.day) {
-          counter.set(key, { day, total: today.total + 1, scenes: { ...today.scenes, [t.scene]: (today.scenes[t.scene] ?? 0) + 1 } });
+          today.total++;
+          today.scenes[t.scene] = (today.scenes[t.scene] ?? 0) + 1;
+          counter.touch(key);
         }
         if (offerId === null) return;
         const tpl = templates[t.scene];
