@@ -1,5 +1,5 @@
 import { createClient } from '@redis/client';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from './kafka/kafkajs.js';
 import { measurementSettings, openCampaign, staticCampaign, type CampaignHandle, type CampaignSource } from '../pipelines/campaign.js';
 import type { MeasurementSettings } from '../pipelines/measurement.js';
 import { LiveProducts } from '../pipelines/products.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, Partitioners, type Admin, type KafkaMessage, type PartitionMetadata } from 'kafkajs';
+import type { Admin, KafkaMessage, PartitionMetadata } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from '../runtime/kafka/kafkajs.js';
 import { loadServiceConfig } from '../runtime/config.js';
 import { waitForLeaders } from '../runtime/kafka/topics.js';
 import { Executor } from '../engine/executor.js';

@@ -1,7 +1,7 @@
-import kafkajs, { type Assigner, type GroupMemberAssignment, type PartitionAssigner } from 'kafkajs';
+import type { Assigner, GroupMemberAssignment, PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol } from './kafkajs.js';
 import { ssError } from '../../schemas/errors.js';
 
-const { AssignerProtocol } = kafkajs;
 
 /**
  * Assigns partitions by number across all subscribed topics: partition `p` of every input topic

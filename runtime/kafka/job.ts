@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Admin, type Consumer, type ConsumerConfig, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, IHeaders, Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners } from './kafkajs.js';
 import { decodeAuto, defaultRegistry, encodeConfluent, type SchemaName, type SchemaRegistry } from '../../schemas/index.js';
 import { systemClock, type Clock } from '../../engine/clock.js';
 import { Executor, type DeadLetter } from '../../engine/executor.js';

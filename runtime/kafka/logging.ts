@@ -1,4 +1,5 @@
-import { logLevel, type logCreator } from 'kafkajs';
+import type { logCreator } from 'kafkajs';
+import { logLevel } from './kafkajs.js';
 
 /**
  * kafkajs' logs through the job's log, warnings and errors only, each distinct message at most once

@@ -1,4 +1,5 @@
-import { Partitioners, type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { Partitioners } from './kafkajs.js';
 import type { LiveProducts } from '../../pipelines/products.js';
 import { isScenestreamError, type ErrorCode } from '../../schemas/errors.js';
 import { defaultRegistry, encodeConfluent, type Product, type SchemaRegistry } from '../../schemas/index.js';

@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { groupMessagesPerPartition } from './linearGrouping.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** kafkajs 2.2.4's own grouping, as its src/producer/groupMessagesPerPartition.js writes it: the reference. */
+function kafkajsGrouping<M>({ topic, partitionMetadata, messages, partitioner }: Parameters<typeof groupMessagesPerPartition<M>>[0]): Record<number, M[]> {
+  if (partitionMetadata.length === 0) return {};
+  return messages.reduce<Record<number, M[]>>((result, message) => {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    const current = result[partition] ?? [];
+    return Object.assign(result, { [partition]: [...current, message] });
+  }, {});
+}
+
+/** Runs an ES module script in a fresh Node process (under tsx) at the repository root; its last line of output, parsed. */
+function lastJsonOf(lines: readonly string[]): unknown {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', lines.join('\n')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+describe("kafkajs' producer grouping, linear", () => {
+  it('groups exactly as kafkajs does: the same partitions, in the same key order, each in message order', () => {
+    const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({ partitionId }));
+    const messages = Array.from({ length: 2_000 }, (_, i) => ({ key: `c${(i * 7919) % 613}`, i }));
+    const partitioner = ({ message }: { message: { key: string } }) => (message.key.charCodeAt(1) * 31 + message.key.length) % 6;
+    const args = { topic: 't', partitionMetadata, messages, partitioner };
+    const ours = groupMessagesPerPartition(args);
+    expect(ours).toEqual(kafkajsGrouping(args));
+    expect(Object.keys(ours)).toEqual(Object.keys(kafkajsGrouping(args)));
+    expect(Object.values(ours).flat()).toHaveLength(messages.length);
+    expect(groupMessagesPerPartition({ ...args, partitionMetadata: [] })).toEqual({});
+  });
+
+  it("is what kafkajs' producer uses in a process that loads the product's runtime", () => {
+    // A fresh process: the production host, then kafkajs' own module as its producer requires it.
+    expect(
+      lastJsonOf([
+        "import { createRequire } from 'node:module';",
+        "const { linearGroupingInstalled } = await import('./runtime/kafka/kafkajs.ts');",
+        "await import('./runtime/production.ts');",
+        "const { groupMessagesPerPartition } = await import('./runtime/kafka/linearGrouping.ts');",
+        'const require = createRequire(import.meta.url);',
+        "const used = require('kafkajs/src/producer/groupMessagesPerPartition.js');",
+        'console.log(JSON.stringify({ linearGroupingInstalled, same: used === groupMessagesPerPartition }));',
+      ]),
+    ).toEqual({ linearGroupingInstalled: true, same: true });
+  });
+
+  it('is not installed once kafkajs was loaded first, and says so', () => {
+    expect(lastJsonOf(["await import('kafkajs');", "const { linearGroupingInstalled } = await import('./runtime/kafka/linearGrouping.ts');", 'console.log(JSON.stringify({ linearGroupingInstalled }));'])).toEqual({ linearGroupingInstalled: false });
+  });
+
+  it("no module of the product imports kafkajs' values but through runtime/kafka/kafkajs.ts (type imports load nothing)", () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+        const rel = join(dir, e.name);
+        if (e.isDirectory()) walk(rel);
+        else if (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && rel !== join('runtime', 'kafka', 'kafkajs.ts')) {
+          const text = readFileSync(join(ROOT, rel), 'utf8');
+          if (/^import\s+(?!type\b)[^;]*from\s+'kafkajs'/m.test(text)) offenders.push(rel);
+        }
+      }
+    };
+    for (const dir of ['runtime', 'testkit', 'bench']) walk(dir);
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,0 +1,12 @@
+/**
+ * kafkajs, as the product's modules import it: every value import of kafkajs in `runtime/` goes
+ * through this module, which loads `./linearGrouping.ts` before kafkajs itself (ES modules evaluate
+ * their imports in order), so that kafkajs' producer groups messages in linear time. Type-only
+ * imports may name kafkajs directly: they load nothing. `kafkajs.test.ts` checks both.
+ */
+import './linearGrouping.js';
+import kafkajs from 'kafkajs';
+
+export { Kafka, logLevel, Partitioners } from 'kafkajs';
+export const { AssignerProtocol } = kafkajs;
+export { linearGroupingInstalled } from './linearGrouping.js';
