@@ -4,7 +4,7 @@
  * to the event's ts, paced by a token bucket and sent in batches.
  */
 
-import { Kafka, logLevel, Partitioners, type Message, type ProducerBatch, type TopicMessages } from 'kafkajs';
+import type { Kafka, Message, ProducerBatch, TopicMessages } from 'kafkajs';
 import { systemClock, type Clock } from '../engine/clock.js';
 import { ssError } from '../schemas/errors.js';
 import { defaultRegistry, encodeConfluent, type SchemaRegistry } from '../schemas/index.js';
@@ -139,6 +139,10 @@ export interface KafkaOptions extends SendOptions {
 /** Connect a kafkajs producer, send paced, disconnect. Connection failures raise SS_ERR_SERVICE_UNAVAILABLE. */
 export async function produceToKafka(records: Iterable<SimRecord>, opts: KafkaOptions): Promise<SendSummary> {
   const brokers = opts.brokers;
+  // Loaded here, not at the module's start: a program that imports the simulator (the CLI) loads
+  // kafkajs only after its runtime did, which installs the producer's linear grouping first
+  // (runtime/kafka/linearGrouping.ts); and a simulation to files loads no Kafka client at all.
+  const { Kafka, logLevel, Partitioners } = await import('kafkajs');
   const kafka = new Kafka({ clientId: opts.clientId ?? 'scenestream-simulator', brokers, logLevel: logLevel.NOTHING });
   // The default partitioner named (kafkajs warns at every start otherwise); the same murmur2 as Java's.
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });

@@ -37,6 +37,20 @@ describe("kafkajs' producer grouping, linear", () => {
     expect(groupMessagesPerPartition({ ...args, partitionMetadata: [] })).toEqual({});
   });
 
+  it("is what kafkajs' producer uses in a process that runs the CLI (which also imports the simulator)", () => {
+    // The compiled CLI's module graph, loaded as `scenestream` loads it, then asked at exit.
+    expect(
+      lastJsonOf([
+        "import { createRequire } from 'node:module';",
+        "process.argv = [process.argv[0], 'cli', '--help'];",
+        'const require = createRequire(import.meta.url);',
+        // kafkajs' own grouping spreads the partition's list; ours does not (imported nothing of ours before the CLI).
+        "process.on('exit', () => { const m = require.cache[require.resolve('kafkajs/src/producer/sendMessages.js')]; const f = require('kafkajs/src/producer/groupMessagesPerPartition.js'); console.log(JSON.stringify({ loaded: m !== undefined, same: !String(f).includes('...current') })); });",
+        "await import('./runtime/cli.ts');",
+      ]),
+    ).toEqual({ loaded: true, same: true });
+  });
+
   it("is what kafkajs' producer uses in a process that loads the product's runtime", () => {
     // A fresh process: the production host, then kafkajs' own module as its producer requires it.
     expect(
@@ -68,7 +82,7 @@ describe("kafkajs' producer grouping, linear", () => {
         }
       }
     };
-    for (const dir of ['runtime', 'testkit', 'bench']) walk(dir);
+    for (const dir of ['runtime', 'testkit', 'bench', 'simulator']) walk(dir);
     expect(offenders).toEqual([]);
   });
 });

@@ -2,7 +2,9 @@
  * kafkajs, as the product's modules import it: every value import of kafkajs in `runtime/` goes
  * through this module, which loads `./linearGrouping.ts` before kafkajs itself (ES modules evaluate
  * their imports in order), so that kafkajs' producer groups messages in linear time. Type-only
- * imports may name kafkajs directly: they load nothing. `kafkajs.test.ts` checks both.
+ * imports may name kafkajs directly: they load nothing. The simulator, a layer below, imports
+ * kafkajs only when it produces (a dynamic import, after the program's runtime has loaded this).
+ * `kafkajs.test.ts` checks all three, and the CLI's process as a whole.
  */
 import './linearGrouping.js';
 import kafkajs from 'kafkajs';
