@@ -50,6 +50,7 @@ describe('Metrics', () => {
       'scenestream_attribution_conversions',
       'scenestream_attribution_revenue',
       'scenestream_attribution_discount_cost',
+      'scenestream_attribution_holdout_excluded',
       'scenestream_attribution_min_decisions_per_arm',
       'scenestream_attribution_currency_info',
     ]) {

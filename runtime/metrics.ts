@@ -67,6 +67,8 @@ export class Metrics {
   readonly attributionRevenue: Gauge<'scene' | 'segment' | 'group'>;
   /** Discount redeemed on converting sent offers (revenue times the offer's discount), by scene and segment, in the campaign's currency. */
   readonly attributionDiscountCost: Gauge<'scene' | 'segment'>;
+  /** Holdout decisions left out of the control arm (consent, quiet hours or a cap would have stopped them), by scene and segment. */
+  readonly attributionHoldoutExcluded: Gauge<'scene' | 'segment'>;
   /** The campaign's `measurement.minPerArm`: below it in either group, the dashboard shows no uplift ("not enough data"). */
   readonly attributionMinPerArm: Gauge<never>;
   /** 1, labelled with the campaign's `measurement.currency`: the unit of every amount. */
@@ -128,6 +130,12 @@ export class Metrics {
     this.attributionDiscountCost = new Gauge({
       name: 'scenestream_attribution_discount_cost',
       help: "Discount redeemed on the converting purchases of sent offers (their revenue times the offer's discountPct / 100), in the campaign's measurement.currency, by scene and segment; closed attribution windows only.",
+      labelNames: ['scene', 'segment'],
+      registers,
+    });
+    this.attributionHoldoutExcluded = new Gauge({
+      name: 'scenestream_attribution_holdout_excluded',
+      help: 'Holdout decisions left out of the control arm (group="holdout") because consent, quiet hours or a frequency cap would have stopped them had they not been held out, by scene and segment; closed attribution windows only.',
       labelNames: ['scene', 'segment'],
       registers,
     });

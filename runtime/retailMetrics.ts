@@ -42,7 +42,8 @@ export class RetailMetrics {
 
 /**
  * The attribution metrics of the cells of a grid (scene and RFM segment at decision time):
- * decisions, conversions and revenue per group, and the discount cost of the sent offers. `zeros`:
+ * decisions, conversions and revenue per group, the discount cost of the sent offers and the holdout
+ * decisions left out of the control arm. `zeros`:
  * cells to set to 0 that the grid lacks (those of partitions an instance no longer owns).
  */
 export function setAttribution(m: Metrics, grid: MeasureGrid, zeros: Iterable<readonly [string, string]> = []): void {
@@ -53,6 +54,7 @@ export function setAttribution(m: Metrics, grid: MeasureGrid, zeros: Iterable<re
       m.attributionRevenue.set({ scene, segment, group }, 0);
     }
     m.attributionDiscountCost.set({ scene, segment }, 0);
+    m.attributionHoldoutExcluded.set({ scene, segment }, 0);
   }
   for (const [scene, segment, t] of grid.cells()) setCell(m, scene, segment, t);
 }
@@ -67,4 +69,5 @@ function setCell(m: Metrics, scene: string, segment: string, t: MeasureTotals): 
     m.attributionRevenue.set({ scene, segment, group }, arm.revenue / MICROS);
   }
   m.attributionDiscountCost.set({ scene, segment }, t.discountCost / MICROS);
+  m.attributionHoldoutExcluded.set({ scene, segment }, t.holdoutExcluded);
 }
