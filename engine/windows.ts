@@ -79,9 +79,34 @@ export function checkDuration(stepId: string, name: string, v: number, min: numb
   }
 }
 
-const SEP = '\u0001';
-const FIRE = 'f';
-const CLEAN = 'c';
+/**
+ * Timer keys of the window operators are `key + WINDOW_TIMER_SEP + tag`, the window derived from the
+ * timer's ts and the tag. Tags are checkpointed with the timers: they never change.
+ */
+export const WINDOW_TIMER_SEP = '\u0001';
+/** Emit the window (`onWatermark`, or the time windows' end). */
+export const WINDOW_FIRE = 'f';
+/** Close the window: emit (`onClose`) and, for the time windows, clean it up. */
+export const WINDOW_CLOSE = 'c';
+/** Drop a window kept past its close (session and sliding windows' retention). */
+export const WINDOW_PURGE = 'p';
+
+/** A copy of an accumulator that later merges cannot change: primitives as they are, objects cloned (`structuredClone`). */
+export function copyAccumulator<A>(a: A): A {
+  return a === null || typeof a !== 'object' ? a : structuredClone(a);
+}
+
+/** The first index of `list`, sorted ascending by `field`, whose `field` is at least `value` (`list.length` if none). */
+export function firstAtLeast<F extends string>(list: ReadonlyArray<Readonly<Record<F, number>>>, field: F, value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]![field] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 interface Slot<A> {
   acc: A;
@@ -108,24 +133,24 @@ export function createTimeWindowOperator<T, A>(
   const emit = rt.emit;
   const late = rt.side('late');
   const mode = opts.emit;
-  // Timer keys are `key SEP tag` (tag: f = fire, c = cleanup); the window is derived from the ts.
+  // Timer keys are `key + WINDOW_TIMER_SEP + tag` (fire, or close: cleanup); the window is derived from the ts.
   const fireAt = (end: number) => end - 1;
   const cleanAt = (end: number) => end - 1 + graceMs;
 
   const onTimer = (ts: number, timerKey: string) => {
-    const i = timerKey.lastIndexOf(SEP);
+    const i = timerKey.lastIndexOf(WINDOW_TIMER_SEP);
     const key = timerKey.slice(0, i);
     const tag = timerKey.slice(i + 1);
-    const end = tag === FIRE ? ts + 1 : ts + 1 - graceMs;
+    const end = tag === WINDOW_FIRE ? ts + 1 : ts + 1 - graceMs;
     const start = end - sizeMs;
     const field = String(start);
     const slot = slots.get(key, field);
     if (slot === undefined) return;
     rt.state.time.currentTime = ts;
-    if (tag === FIRE || (mode === 'onClose' && tag === CLEAN)) {
+    if (tag === WINDOW_FIRE || (mode === 'onClose' && tag === WINDOW_CLOSE)) {
       emit({ key, start, end, value: slot.acc }, end - 1, key);
     }
-    if (tag === CLEAN) slots.delete(key, field);
+    if (tag === WINDOW_CLOSE) slots.delete(key, field);
   };
 
   return {
@@ -153,8 +178,8 @@ export function createTimeWindowOperator<T, A>(
           slot = { acc, maxTs: ts };
           // A window first created after it is complete fires below, at once (as Flink's
           // EventTimeTrigger.onElement); a timer at end - 1 <= watermark would fire it twice.
-          if (mode === 'onWatermark' && fireAt(end) > w) timers.register(fireAt(end), key + SEP + FIRE);
-          timers.register(cleanAt(end), key + SEP + CLEAN);
+          if (mode === 'onWatermark' && fireAt(end) > w) timers.register(fireAt(end), key + WINDOW_TIMER_SEP + WINDOW_FIRE);
+          timers.register(cleanAt(end), key + WINDOW_TIMER_SEP + WINDOW_CLOSE);
         } else {
           slot!.acc = acc;
           if (ts > slot!.maxTs) slot!.maxTs = ts;

@@ -1,7 +1,16 @@
 import { ssError } from '../schemas/errors.js';
 import type { OperatorInstance, OperatorRuntime } from '../engine/graph.js';
 import { userError } from '../engine/userFn.js';
-import { checkDuration, type Aggregator, type SessionWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
+import {
+  checkDuration,
+  copyAccumulator as copyAcc,
+  firstAtLeast,
+  WINDOW_CLOSE as CLOSE,
+  WINDOW_FIRE as FIRE,
+  WINDOW_PURGE as PURGE,
+  WINDOW_TIMER_SEP as SEP,
+  type Aggregator,
+  type SessionWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
 
 export interface SessionWindowOptions {
   /** Inactivity gap: records of a key less than or equal to this apart belong to one session. */
@@ -107,26 +116,8 @@ interface Session<A> {
   emitted: boolean;
 }
 
-const SEP = '\u0001';
-const FIRE = 'f';
-const CLOSE = 'c';
-const PURGE = 'p';
-
-function copyAcc<A>(a: A): A {
-  return a === null || typeof a !== 'object' ? a : structuredClone(a);
-}
-
 /** First index whose session ends at or after `t` (sessions are disjoint: sorted by start is sorted by end). */
-function firstEndingFrom<A>(list: ReadonlyArray<Session<A>>, t: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.end < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const firstEndingFrom = <A>(list: ReadonlyArray<Session<A>>, t: number): number => firstAtLeast(list, 'end', t);
 
 /** The engine of {@link sessionWindow}. */
 export function createSessionWindowOperator<T, A>(

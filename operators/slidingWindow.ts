@@ -1,7 +1,16 @@
 import { ssError } from '../schemas/errors.js';
 import type { OperatorInstance, OperatorRuntime } from '../engine/graph.js';
 import { userError } from '../engine/userFn.js';
-import { checkDuration, type Aggregator, type TimeWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
+import {
+  checkDuration,
+  copyAccumulator as copyAcc,
+  firstAtLeast,
+  WINDOW_CLOSE as CLOSE,
+  WINDOW_FIRE as FIRE,
+  WINDOW_PURGE as PURGE,
+  WINDOW_TIMER_SEP as SEP,
+  type Aggregator,
+  type TimeWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
 
 export interface SlidingWindowOptions {
   /** Largest difference between the timestamps of two records in one window. */
@@ -85,26 +94,8 @@ interface Change<A> {
   readonly win: Slide<A> | undefined;
 }
 
-const SEP = '\u0001';
-const FIRE = 'f';
-const CLOSE = 'c';
-const PURGE = 'p';
-
-function copyAcc<A>(a: A): A {
-  return a === null || typeof a !== 'object' ? a : structuredClone(a);
-}
-
 /** First index whose window starts at or after `s`. */
-function firstStartingFrom<A>(list: ReadonlyArray<Slide<A>>, s: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid]!.start < s) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const firstStartingFrom = <A>(list: ReadonlyArray<Slide<A>>, s: number): number => firstAtLeast(list, 'start', s);
 
 /** The engine of {@link slidingWindow}. */
 export function createSlidingWindowOperator<T, A>(
