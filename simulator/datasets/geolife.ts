@@ -61,7 +61,6 @@ export function loadGeoLife(opts: LoadOptions = {}): DatasetLoad<LocationEvent> 
     report.files.push(path);
     let lineNo = 0;
     for await (const lines of readLineBatches(path)) {
-      const out: LocationEvent[] = [];
       for (const text of lines) {
         lineNo++;
         if (lineNo === 1 && text.trimStart().toLowerCase().startsWith('lat')) continue;
@@ -78,9 +77,10 @@ export function loadGeoLife(opts: LoadOptions = {}): DatasetLoad<LocationEvent> 
         }
         report.emitted++;
         report.events++;
-        out.push(parsed.event);
+        // At once, not at the end of the read's batch: a reader that stops after n events has then
+        // seen the same rows (the report) whatever the batches were.
+        yield parsed.event;
       }
-      yield* out;
     }
   }
 

@@ -203,6 +203,12 @@ export function loadOnlineRetail(opts: OnlineRetailOptions = {}): DatasetLoad<Po
         if (row.ts !== lastFlushTs) {
           closeBefore(row.ts, ready);
           lastFlushTs = row.ts;
+          // Handed over at once, not at the end of the read's batch: a reader that stops after n
+          // events has then seen the same rows (onRow, the report) whatever the batches were.
+          if (ready.length > 0) {
+            yield* ready;
+            ready.length = 0;
+          }
         }
         if (closed.has(row.invoiceNo)) {
           rejectRow(report, opts.onReject, { file: path, line, raw, reason: 'late_invoice_line' }, `invoice ${row.invoiceNo} was already emitted`, 'InvoiceNo');

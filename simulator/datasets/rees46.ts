@@ -35,7 +35,6 @@ export function loadRees46(opts: LoadOptions = {}): DatasetLoad<ClickEvent> {
     let header: string[] = [];
     let width = 0;
     for await (const rows of readCsvRows(path)) {
-      const out: ClickEvent[] = [];
       for (const { line, raw, fields } of rows) {
         if (index === null) {
           header = (fields ?? []).map((h) => h.trim());
@@ -101,10 +100,11 @@ export function loadRees46(opts: LoadOptions = {}): DatasetLoad<ClickEvent> {
         }
         report.emitted++;
         report.events++;
-        out.push(event);
         if (opts.onRow !== undefined) opts.onRow(Object.fromEntries(header.map((h, i) => [h, fields[i] ?? ''])));
+        // Each event at once, not at the end of the read's batch: a reader that stops after n events
+        // has then seen the same rows (onRow, the report) whatever the batches were.
+        yield event;
       }
-      yield* out;
     }
   }
 
