@@ -6,7 +6,7 @@
  */
 export { KafkaJob, chunkMessages, type JobObserver, type JobOptions, type JobSink, type JobSource, type JobStats, type JobView } from './kafka/job.js';
 export { coPartitionedAssigner } from './kafka/assigner.js';
-export { linearGroupingInstalled } from './kafka/kafkajs.js';
+export { linearGroupingInstalled, quietRequestQueueInstalled } from './kafka/kafkajs.js';
 export { CheckpointStore, FencedError, type CheckpointViews, type LoadedTask, type RedisCommands } from './redis/checkpoints.js';
 export { liveProfileSchema, profileKey, profilePrefix, profileToHash, profileViews, RedisProfileStore, segmentKey, type LiveProfilesClient } from './redis/liveProfiles.js';
 export { MemoryProfileStore, PendingProfileStore, type ProfileStore, type SegmentPage } from './profileStore.js';

@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { groupMessagesPerPartition } from './linearGrouping.js';
+import { quietRequestQueueInstalled } from './quietRequestQueue.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -84,5 +86,59 @@ describe("kafkajs' producer grouping, linear", () => {
     };
     for (const dir of ['runtime', 'testkit', 'bench', 'simulator']) walk(dir);
     expect(offenders).toEqual([]);
+  });
+});
+
+describe("kafkajs' request queue, quiet when idle", () => {
+  // kafkajs' RequestQueue class itself (the one its connections use), after our change is installed.
+  const require = createRequire(import.meta.url);
+  const queueOf = () => {
+    const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as new (o: object) => { pending: unknown[]; throttledUntil: number; throttleCheckTimeoutId: unknown; checkPendingRequests(): void; destroy(): void };
+    const quiet = () => undefined;
+    return new RequestQueue({ maxInFlightRequests: null, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'test', broker: 'b:9092', logger: { debug: quiet, info: quiet, warn: quiet, error: quiet } });
+  };
+
+  it('arms no timer with nothing pending (kafkajs arms one of a negative delay, run every 1 ms, warned about on Node 24)', () => {
+    expect(quietRequestQueueInstalled).toBe(true);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const q = queueOf();
+    try {
+      q.checkPendingRequests(); // what a response does
+      expect(q.throttleCheckTimeoutId).toBeNull();
+    } finally {
+      q.destroy();
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'TimeoutNegativeWarning')).toEqual([]);
+  });
+
+  it('with requests pending, checks again as kafkajs does: at the end of a throttle', async () => {
+    const q = queueOf();
+    let checks = 0;
+    try {
+      q.pending.push({ correlationId: 1 });
+      q.throttledUntil = Date.now() + 30;
+      const check = q.checkPendingRequests.bind(q);
+      q.checkPendingRequests = () => {
+        checks++;
+        if (checks === 2) q.pending.length = 0; // the throttle over: the request goes (here: is dropped)
+        check();
+      };
+      q.checkPendingRequests(); // throttled: the request stays pending, a timer is armed for the throttle's end
+      expect(q.throttleCheckTimeoutId).not.toBeNull();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(checks).toBe(2); // the timer ran the check once, and with nothing left pending armed no other
+      expect(q.throttleCheckTimeoutId).toBeNull();
+    } finally {
+      q.destroy();
+    }
+  });
+
+  it("is installed in a process that loads the product's runtime", () => {
+    expect(lastJsonOf(["await import('./runtime/production.ts');", "const { quietRequestQueueInstalled } = await import('./runtime/kafka/quietRequestQueue.ts');", 'console.log(JSON.stringify({ quietRequestQueueInstalled }));'])).toEqual({
+      quietRequestQueueInstalled: true,
+    });
   });
 });
