@@ -10,7 +10,10 @@ import {
   WINDOW_PURGE as PURGE,
   WINDOW_TIMER_SEP as SEP,
   type Aggregator,
-  type SessionWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
+  type SessionWindowSpec,
+  type WindowOperatorOptions,
+  type Windowed,
+} from '../engine/windows.js';
 
 export interface SessionWindowOptions {
   /** Inactivity gap: records of a key less than or equal to this apart belong to one session. */

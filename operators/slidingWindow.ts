@@ -10,7 +10,10 @@ import {
   WINDOW_PURGE as PURGE,
   WINDOW_TIMER_SEP as SEP,
   type Aggregator,
-  type TimeWindowSpec, type WindowOperatorOptions, type Windowed } from '../engine/windows.js';
+  type TimeWindowSpec,
+  type WindowOperatorOptions,
+  type Windowed,
+} from '../engine/windows.js';
 
 export interface SlidingWindowOptions {
   /** Largest difference between the timestamps of two records in one window. */

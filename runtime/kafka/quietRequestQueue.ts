@@ -28,13 +28,12 @@ const MARK = Symbol.for('scenestream.quietRequestQueue');
 const require = createRequire(import.meta.url);
 
 function install(): boolean {
-  let RequestQueue: { prototype: Record<string, unknown> } | undefined;
+  let proto: Record<string, unknown> | undefined;
   try {
-    RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: Record<string, unknown> };
+    proto = (require('kafkajs/src/network/requestQueue/index.js') as { prototype?: Record<string, unknown> }).prototype;
   } catch {
     return false;
   }
-  const proto = RequestQueue?.prototype;
   const original = proto?.['scheduleCheckPendingRequests'];
   if (proto === undefined || typeof original !== 'function') return false;
   if ((original as unknown as Record<symbol, unknown>)[MARK] === true) return true; // installed by another copy of this module

@@ -205,10 +205,8 @@ export function loadOnlineRetail(opts: OnlineRetailOptions = {}): DatasetLoad<Po
           lastFlushTs = row.ts;
           // Handed over at once, not at the end of the read's batch: a reader that stops after n
           // events has then seen the same rows (onRow, the report) whatever the batches were.
-          if (ready.length > 0) {
-            yield* ready;
-            ready.length = 0;
-          }
+          yield* ready;
+          ready.length = 0;
         }
         if (closed.has(row.invoiceNo)) {
           rejectRow(report, opts.onReject, { file: path, line, raw, reason: 'late_invoice_line' }, `invoice ${row.invoiceNo} was already emitted`, 'InvoiceNo');
@@ -231,8 +229,6 @@ export function loadOnlineRetail(opts: OnlineRetailOptions = {}): DatasetLoad<Po
         inv.rows.push({ line, raw });
         if (opts.onRow !== undefined && fields !== null) opts.onRow(Object.fromEntries(COLUMNS.map((c, i) => [c, fields[i] ?? ''])));
       }
-      yield* ready;
-      ready.length = 0;
     }
     closeBefore(Infinity, ready);
     yield* ready;

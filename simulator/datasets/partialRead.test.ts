@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadGeoLife } from './geolife.js';
 import { loadOnlineRetail } from './online-retail.js';
 import { datasetPath } from './paths.js';
@@ -17,6 +17,7 @@ import type { DatasetLoad, LoadOptions } from './report.js';
  * not at the end of a chunk's rows, so both agree.
  */
 const dir = mkdtempSync(join(tmpdir(), 'ss-partial-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The first `lines` lines of a dataset file, written plain and gzipped. */
 function bothForms(file: string, lines: number): { plain: string; gzip: string } {
