@@ -149,7 +149,9 @@ describe('global bought-together: three instances (real Kafka and Redis)', () =>
         await waitFor(() => allCheckpointed(admin, store, redis, inputs, PARTITIONS), 180_000, 'every input checkpointed');
         await waitFor(() => allCheckpointed(admin, store, redis, internal, PARTITIONS), 60_000, 'the repartition topic counted and checkpointed');
         const hs = await Promise.all(ports.map((p) => healthz<Health>(p)));
-        for (const h of hs) expect(h!.stats.eventsIn, 'every instance worked').toBeGreaterThan(0);
+        // A round that produced input gives every instance some. The restart round produces none: an
+        // instance there reads only what the crash left uncheckpointed on its partitions, which may be nothing.
+        if (batch.length > 0) for (const h of hs) expect(h!.stats.eventsIn, 'every instance worked').toBeGreaterThan(0);
         for (const p of ports) {
           // Eventually consistent: the changelog reaches each instance on its own time.
           await waitFor(async () => JSON.stringify((await getJson<BoughtTogetherTableBody>(p, '/bought-together'))?.table) === JSON.stringify(expected), 60_000, `the table of the instance on ${p}`);
